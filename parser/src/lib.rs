@@ -1,0 +1,21 @@
+//! `kiln-parser`: pure text -> typed model.
+//!
+//! Everything here is a pure function of its input text: no filesystem access
+//! (callers read the files), no environment lookups (callers pass the variables).
+//! That keeps the parsers golden-testable and fuzzable.
+//!
+//! - [`dockerfile`]: Dockerfile syntax (directives, continuations, heredocs, the
+//!   BuildKit-compatible AST and its dump format) and the typed model built on it
+//!   (one enum variant per instruction, stages).
+//! - [`shell`]: shell-word expansion with BuildKit's semantics (`$V`, `${V:-w}`,
+//!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
+//! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
+//!
+//! Compose files will be parsed here too (`compose`), in a later issue.
+
+pub mod dockerfile;
+pub mod dockerignore;
+pub mod shell;
+
+mod gostr;
+pub use gostr::go_quote;
