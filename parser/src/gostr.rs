@@ -48,7 +48,13 @@ fn is_go_printable(c: char) -> bool {
     if c.is_control() || c.is_whitespace() {
         return false;
     }
-    !is_format_or_private(c as u32)
+    let u = c as u32;
+    !is_format_or_private(u) && !is_noncharacter(u)
+}
+
+/// The 66 noncharacters (U+FDD0..U+FDEF and the last two of every plane).
+fn is_noncharacter(u: u32) -> bool {
+    (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
 }
 
 /// Unicode categories Cf (format) and Co (private use), which Go escapes.
