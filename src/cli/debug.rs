@@ -30,16 +30,23 @@ pub fn run(cmd: DebugCommand) -> Result<()> {
 fn read_source(file: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     if file == Path::new("-") {
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read the Dockerfile from standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read the Dockerfile from standard input")?;
     } else {
-        bytes = std::fs::read(file).with_context(|| format!("cannot read Dockerfile {}", file.display()))?;
+        bytes = std::fs::read(file)
+            .with_context(|| format!("cannot read Dockerfile {}", file.display()))?;
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn dockerfile_dump(file: &Path, typed: bool) -> Result<()> {
     let source = read_source(file)?;
-    let name = if file == Path::new("-") { "<stdin>".to_string() } else { file.display().to_string() };
+    let name = if file == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        file.display().to_string()
+    };
     let output = if typed {
         kiln_parser::dockerfile::parse_dockerfile(&source)
             .map(|dockerfile| dockerfile.dump())

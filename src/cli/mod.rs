@@ -15,7 +15,12 @@ use std::process::ExitCode;
 #[command(name = "kiln", version, about, propagate_version = true)]
 pub struct Cli {
     /// Where kiln keeps its state (content, snapshots, images, containers).
-    #[arg(long, global = true, env = "KILN_ROOT", default_value = "/var/lib/kiln")]
+    #[arg(
+        long,
+        global = true,
+        env = "KILN_ROOT",
+        default_value = "/var/lib/kiln"
+    )]
     pub root: PathBuf,
 
     #[command(subcommand)]

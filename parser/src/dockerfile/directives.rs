@@ -30,7 +30,11 @@ pub(crate) struct Directives {
 impl Directives {
     /// The state at the top of a file: `\` as escape, no directive seen.
     pub fn new() -> Self {
-        Directives { done: false, escape: '\\', found: Vec::new() }
+        Directives {
+            done: false,
+            escape: '\\',
+            found: Vec::new(),
+        }
     }
 
     /// Looks at one physical line (newline removed, leading space removed for
@@ -56,7 +60,12 @@ impl Directives {
             self.escape = match value {
                 "\\" => '\\',
                 "`" => '`',
-                other => return Err(DockerfileError::InvalidEscape { at, token: other.into() }),
+                other => {
+                    return Err(DockerfileError::InvalidEscape {
+                        at,
+                        token: other.into(),
+                    })
+                }
             };
         }
         self.found.push((name, value.to_string()));
@@ -98,8 +107,14 @@ mod tests {
     #[test]
     fn recognises_directives() {
         assert_eq!(parse_directive("# escape = `"), Some(("escape", "`")));
-        assert_eq!(parse_directive("#syntax=docker/dockerfile:1 "), Some(("syntax", "docker/dockerfile:1")));
-        assert_eq!(parse_directive("# check=skip=all"), Some(("check", "skip=all")));
+        assert_eq!(
+            parse_directive("#syntax=docker/dockerfile:1 "),
+            Some(("syntax", "docker/dockerfile:1"))
+        );
+        assert_eq!(
+            parse_directive("# check=skip=all"),
+            Some(("check", "skip=all"))
+        );
         assert_eq!(parse_directive("# escape ="), None);
         assert_eq!(parse_directive("# 1x=y"), None);
         assert_eq!(parse_directive("FROM x"), None);
@@ -117,8 +132,14 @@ mod tests {
     fn rejects_duplicates_and_bad_escape() {
         let mut d = Directives::new();
         d.observe("# escape=`", 1).unwrap();
-        assert!(matches!(d.observe("# ESCAPE=\\", 2), Err(DockerfileError::DuplicateDirective { .. })));
+        assert!(matches!(
+            d.observe("# ESCAPE=\\", 2),
+            Err(DockerfileError::DuplicateDirective { .. })
+        ));
         let mut d = Directives::new();
-        assert!(matches!(d.observe("# escape=x", 1), Err(DockerfileError::InvalidEscape { .. })));
+        assert!(matches!(
+            d.observe("# escape=x", 1),
+            Err(DockerfileError::InvalidEscape { .. })
+        ));
     }
 }

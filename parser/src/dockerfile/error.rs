@@ -18,17 +18,27 @@ pub enum DockerfileError {
     #[error("{at}: invalid escape token '{token}' does not match ` or \\")]
     InvalidEscape { at: Position, token: String },
     /// A heredoc whose terminator line never comes.
-    #[error("{at}: unterminated heredoc {name}: expected a line '{name}' before the end of the file")]
+    #[error(
+        "{at}: unterminated heredoc {name}: expected a line '{name}' before the end of the file"
+    )]
     UnterminatedHeredoc { at: Position, name: String },
     /// A JSON array form containing something other than strings.
-    #[error("{at}: {keyword}: when using JSON array syntax, arrays must be comprised of strings only")]
+    #[error(
+        "{at}: {keyword}: when using JSON array syntax, arrays must be comprised of strings only"
+    )]
     NotStringArray { at: Position, keyword: String },
     /// Legacy `ENV key value` / `LABEL key value` without a value.
     #[error("{at}: {keyword} must have two arguments")]
     MissingValue { at: Position, keyword: String },
     /// `ENV a=b c`: a word without `=` among `key=value` pairs.
-    #[error("{at}: {keyword}: syntax error - can't find = in {word:?}. Must be of the form: name=value")]
-    MissingEquals { at: Position, keyword: String, word: String },
+    #[error(
+        "{at}: {keyword}: syntax error - can't find = in {word:?}. Must be of the form: name=value"
+    )]
+    MissingEquals {
+        at: Position,
+        keyword: String,
+        word: String,
+    },
     /// A heredoc marker that the shell lexer cannot read.
     #[error("{at}: bad heredoc marker: {message}")]
     BadHeredoc { at: Position, message: String },
@@ -61,6 +71,9 @@ impl DockerfileError {
 
     /// Shorthand for an [`DockerfileError::Invalid`] error.
     pub fn invalid(at: Position, message: impl Into<String>) -> Self {
-        DockerfileError::Invalid { at, message: message.into() }
+        DockerfileError::Invalid {
+            at,
+            message: message.into(),
+        }
     }
 }

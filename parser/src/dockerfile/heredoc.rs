@@ -50,7 +50,10 @@ pub(crate) fn parse_marker(word: &str) -> Result<Option<Marker>, String> {
     if words.len() != 1 {
         return Ok(None);
     }
-    let raw = lexer.raw_quotes(true).expand_words(rest, &()).map_err(|e| e.to_string())?;
+    let raw = lexer
+        .raw_quotes(true)
+        .expand_words(rest, &())
+        .map_err(|e| e.to_string())?;
     if raw.len() != words.len() {
         return Err(format!("inconsistent heredoc delimiter {rest:?}"));
     }
@@ -66,7 +69,10 @@ pub(crate) fn parse_marker(word: &str) -> Result<Option<Marker>, String> {
 
 /// Every heredoc marker on `line`, in order.
 pub(crate) fn markers_in_line(line: &str) -> Result<Vec<Marker>, String> {
-    let lexer = Lexer::new('\\').raw_quotes(true).raw_escapes(true).skip_unset_env(true);
+    let lexer = Lexer::new('\\')
+        .raw_quotes(true)
+        .raw_escapes(true)
+        .skip_unset_env(true);
     let words = lexer.expand_words(line, &()).unwrap_or_default();
     let mut markers = Vec::new();
     for word in words {
@@ -79,7 +85,10 @@ pub(crate) fn markers_in_line(line: &str) -> Result<Vec<Marker>, String> {
 
 /// Removes leading tabs from every line of a `<<-` heredoc body.
 pub fn chomp_content(content: &str) -> String {
-    content.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
+    content
+        .split_inclusive('\n')
+        .map(|l| l.trim_start_matches('\t'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -87,17 +96,30 @@ mod tests {
     use super::*;
 
     fn marker(name: &str, fd: u32, expand: bool, chomp: bool) -> Marker {
-        Marker { name: name.into(), file_descriptor: fd, expand, chomp }
+        Marker {
+            name: name.into(),
+            file_descriptor: fd,
+            expand,
+            chomp,
+        }
     }
 
     #[test]
     fn finds_markers() {
-        assert_eq!(markers_in_line("RUN <<EOF").unwrap(), vec![marker("EOF", 0, true, false)]);
-        assert_eq!(markers_in_line("RUN 3<<-'A' <<\"B\" cat").unwrap(),
-            vec![marker("A", 3, false, true), marker("B", 0, false, false)]);
+        assert_eq!(
+            markers_in_line("RUN <<EOF").unwrap(),
+            vec![marker("EOF", 0, true, false)]
+        );
+        assert_eq!(
+            markers_in_line("RUN 3<<-'A' <<\"B\" cat").unwrap(),
+            vec![marker("A", 3, false, true), marker("B", 0, false, false)]
+        );
         assert_eq!(markers_in_line("RUN echo a<<b").unwrap(), vec![]);
         assert_eq!(markers_in_line("RUN echo '<<EOF'").unwrap(), vec![]);
-        assert_eq!(markers_in_line("COPY <<E\"O\"F /x").unwrap(), vec![marker("EOF", 0, false, false)]);
+        assert_eq!(
+            markers_in_line("COPY <<E\"O\"F /x").unwrap(),
+            vec![marker("EOF", 0, false, false)]
+        );
     }
 
     #[test]

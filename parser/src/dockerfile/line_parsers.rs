@@ -107,7 +107,11 @@ pub(crate) fn maybe_json(rest: &str, keyword: &str, at: Position) -> Result<Args
 }
 
 /// JSON array, or whitespace-separated words.
-pub(crate) fn maybe_json_to_list(rest: &str, keyword: &str, at: Position) -> Result<Args, DockerfileError> {
+pub(crate) fn maybe_json_to_list(
+    rest: &str,
+    keyword: &str,
+    at: Position,
+) -> Result<Args, DockerfileError> {
     match parse_json(rest) {
         JsonForm::Strings(v) => Ok(Args::Json(v)),
         JsonForm::NotStrings => Err(not_strings(keyword, at)),
@@ -116,7 +120,10 @@ pub(crate) fn maybe_json_to_list(rest: &str, keyword: &str, at: Position) -> Res
 }
 
 fn not_strings(keyword: &str, at: Position) -> DockerfileError {
-    DockerfileError::NotStringArray { at, keyword: keyword.to_ascii_uppercase() }
+    DockerfileError::NotStringArray {
+        at,
+        keyword: keyword.to_ascii_uppercase(),
+    }
 }
 
 /// HEALTHCHECK: `TYPE` then a JSON-or-shell command.
@@ -138,7 +145,12 @@ pub(crate) fn health(rest: &str, keyword: &str, at: Position) -> Result<Args, Do
 }
 
 /// ENV and LABEL: `k=v k2="v 2"` (separator `=`) or legacy `K the value` (separator ``).
-pub(crate) fn name_val(rest: &str, keyword: &str, escape: char, at: Position) -> Result<Args, DockerfileError> {
+pub(crate) fn name_val(
+    rest: &str,
+    keyword: &str,
+    escape: char,
+    at: Position,
+) -> Result<Args, DockerfileError> {
     let words = parse_words(rest, escape);
     if words.is_empty() {
         return Ok(Args::Empty);
@@ -146,7 +158,10 @@ pub(crate) fn name_val(rest: &str, keyword: &str, escape: char, at: Position) ->
     let mut values = Vec::new();
     if !words[0].contains('=') {
         let Some(split) = rest.find(is_token_space) else {
-            return Err(DockerfileError::MissingValue { at, keyword: keyword.to_ascii_uppercase() });
+            return Err(DockerfileError::MissingValue {
+                at,
+                keyword: keyword.to_ascii_uppercase(),
+            });
         };
         let value = rest[split..].trim_start_matches(is_token_space);
         values.extend([rest[..split].to_string(), value.to_string(), String::new()]);
@@ -154,7 +169,11 @@ pub(crate) fn name_val(rest: &str, keyword: &str, escape: char, at: Position) ->
     }
     for word in words {
         let Some((k, v)) = word.split_once('=') else {
-            return Err(DockerfileError::MissingEquals { at, keyword: keyword.to_ascii_uppercase(), word });
+            return Err(DockerfileError::MissingEquals {
+                at,
+                keyword: keyword.to_ascii_uppercase(),
+                word,
+            });
         };
         values.extend([k.to_string(), v.to_string(), "=".to_string()]);
     }
@@ -246,7 +265,10 @@ mod tests {
 
     #[test]
     fn words_keep_quotes_and_escapes() {
-        assert_eq!(parse_words(r#"a="1 2" b\ c 'd e'"#, '\\'), vec![r#"a="1 2""#, r"b\ c", "'d e'"]);
+        assert_eq!(
+            parse_words(r#"a="1 2" b\ c 'd e'"#, '\\'),
+            vec![r#"a="1 2""#, r"b\ c", "'d e'"]
+        );
         assert_eq!(parse_words("x=''", '\\'), vec!["x=''"]);
         assert_eq!(parse_words("  ", '\\'), Vec::<String>::new());
         assert_eq!(parse_words(r"a\", '\\'), vec!["a"]);
@@ -263,9 +285,17 @@ mod tests {
     #[test]
     fn name_val_forms() {
         let at = Position::new(1, 1);
-        assert_eq!(name_val("K the value", "env", '\\', at).unwrap(),
-            Args::Values(vec!["K".into(), "the value".into(), "".into()]));
-        assert!(matches!(name_val("K", "env", '\\', at), Err(DockerfileError::MissingValue { .. })));
-        assert!(matches!(name_val("a=1 b", "env", '\\', at), Err(DockerfileError::MissingEquals { .. })));
+        assert_eq!(
+            name_val("K the value", "env", '\\', at).unwrap(),
+            Args::Values(vec!["K".into(), "the value".into(), "".into()])
+        );
+        assert!(matches!(
+            name_val("K", "env", '\\', at),
+            Err(DockerfileError::MissingValue { .. })
+        ));
+        assert!(matches!(
+            name_val("a=1 b", "env", '\\', at),
+            Err(DockerfileError::MissingEquals { .. })
+        ));
     }
 }

@@ -62,13 +62,21 @@ struct Piece {
 impl LineMap {
     /// Records that the logical text from `logical_offset` on comes from `origin`.
     pub fn push(&mut self, logical_offset: usize, origin: Position) {
-        self.pieces.push(Piece { logical_offset, origin });
+        self.pieces.push(Piece {
+            logical_offset,
+            origin,
+        });
     }
 
     /// The source position of byte `offset` of `logical` (the text this map describes).
     pub fn position(&self, logical: &str, offset: usize) -> Position {
         let offset = offset.min(logical.len());
-        let Some(piece) = self.pieces.iter().rev().find(|p| p.logical_offset <= offset) else {
+        let Some(piece) = self
+            .pieces
+            .iter()
+            .rev()
+            .find(|p| p.logical_offset <= offset)
+        else {
             return Position::new(1, 1);
         };
         let start = piece.logical_offset.min(logical.len());

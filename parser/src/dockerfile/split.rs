@@ -22,15 +22,23 @@ pub(crate) fn is_token_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\u{b}' | '\u{c}' | '\r')
 }
 
-/// Splits `line` into keyword, flags and arguments.
+/// Splits `line` into keyword, flags and arguments. Every returned `&str` is a
+/// sub-slice of `line` (also when empty), so callers may compute offsets.
 pub(crate) fn split_command(line: &str) -> SplitLine<'_> {
     let trimmed = line.trim();
     let (keyword, rest) = match trimmed.find(is_token_space) {
-        Some(i) => (&trimmed[..i], trimmed[i..].trim_start_matches(is_token_space)),
-        None => (trimmed, ""),
+        Some(i) => (
+            &trimmed[..i],
+            trimmed[i..].trim_start_matches(is_token_space),
+        ),
+        None => (trimmed, &trimmed[trimmed.len()..]),
     };
     let (args, flags) = extract_builder_flags(rest);
-    SplitLine { keyword, flags, args: args.trim() }
+    SplitLine {
+        keyword,
+        flags,
+        args: args.trim(),
+    }
 }
 
 enum Phase {
@@ -89,7 +97,7 @@ fn extract_builder_flags(line: &str) -> (&str, Vec<String>) {
     if !matches!(phase, Phase::Spaces) && word != "--" && (blank_ok || !word.is_empty()) {
         flags.push(word);
     }
-    ("", flags)
+    (&line[line.len()..], flags)
 }
 
 /// One unquoted character of a flag word: opens quotes, resolves `\`.
@@ -125,12 +133,41 @@ mod tests {
 
     #[test]
     fn splits_keyword_flags_args() {
-        assert_eq!(split("  COPY --from=a --chown=\"x y\" src dst "),
-            ("COPY".into(), vec!["--from=a".into(), "--chown=x y".into()], "src dst".into()));
-        assert_eq!(split("CMD --doit -- [ ]"), ("CMD".into(), vec!["--doit".into()], "[ ]".into()));
-        assert_eq!(split("COPY -- foo /tmp/"), ("COPY".into(), vec![], "foo /tmp/".into()));
+        assert_eq!(
+            split("  COPY --from=a --chown=\"x y\" src dst "),
+            (
+                "COPY".into(),
+                vec!["--from=a".into(), "--chown=x y".into()],
+                "src dst".into()
+            )
+        );
+        assert_eq!(
+            split("CMD --doit -- [ ]"),
+            ("CMD".into(), vec!["--doit".into()], "[ ]".into())
+        );
+        assert_eq!(
+            split("COPY -- foo /tmp/"),
+            ("COPY".into(), vec![], "foo /tmp/".into())
+        );
         assert_eq!(split("RUN"), ("RUN".into(), vec![], "".into()));
-        assert_eq!(split("RUN --a=''"), ("RUN".into(), vec!["--a=".into()], "".into()));
+        assert_eq!(
+            split("RUN --a=''"),
+            ("RUN".into(), vec!["--a=".into()], "".into())
+        );
         assert_eq!(split("RUN -x y"), ("RUN".into(), vec![], "-x y".into()));
+        assert_eq!(
+            split("RUN --a='x"),
+            ("RUN".into(), vec!["--a=x".into()], "".into())
+        );
+    }
+
+    #[test]
+    fn parts_are_sub_slices_of_the_line() {
+        for line in ["CMD", "  CMD  ", "RUN --a='x", "COPY --from=a", "ENV a=b"] {
+            let s = split_command(line);
+            let range = line.as_ptr() as usize..=line.as_ptr() as usize + line.len();
+            assert!(range.contains(&(s.keyword.as_ptr() as usize)), "{line:?}");
+            assert!(range.contains(&(s.args.as_ptr() as usize)), "{line:?}");
+        }
     }
 }

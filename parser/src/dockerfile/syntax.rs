@@ -27,7 +27,9 @@ pub fn parse(source: &str) -> Result<Ast, DockerfileError> {
         nodes.push(node);
     }
     if nodes.is_empty() {
-        return Err(DockerfileError::NoInstructions { at: Position::new(parser.line_no.max(1), 1) });
+        return Err(DockerfileError::NoInstructions {
+            at: Position::new(parser.line_no.max(1), 1),
+        });
     }
     Ok(Ast {
         nodes,
@@ -103,7 +105,11 @@ impl<'a> Parser<'a> {
             let token = if token.starts_with('#') { "" } else { token };
             let indent = trimmed[..trimmed.len() - token.len()].chars().count() as u32;
             let start = Position::new(self.line_no, indent + 1);
-            let mut logical = Logical { text: String::new(), map: LineMap::default(), start };
+            let mut logical = Logical {
+                text: String::new(),
+                map: LineMap::default(),
+                start,
+            };
             logical.map.push(0, start);
             match strip_continuation(token, self.directives.escape) {
                 None if token.is_empty() => continue,
@@ -141,7 +147,9 @@ impl<'a> Parser<'a> {
                 empty_seen = true;
                 continue;
             }
-            logical.map.push(logical.text.len(), Position::new(self.line_no, 1));
+            logical
+                .map
+                .push(logical.text.len(), Position::new(self.line_no, 1));
             match strip_continuation(token, self.directives.escape) {
                 Some(body) => logical.text.push_str(body),
                 None => {
@@ -151,7 +159,10 @@ impl<'a> Parser<'a> {
             }
         }
         if empty_seen {
-            self.warnings.push((self.line_no, format!("empty continuation line found in: {}", logical.text)));
+            self.warnings.push((
+                self.line_no,
+                format!("empty continuation line found in: {}", logical.text),
+            ));
         }
         Ok(())
     }
@@ -161,8 +172,11 @@ impl<'a> Parser<'a> {
         let mut node = node_from_line(&logical.text, &logical.map, self.directives.escape)?;
         node.comments = std::mem::take(&mut self.comments);
         if can_contain_heredoc(&node) && logical.text.contains("<<") {
-            let markers = markers_in_line(&logical.text)
-                .map_err(|message| DockerfileError::BadHeredoc { at: logical.start, message })?;
+            let markers =
+                markers_in_line(&logical.text).map_err(|message| DockerfileError::BadHeredoc {
+                    at: logical.start,
+                    message,
+                })?;
             for marker in markers {
                 let content = self.read_heredoc_body(&marker.name, marker.chomp, logical.start)?;
                 let heredoc = Heredoc {
@@ -180,7 +194,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Collects lines up to the terminator `name`.
-    fn read_heredoc_body(&mut self, name: &str, chomp: bool, start: Position) -> Result<String, DockerfileError> {
+    fn read_heredoc_body(
+        &mut self,
+        name: &str,
+        chomp: bool,
+        start: Position,
+    ) -> Result<String, DockerfileError> {
         let mut content = String::new();
         while let Some(raw) = self.next_line() {
             let mut candidate = trim_newline(raw);
@@ -192,7 +211,10 @@ impl<'a> Parser<'a> {
             }
             content.push_str(raw);
         }
-        Err(DockerfileError::UnterminatedHeredoc { at: start, name: name.to_string() })
+        Err(DockerfileError::UnterminatedHeredoc {
+            at: start,
+            name: name.to_string(),
+        })
     }
 }
 
@@ -208,13 +230,19 @@ fn can_contain_heredoc(node: &Node) -> bool {
 /// Heredocs of an ONBUILD trigger belong to the trigger.
 fn attach_heredoc(node: &mut Node, heredoc: Heredoc) {
     match &mut node.args {
-        Args::SubCommand(child) if node.keyword.eq_ignore_ascii_case("onbuild") => child.heredocs.push(heredoc),
+        Args::SubCommand(child) if node.keyword.eq_ignore_ascii_case("onbuild") => {
+            child.heredocs.push(heredoc)
+        }
         _ => node.heredocs.push(heredoc),
     }
 }
 
 /// Splits one logical line and parses its arguments (BuildKit's `newNodeFromLine`).
-pub(crate) fn node_from_line(line: &str, map: &LineMap, escape: char) -> Result<Node, DockerfileError> {
+pub(crate) fn node_from_line(
+    line: &str,
+    map: &LineMap,
+    escape: char,
+) -> Result<Node, DockerfileError> {
     let split = split_command(line);
     let keyword = split.keyword.to_ascii_lowercase();
     let args_offset = split.args.as_ptr() as usize - line.as_ptr() as usize;
