@@ -75,7 +75,10 @@ mod tests {
     fn quotes_like_go() {
         assert_eq!(go_quote("foo"), r#""foo""#);
         assert_eq!(go_quote(r#"a"b\c"#), r#""a\"b\\c""#);
-        assert_eq!(go_quote("\" \\ / \u{8} \u{c} \n \r \t \u{0}"), r#""\" \\ / \b \f \n \r \t \x00""#);
+        assert_eq!(
+            go_quote("\" \\ / \u{8} \u{c} \n \r \t \u{0}"),
+            r#""\" \\ / \b \f \n \r \t \x00""#
+        );
         assert_eq!(go_quote("♥☃ 한국어"), "\"♥☃ 한국어\"");
         assert_eq!(go_quote("\u{7f}\u{a0}\u{feff}"), r#""\x7f\u00a0\ufeff""#);
         assert_eq!(go_quote("\u{10ffff}"), r#""\U0010ffff""#);

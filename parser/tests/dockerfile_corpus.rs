@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/dockerfile/conformance").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/dockerfile/conformance")
+        .join(dir);
     let mut cases: Vec<PathBuf> = fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.expect("dir entry").path())
@@ -42,11 +44,19 @@ fn every_positive_case_dumps_like_buildkit() {
             let expected = read(&result);
             let actual = ast.dump();
             if actual != expected {
-                failures.push(format!("{name}: dump differs\n--- expected\n{expected}--- actual\n{actual}"));
+                failures.push(format!(
+                    "{name}: dump differs\n--- expected\n{expected}--- actual\n{actual}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     assert!(compared >= 20, "only {compared} cases had a result file");
 }
 

@@ -1,8 +1,17 @@
-//! Dockerfiles: syntax ([`parse`] -> [`Ast`], BuildKit-compatible, with spans and
-//! BuildKit's dump format) and the typed model built on it.
+//! Dockerfiles, in two passes:
 //!
-//! The syntax pass mirrors BuildKit's parser closely enough that every case of
-//! BuildKit's own parser corpus dumps identically (see `tests/dockerfile_corpus.rs`).
+//! 1. syntax — [`parse`]: text -> [`Ast`]. Parser directives, continuation lines
+//!    with either escape character, comments and empty lines inside them,
+//!    heredocs, BOM and CRLF; one [`Node`] per instruction with its [`Span`].
+//!    It mirrors BuildKit's parser closely enough that every case of BuildKit's
+//!    own corpus dumps identically ([`Ast::dump`], `tests/dockerfile_corpus.rs`);
+//!    like BuildKit's, it accepts unknown keywords and flags.
+//! 2. typed — [`parse_dockerfile`]: text -> [`Dockerfile`] of [`Stage`]s of
+//!    [`Instruction`]s, one enum variant per instruction with typed fields;
+//!    unknown instructions, flags, arities and values are rejected here.
+//!
+//! Both passes are pure and never panic (fuzzed: `fuzz/fuzz_targets/dockerfile_parse.rs`).
+//! Every error is a [`DockerfileError`] carrying `line:column`.
 
 pub mod ast;
 mod directives;

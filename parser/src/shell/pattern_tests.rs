@@ -19,7 +19,13 @@ fn compiles_tokens() {
     );
     assert_eq!(
         compile("[a-c]").tokens,
-        [Literal('['), Literal('a'), Literal('-'), Literal('c'), Literal(']')]
+        [
+            Literal('['),
+            Literal('a'),
+            Literal('-'),
+            Literal('c'),
+            Literal(']')
+        ]
     );
     assert!(Pattern::compile("a\\", '\\').is_err());
     assert_eq!(
