@@ -1,9 +1,43 @@
 //! `kiln-snapshotter`: filesystem snapshots and layers.
 //!
-//! Owns the `Snapshotter` trait (containerd's model: prepare/view/commit/remove/mounts;
-//! mounts are returned as data, never mounted here), its overlayfs and native-copy
-//! implementations with a shared conformance suite, the Differ (upper dir -> layer tar
-//! with OCI whiteouts, and back) and safe tar extraction.
+//! Owns the [`Snapshotter`] trait (containerd's model: prepare/view/commit/remove/
+//! mounts; mounts are returned as data, never mounted here), its overlayfs
+//! ([`OverlaySnapshotter`]) and native-copy ([`NativeSnapshotter`]) implementations
+//! with a shared [`conformance`] suite, and the [`mount`] helpers callers use to
+//! perform the returned [`Mount`]s. Later: the Differ (upper dir -> layer tar with
+//! OCI whiteouts, and back) and safe tar extraction.
 //!
-//! Status: not built yet; see the project's issue tracker ("Images on disk").
-//! Depends on `kiln-image`.
+//! Model: keys (active and view snapshots) and committed names (kiln uses layer
+//! chain IDs) share one namespace of plain strings. `prepare` makes a writable
+//! active snapshot over an optional committed parent, `view` a read-only one,
+//! `commit` turns an active snapshot into a committed one (failing with
+//! [`Error::AlreadyExists`] when another process made that name first), `remove`
+//! refuses snapshots with children. Only committed snapshots can be parents.
+//!
+//! State lives in `<root>/snapshots/<impl>/`: `metadata.json` (written to a temp
+//! file, fsynced and renamed under an exclusive `flock` on `lock`; read under a
+//! shared one) and one directory per snapshot, so several threads and kiln
+//! processes can share a root. The `store` module docs describe staging and crash
+//! recovery; `overlay` and `native` describe their layouts and mounts.
+//!
+//! Status: trait, overlay and native snapshotters, mount helpers and the
+//! conformance suite are done; the Differ and tar extraction are not built yet.
+//! Identifies snapshots by strings only, so it does not depend on `kiln-image`.
+
+#![warn(missing_docs)]
+
+pub mod conformance;
+mod copy;
+mod error;
+pub mod mount;
+mod native;
+mod overlay;
+mod snapshot;
+mod store;
+mod sys;
+mod usage;
+
+pub use error::{Error, Result};
+pub use native::NativeSnapshotter;
+pub use overlay::OverlaySnapshotter;
+pub use snapshot::{Info, Kind, Labels, Mount, Snapshotter, Usage};
