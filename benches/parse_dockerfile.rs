@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 const BUDGET: Duration = Duration::from_millis(2);
 
 fn large_dockerfile() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dockerfile/large/Dockerfile");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/dockerfile/large/Dockerfile"
+    );
     std::fs::read_to_string(path).expect("testdata/dockerfile/large/Dockerfile")
 }
 
@@ -21,7 +24,9 @@ fn bench_parse(c: &mut Criterion) {
         b.iter(|| kiln_parser::dockerfile::parse(std::hint::black_box(&text)).expect("parses"))
     });
     c.bench_function(&format!("syntax + typed parse ({lines} lines)"), |b| {
-        b.iter(|| kiln_parser::dockerfile::parse_dockerfile(std::hint::black_box(&text)).expect("parses"))
+        b.iter(|| {
+            kiln_parser::dockerfile::parse_dockerfile(std::hint::black_box(&text)).expect("parses")
+        })
     });
     report_median_ratio(&text);
 }

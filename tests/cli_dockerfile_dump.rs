@@ -7,11 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn kiln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln")).args(args).output().expect("run kiln")
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .output()
+        .expect("run kiln")
 }
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 fn cases(rel: &str) -> Vec<PathBuf> {
@@ -27,10 +32,18 @@ fn cases(rel: &str) -> Vec<PathBuf> {
 fn dumps_every_corpus_case_exactly() {
     let mut failures = Vec::new();
     for case in cases("dockerfile/conformance/testfiles") {
-        let out = kiln(&["debug", "dockerfile-dump", case.join("Dockerfile").to_str().unwrap()]);
+        let out = kiln(&[
+            "debug",
+            "dockerfile-dump",
+            case.join("Dockerfile").to_str().unwrap(),
+        ]);
         let expected = std::fs::read_to_string(case.join("result")).expect("result file");
         if !out.status.success() || String::from_utf8_lossy(&out.stdout) != expected {
-            failures.push(format!("{}: {}", case.display(), String::from_utf8_lossy(&out.stderr)));
+            failures.push(format!(
+                "{}: {}",
+                case.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -44,7 +57,10 @@ fn negative_cases_fail_with_one_line() {
         assert_eq!(out.status.code(), Some(1), "{}", file.display());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with(&format!("kiln: {}:", file.display())), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("kiln: {}:", file.display())),
+            "{stderr}"
+        );
     }
 }
 
@@ -57,11 +73,17 @@ fn typed_errors_name_file_line_and_column() {
     let path = file.to_str().unwrap();
 
     let syntax_only = kiln(&["debug", "dockerfile-dump", path]);
-    assert!(syntax_only.status.success(), "the syntax pass accepts unknown flags, as BuildKit's does");
+    assert!(
+        syntax_only.status.success(),
+        "the syntax pass accepts unknown flags, as BuildKit's does"
+    );
 
     let typed = kiln(&["debug", "dockerfile-dump", "--typed", path]);
     assert_eq!(typed.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&typed.stderr), format!("kiln: {path}:2:6: unknown flag: --form\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&typed.stderr),
+        format!("kiln: {path}:2:6: unknown flag: --form\n")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -74,21 +96,45 @@ fn reads_standard_input_and_reports_missing_files() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"from a\nrun b\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from a\nrun b\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "(from \"a\")\n(run \"b\")\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(from \"a\")\n(run \"b\")\n"
+    );
 
     let missing = kiln(&["debug", "dockerfile-dump", "/nonexistent/Dockerfile"]);
     assert_eq!(missing.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&missing.stderr);
-    assert!(stderr.starts_with("kiln: cannot read Dockerfile /nonexistent/Dockerfile:"), "{stderr}");
+    assert!(
+        stderr.starts_with("kiln: cannot read Dockerfile /nonexistent/Dockerfile:"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1);
 }
 
 #[test]
 fn the_bundled_example_checks() {
-    let out = kiln(&["debug", "dockerfile-dump", "--typed", testdata("examples/multistage/Dockerfile").to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kiln(&[
+        "debug",
+        "dockerfile-dump",
+        "--typed",
+        testdata("examples/multistage/Dockerfile").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.matches("\nstage ").count() + usize::from(stdout.starts_with("stage ")), 3, "{stdout}");
+    assert_eq!(
+        stdout.matches("\nstage ").count() + usize::from(stdout.starts_with("stage ")),
+        3,
+        "{stdout}"
+    );
 }
