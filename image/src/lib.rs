@@ -6,9 +6,9 @@
 //! docker-archive import/export, and the registry client (distribution spec).
 //!
 //! Status: vocabulary ([`Digest`], [`DigestWriter`], [`media`] types and
-//! [`mod@descriptor`] helpers, [`Platform`], [`Reference`]), the [`ContentStore`]
-//! and the [`ImageIndex`] are built; OCI layout, docker-archive and the
-//! registry client are not yet (see the issue "Images on disk").
+//! [`mod@descriptor`] helpers, [`Platform`], [`Reference`]), the [`ContentStore`],
+//! the [`ImageIndex`] and [`mod@archive`] (OCI layout and docker-archive
+//! save/load, `import_rootfs`) are built; the registry client is not yet.
 //! Depends on no other kiln crate.
 //!
 //! # Design choices
@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod content;
 pub mod descriptor;
 pub mod digest;
@@ -52,6 +53,10 @@ mod fsutil;
 #[cfg(test)]
 mod test_alloc;
 
+pub use archive::{
+    import_rootfs, import_rootfs_with, load, load_dir, load_file, save, save_oci_dir, ArchiveError,
+    ArchiveFormat, ArchiveResult, ImportOptions, LoadedImage,
+};
 pub use content::ContentStore;
 pub use descriptor::{descriptor, Descriptor, DescriptorExt};
 pub use digest::{Digest, DigestWriter};

@@ -118,6 +118,35 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A layer entry was refused because applying it could write outside the
+    /// target directory (or it is malformed); nothing was written for it.
+    #[error("refused layer entry `{}`: {reason}", .entry.display())]
+    UnsafeEntry {
+        /// The entry's path as written in the tar.
+        entry: PathBuf,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// Writing (diff) or applying (apply) one layer entry failed.
+    #[error("layer entry `{}`: {op}: {source}", .entry.display())]
+    LayerEntry {
+        /// The entry's path inside the layer.
+        entry: PathBuf,
+        /// What was being done ("write", "create file", ...).
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading, decompressing or finishing the layer stream failed outside any entry.
+    #[error("layer stream: {op}: {source}")]
+    LayerStream {
+        /// What was being done ("read entry header", "finish compression", ...).
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Shorthand for results in this crate.

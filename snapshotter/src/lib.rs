@@ -4,8 +4,8 @@
 //! mounts; mounts are returned as data, never mounted here), its overlayfs
 //! ([`OverlaySnapshotter`]) and native-copy ([`NativeSnapshotter`]) implementations
 //! with a shared [`conformance`] suite, and the [`mount`] helpers callers use to
-//! perform the returned [`Mount`]s. Later: the Differ (upper dir -> layer tar with
-//! OCI whiteouts, and back) and safe tar extraction.
+//! perform the returned [`Mount`]s, and the [`differ`] (upper dir or tree pair ->
+//! OCI layer tar with whiteouts, and safe extraction of a layer tar into a snapshot).
 //!
 //! Model: keys (active and view snapshots) and committed names (kiln uses layer
 //! chain IDs) share one namespace of plain strings. `prepare` makes a writable
@@ -21,13 +21,14 @@
 //! recovery; `overlay` and `native` describe their layouts and mounts.
 //!
 //! Status: trait, overlay and native snapshotters, mount helpers and the
-//! conformance suite are done; the Differ and tar extraction are not built yet.
+//! conformance suite and the differ (diff and apply) are done.
 //! Identifies snapshots by strings only, so it does not depend on `kiln-image`.
 
 #![warn(missing_docs)]
 
 pub mod conformance;
 mod copy;
+pub mod differ;
 mod error;
 pub mod mount;
 mod native;
@@ -37,6 +38,9 @@ mod store;
 mod sys;
 mod usage;
 
+pub use differ::{
+    apply, diff_overlay, diff_trees, Applied, Compression, DiffOptions, LayerDigests,
+};
 pub use error::{Error, Result};
 pub use native::NativeSnapshotter;
 pub use overlay::OverlaySnapshotter;

@@ -1,0 +1,137 @@
+//! [`ArchiveError`]: failures of archive import/export, each naming the
+//! archive member (path inside the tar or layout directory) or image it failed on.
+
+use std::io;
+
+use crate::digest::Digest;
+use crate::error::ImageError;
+
+/// Result alias of the archive module.
+pub type ArchiveResult<T> = std::result::Result<T, ArchiveError>;
+
+/// Everything that can go wrong reading or writing an image archive.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// A content store, index or filesystem error (it names its own path/digest).
+    #[error(transparent)]
+    Image(#[from] ImageError),
+
+    /// Reading the archive stream failed (truncated tar, bad gzip, I/O error).
+    #[error("reading archive{}", at_member(.member))]
+    Read {
+        /// The member being read when it failed, if one was.
+        member: Option<String>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Writing the archive stream failed.
+    #[error("writing archive member {member}")]
+    Write {
+        /// The member being written.
+        member: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A member the archive needs is not in it.
+    #[error("archive member {member} is missing")]
+    MissingMember {
+        /// The member's path in the archive.
+        member: String,
+    },
+
+    /// A JSON member could not be decoded.
+    #[error("archive member {member} is not valid JSON of the expected shape")]
+    MemberJson {
+        /// The member's path in the archive.
+        member: String,
+        /// The decoder's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A member's content does not hash to the digest its name or a descriptor claims.
+    #[error("archive member {member}: content has digest {actual}, expected {expected}")]
+    MemberDigest {
+        /// The member's path in the archive.
+        member: String,
+        /// The digest claimed.
+        expected: Digest,
+        /// The digest of the bytes found.
+        actual: Digest,
+    },
+
+    /// A layer's uncompressed digest differs from the config's `rootfs.diff_ids` entry.
+    #[error("archive member {member}: layer diff_id is {actual}, the config says {expected}")]
+    DiffIdMismatch {
+        /// The layer's path in the archive (or `blobs/sha256/<hex>` on export).
+        member: String,
+        /// The config's diff_id.
+        expected: Digest,
+        /// The digest of the uncompressed layer.
+        actual: Digest,
+    },
+
+    /// A member is malformed in some other way (bad path, layer count, reference...).
+    #[error("archive member {member}: {reason}")]
+    InvalidMember {
+        /// The member's path in the archive.
+        member: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The archive is neither a docker-archive (`manifest.json`) nor an OCI
+    /// layout (`oci-layout` + `index.json`).
+    #[error("not an image archive: neither manifest.json nor oci-layout + index.json found")]
+    UnknownFormat,
+
+    /// A reference asked to be saved is not in the image index.
+    #[error("image {reference} not found")]
+    ImageNotFound {
+        /// The reference, fully qualified.
+        reference: String,
+    },
+
+    /// A layer blob uses a compression kiln cannot decompress here (zstd).
+    #[error("layer {digest} has media type {media_type}, which kiln cannot decompress")]
+    UnsupportedLayer {
+        /// The layer blob.
+        digest: Digest,
+        /// Its media type.
+        media_type: String,
+    },
+}
+
+/// `" at member X"` when a member is known, else nothing.
+fn at_member(member: &Option<String>) -> String {
+    member
+        .as_ref()
+        .map(|m| format!(" at member {m}"))
+        .unwrap_or_default()
+}
+
+impl ArchiveError {
+    /// A [`ArchiveError::InvalidMember`] for `member`.
+    pub(crate) fn invalid(member: impl Into<String>, reason: impl Into<String>) -> Self {
+        ArchiveError::InvalidMember {
+            member: member.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`ArchiveError::MemberJson`] for `member`.
+    pub(crate) fn json(member: impl Into<String>) -> impl FnOnce(serde_json::Error) -> Self {
+        let member = member.into();
+        move |source| ArchiveError::MemberJson { member, source }
+    }
+
+    /// A [`ArchiveError::Write`] for `member`.
+    pub(crate) fn write(member: impl Into<String>) -> impl FnOnce(io::Error) -> Self {
+        let member = member.into();
+        move |source| ArchiveError::Write { member, source }
+    }
+}

@@ -1,0 +1,114 @@
+//! Layer blobs: compression sniffing, uncompressed readers, diff_id checks.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
+
+use super::error::{ArchiveError, ArchiveResult};
+use crate::content::ContentStore;
+use crate::digest::{Digest, DigestWriter};
+use crate::error::ImageError;
+use crate::media::Compression;
+
+/// gzip's magic bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// zstd's magic bytes.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Sniffs the compression of a stream from its first bytes (without consuming them).
+pub(crate) fn sniff<R: BufRead>(reader: &mut R) -> io::Result<Compression> {
+    let head = reader.fill_buf()?;
+    Ok(if head.starts_with(&GZIP_MAGIC) {
+        Compression::Gzip
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    })
+}
+
+/// Sniffs the compression of a stored blob.
+pub(crate) fn sniff_blob(store: &ContentStore, digest: &Digest) -> ArchiveResult<Compression> {
+    let mut reader = BufReader::new(store.open(digest)?);
+    sniff(&mut reader).map_err(|e| blob_read(store, digest, e))
+}
+
+/// A reader of the uncompressed bytes of a stored layer blob.
+pub(crate) fn open_uncompressed(
+    store: &ContentStore,
+    digest: &Digest,
+    compression: Compression,
+    media_type: &str,
+) -> ArchiveResult<Box<dyn Read>> {
+    let file = BufReader::new(store.open(digest)?);
+    match compression {
+        Compression::None => Ok(Box::new(file)),
+        Compression::Gzip => Ok(Box::new(MultiGzDecoder::new(file))),
+        Compression::Zstd => Err(ArchiveError::UnsupportedLayer {
+            digest: *digest,
+            media_type: media_type.to_string(),
+        }),
+    }
+}
+
+/// The diff_id (digest of the uncompressed tar) and uncompressed size of a stored layer.
+pub(crate) fn diff_id(
+    store: &ContentStore,
+    digest: &Digest,
+    compression: Compression,
+    media_type: &str,
+) -> ArchiveResult<(Digest, u64)> {
+    if compression == Compression::None {
+        return Ok((*digest, store.size(digest)?));
+    }
+    let mut reader = open_uncompressed(store, digest, compression, media_type)?;
+    let mut sink = DigestWriter::sink();
+    io::copy(&mut reader, &mut sink).map_err(|e| blob_read(store, digest, e))?;
+    Ok((sink.digest(), sink.len()))
+}
+
+/// Fails with [`ArchiveError::DiffIdMismatch`] naming `member` unless the digests agree.
+pub(crate) fn check_diff_id(member: &str, expected: &Digest, actual: &Digest) -> ArchiveResult<()> {
+    if expected == actual {
+        return Ok(());
+    }
+    Err(ArchiveError::DiffIdMismatch {
+        member: member.to_string(),
+        expected: *expected,
+        actual: *actual,
+    })
+}
+
+/// An error reading (or decompressing) a stored blob.
+pub(crate) fn blob_read(store: &ContentStore, digest: &Digest, e: io::Error) -> ArchiveError {
+    ImageError::io("read blob", store.blob_path(digest), e).into()
+}
+
+/// A `Read` adapter hashing and counting everything read through it.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hash: DigestWriter<io::Sink>,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hash: DigestWriter::sink(),
+        }
+    }
+
+    /// The digest and count of the bytes read so far.
+    pub(crate) fn digest(&self) -> (Digest, u64) {
+        (self.hash.digest(), self.hash.len())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        io::Write::write_all(&mut self.hash, &buf[..n])?;
+        Ok(n)
+    }
+}

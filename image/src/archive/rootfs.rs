@@ -1,0 +1,178 @@
+//! `import_rootfs`: an image of one layer from a root filesystem tar, like
+//! `docker import FILE` (no changes, no message).
+
+use std::io::{BufReader, Read};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use flate2::read::{GzEncoder, MultiGzDecoder};
+
+use super::error::{ArchiveError, ArchiveResult};
+use super::layer::{sniff, HashingReader};
+use super::load_docker::{plain_desc, write_manifest};
+use crate::content::ContentStore;
+use crate::digest::Digest;
+use crate::index::ImageIndex;
+use crate::media::{self, Compression};
+use crate::platform::Platform;
+use crate::reference::Reference;
+
+/// Options of [`import_rootfs_with`].
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// How the layer blob is stored (gzip or none; zstd is refused).
+    pub compression: Compression,
+    /// The image config's `config` object (`Env`, `Cmd`, `WorkingDir`, ...),
+    /// like `docker import --change`; empty by default, as docker writes.
+    pub config: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for ImportOptions {
+    /// A gzip layer and an empty `config`.
+    fn default() -> Self {
+        ImportOptions {
+            compression: Compression::Gzip,
+            config: serde_json::Map::new(),
+        }
+    }
+}
+
+/// Imports the root filesystem tar read from `rootfs` (plain or gzip,
+/// sniffed) as a one-layer image and tags it `reference`; returns the
+/// manifest digest. Same as [`import_rootfs_with`] with an empty `config`.
+pub fn import_rootfs<R: Read>(
+    store: &ContentStore,
+    index: &ImageIndex,
+    rootfs: R,
+    reference: &Reference,
+    compression: Compression,
+) -> ArchiveResult<Digest> {
+    let options = ImportOptions {
+        compression,
+        ..ImportOptions::default()
+    };
+    import_rootfs_with(store, index, rootfs, reference, &options)
+}
+
+/// Imports a rootfs tar as a one-layer image, like `docker import FILE`.
+///
+/// The layer is stored with `options.compression` (gzip level 6 with a fixed
+/// header, so the same input always gives the same blob; or uncompressed).
+/// Its diff_id is computed while streaming: the input is read once and never
+/// held in memory. The config has the host's os/architecture, the diff_id,
+/// `options.config` and one history entry `"Imported from -"`, as docker
+/// writes; `created` is `$SOURCE_DATE_EPOCH` if set, else now. Blobs are all
+/// stored before `reference` is tagged.
+pub fn import_rootfs_with<R: Read>(
+    store: &ContentStore,
+    index: &ImageIndex,
+    rootfs: R,
+    reference: &Reference,
+    options: &ImportOptions,
+) -> ArchiveResult<Digest> {
+    let compression = options.compression;
+    let mut input = BufReader::new(rootfs);
+    let input_compression = sniff(&mut input).map_err(|source| ArchiveError::Read {
+        member: None,
+        source,
+    })?;
+    let (layer, size, diff_id) = match input_compression {
+        Compression::Gzip => store_layer(store, MultiGzDecoder::new(input), compression)?,
+        _ => store_layer(store, input, compression)?,
+    };
+    let config = config_json(&diff_id, &options.config);
+    let (config_digest, config_size) = store.ingest_bytes(&config, None)?;
+    let layer = plain_desc(media::oci_layer_media_type(compression), layer, size);
+    let config = plain_desc(media::OCI_CONFIG, config_digest, config_size);
+    let digest = write_manifest(store, config, vec![layer])?;
+    index.tag(reference, &digest)?;
+    Ok(digest)
+}
+
+/// Stores the layer; returns (blob digest, blob size, diff_id).
+fn store_layer<T: Read>(
+    store: &ContentStore,
+    tar: T,
+    compression: Compression,
+) -> ArchiveResult<(Digest, u64, Digest)> {
+    let mut hashing = HashingReader::new(tar);
+    match compression {
+        Compression::None => {
+            let (digest, size) = store.ingest(&mut hashing, None)?;
+            Ok((digest, size, digest))
+        }
+        Compression::Gzip => {
+            let mut gz = GzEncoder::new(&mut hashing, flate2::Compression::new(6));
+            let (digest, size) = store.ingest(&mut gz, None)?;
+            drop(gz);
+            Ok((digest, size, hashing.digest().0))
+        }
+        Compression::Zstd => Err(ArchiveError::invalid(
+            "-",
+            "zstd layers are not supported by import_rootfs",
+        )),
+    }
+}
+
+/// The image config of an imported rootfs.
+fn config_json(
+    diff_id: &Digest,
+    container: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<u8> {
+    let host = Platform::host();
+    let created = rfc3339(creation_time());
+    let mut config = serde_json::json!({
+        "architecture": host.architecture,
+        "os": host.os,
+        "created": created,
+        "config": container,
+        "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
+        "history": [{"created": created, "comment": "Imported from -"}],
+    });
+    if let Some(variant) = host.variant {
+        config["variant"] = variant.into();
+    }
+    serde_json::to_vec(&config).expect("configs always serialise")
+}
+
+/// `$SOURCE_DATE_EPOCH` if it is set to a number, else the current time.
+fn creation_time() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+}
+
+/// Formats Unix seconds as RFC 3339 UTC (`1970-01-01T00:00:00Z`).
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_values() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(946_684_800), "2000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
+        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
+    }
+}

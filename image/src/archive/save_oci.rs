@@ -1,0 +1,158 @@
+//! Saving images as an OCI image layout (tar stream or directory).
+//!
+//! ```text
+//! oci-layout               {"imageLayoutVersion":"1.0.0"}
+//! blobs/sha256/<hex>       every blob reachable from the images, once, as stored
+//! index.json               one descriptor per reference, annotated with
+//!                          io.containerd.image.name = docker.io/library/busybox:latest
+//!                          org.opencontainers.image.ref.name = latest
+//! ```
+//!
+//! These are the annotations docker 25+ and containerd write; skopeo and
+//! buildctl read them. Manifests and layers are written exactly as stored
+//! (compressed or not), so digests are preserved. A multi-platform index is
+//! written with all its children, which must all be in the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::docs::{
+    Desc, IndexDoc, LayoutDoc, ManifestDoc, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME,
+    LAYOUT_VERSION,
+};
+use super::error::{ArchiveError, ArchiveResult};
+use super::save::resolve;
+use super::sink::{DirSink, Sink};
+use crate::content::ContentStore;
+use crate::digest::Digest;
+use crate::index::ImageIndex;
+use crate::media;
+use crate::reference::Reference;
+
+/// Writes the images `references` name into the OCI layout directory `dir`
+/// (created if missing). Blobs already there are kept; `index.json` is
+/// replaced, so it lists exactly these images.
+pub fn save_oci_dir(
+    store: &ContentStore,
+    index: &ImageIndex,
+    references: &[Reference],
+    dir: &Path,
+) -> ArchiveResult<()> {
+    let images = resolve(index, references)?;
+    let mut sink = DirSink::new(dir)?;
+    write_oci(store, &images, &mut sink)
+}
+
+/// Writes `oci-layout`, the blobs of every image, then `index.json`.
+pub(crate) fn write_oci(
+    store: &ContentStore,
+    images: &[(Reference, Digest)],
+    sink: &mut dyn Sink,
+) -> ArchiveResult<()> {
+    let layout = LayoutDoc {
+        image_layout_version: LAYOUT_VERSION.to_string(),
+    };
+    sink.bytes("oci-layout", &to_json(&layout))?;
+    let mut written = BTreeSet::new();
+    let mut manifests = Vec::new();
+    for (reference, digest) in images {
+        let media_type = write_tree(store, digest, sink, &mut written, 0)?;
+        let mut annotations = BTreeMap::new();
+        annotations.insert(ANNOTATION_IMAGE_NAME.to_string(), reference.to_string());
+        if let Some(tag) = reference.tag() {
+            annotations.insert(ANNOTATION_REF_NAME.to_string(), tag.to_string());
+        }
+        manifests.push(Desc {
+            media_type,
+            digest: *digest,
+            size: store.size(digest)?,
+            platform: None,
+            annotations: Some(annotations),
+        });
+    }
+    let index = IndexDoc {
+        schema_version: 2,
+        media_type: Some(media::OCI_INDEX.to_string()),
+        manifests,
+    };
+    sink.bytes("index.json", &to_json(&index))
+}
+
+/// Writes a manifest or index and everything below it (children first);
+/// returns its media type.
+fn write_tree(
+    store: &ContentStore,
+    digest: &Digest,
+    sink: &mut dyn Sink,
+    written: &mut BTreeSet<Digest>,
+    depth: usize,
+) -> ArchiveResult<String> {
+    let member = format!("blobs/sha256/{}", digest.hex());
+    if depth > 8 {
+        return Err(ArchiveError::invalid(
+            member,
+            "image indexes nested too deeply",
+        ));
+    }
+    let doc: serde_json::Value = store.read_json(digest)?;
+    let declared = doc
+        .get("mediaType")
+        .and_then(|m| m.as_str())
+        .map(str::to_string);
+    let media_type = if doc.get("manifests").is_some() {
+        let index: IndexDoc = from_value(doc, digest)?;
+        for child in &index.manifests {
+            if media::is_manifest(&child.media_type) || media::is_index(&child.media_type) {
+                write_tree(store, &child.digest, sink, written, depth + 1)?;
+            } else {
+                write_blob(store, &child.digest, sink, written)?;
+            }
+        }
+        declared.unwrap_or_else(|| media::OCI_INDEX.to_string())
+    } else {
+        let manifest: ManifestDoc = from_value(doc, digest)?;
+        write_blob(store, &manifest.config.digest, sink, written)?;
+        for layer in manifest
+            .layers
+            .iter()
+            .filter(|l| !media::is_foreign_layer(&l.media_type))
+        {
+            write_blob(store, &layer.digest, sink, written)?;
+        }
+        declared.unwrap_or_else(|| media::OCI_MANIFEST.to_string())
+    };
+    write_blob(store, digest, sink, written)?;
+    Ok(media_type)
+}
+
+/// Writes one blob unless it was written already.
+fn write_blob(
+    store: &ContentStore,
+    digest: &Digest,
+    sink: &mut dyn Sink,
+    written: &mut BTreeSet<Digest>,
+) -> ArchiveResult<()> {
+    if written.insert(*digest) {
+        sink.blob(&format!("blobs/sha256/{}", digest.hex()), store, digest)?;
+    }
+    Ok(())
+}
+
+/// Decodes a JSON document read from blob `digest`.
+fn from_value<T: serde::de::DeserializeOwned>(
+    doc: serde_json::Value,
+    digest: &Digest,
+) -> ArchiveResult<T> {
+    serde_json::from_value(doc).map_err(|source| {
+        crate::error::ImageError::BlobJson {
+            digest: *digest,
+            source,
+        }
+        .into()
+    })
+}
+
+/// Serialises a document kiln builds (cannot fail).
+fn to_json<T: serde::Serialize>(doc: &T) -> Vec<u8> {
+    serde_json::to_vec(doc).expect("archive documents always serialise")
+}

@@ -1,0 +1,187 @@
+//! The Differ: filesystem changes -> OCI layer tar, and layer tar -> directory.
+//!
+//! # Diff
+//!
+//! [`diff_overlay`] reads an overlayfs upper dir: a whiteout (character device
+//! 0/0) becomes an empty regular file `<dir>/.wh.<name>`; a directory marked
+//! `trusted.overlay.opaque=y` is written, then `<dir>/.wh..wh..opq`, then its
+//! children. Lower dirs are only used to drop whiteouts of paths no lower layer
+//! has. Entries made by overlayfs's `redirect_dir` or `metacopy` features (off by
+//! default on most kernels, and here) keep data in lower layers, so they are
+//! refused with [`crate::Error::UnusablePath`] rather than turned into a layer
+//! that silently loses it. [`diff_trees`] compares two plain trees (native
+//! snapshotter): an entry is written when type, mode, owner, size, mtime (with
+//! nanoseconds), device number, symlink target or xattrs differ, or, when the mtime
+//! has no sub-second part (a copy may have truncated it), when the bytes differ;
+//! paths only in the lower tree become whiteouts; unchanged parent directories of
+//! written entries are written too, so parents always precede children.
+//!
+//! Format: entries in depth-first order with each directory's children sorted
+//! bytewise by name (whiteouts sort under the name they delete), so the same tree
+//! gives the same bytes. Ustar headers; PAX records for `path`/`linkpath` longer
+//! than 100 bytes, ids above 0o7777777, and xattrs as `SCHILY.xattr.<name>`
+//! (overlayfs's own `trusted.overlay.*` are skipped). The second and later paths
+//! of a multiply-linked inode become tar hard links to the first. Directory names
+//! end in `/`. Sockets are skipped. Mtimes are whole seconds, clamped to
+//! [`DiffOptions::source_date_epoch`] when set; whiteout markers are root-owned,
+//! mode 0644, mtime 0. gzip output has an empty header (no name, mtime 0).
+//! The tar is hashed (diff_id) and then compressed and hashed again (digest)
+//! while it streams to the caller's writer; nothing is buffered whole, and file
+//! contents are read in chunks.
+//!
+//! # Apply
+//!
+//! [`apply`] detects gzip, zstd or plain tar by magic bytes and applies entries in
+//! order: `.wh.<name>` removes `<name>` (not if this layer created it),
+//! `.wh..wh..opq` removes every child of its directory that this layer did not
+//! add, other entries replace what is there (a directory entry over an existing
+//! directory only updates its attributes). Ownership is set before the mode (so
+//! setuid bits survive), then xattrs (ones the filesystem cannot store are
+//! skipped), then mtimes; directory mtimes are set after all entries. Hard link
+//! entries take nothing from their header but the link (the inode already has it
+//! all). The diff_id covers every byte of the uncompressed stream, including
+//! padding after the end marker.
+//!
+//! Safety: entry names have leading `/` stripped and `.` dropped; any `..` refuses
+//! the entry. Parent directories are resolved one component at a time inside the
+//! target with `symlink_metadata`: a relative symlink that stays inside the target
+//! is followed like in a chroot; an absolute symlink, or one climbing above the
+//! target, refuses the entry ([`crate::Error::UnsafeEntry`] names it). (Docker
+//! resolves absolute symlinks against the root instead; kiln refuses because a
+//! layer writing through one is almost always hostile, and refusing can never
+//! write anywhere unexpected.) Missing
+//! parents are created (0755). The final component is never followed (files are
+//! created with `O_NOFOLLOW|O_EXCL`). Hard link targets go through the same rules
+//! and must already exist inside the target. Whiteouts of `.`, `..` or nothing are
+//! refused. Resolution is path based: the target must not be modified by others
+//! while a layer is applied.
+//!
+//! Contract: apply into a freshly prepared (active) snapshot, either its mounted
+//! target or its filesystem dir. On error, entries before the failing one have
+//! been applied: the caller must remove that active snapshot
+//! ([`crate::Snapshotter::remove`]) instead of committing it. `apply` itself
+//! writes entries in place and creates no temporary files.
+//!
+//! [`testkit`] has the helpers the tests use (tree manifests, a tree with every
+//! file type, raw tar entries), public so callers' tests can use them too.
+
+mod apply;
+mod changes;
+mod safe;
+mod stream;
+pub mod testkit;
+mod write;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Name prefix of a whiteout entry.
+const WHITEOUT_PREFIX: &str = ".wh.";
+/// Name of the opaque-directory marker.
+const OPAQUE: &str = ".wh..wh..opq";
+
+/// How a layer is compressed on output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Plain tar (`application/vnd.oci.image.layer.v1.tar`).
+    None,
+    /// gzip, default level (`...tar+gzip`).
+    #[default]
+    Gzip,
+    /// zstd, level 3 (`...tar+zstd`).
+    Zstd,
+}
+
+/// Options for [`diff_overlay`] and [`diff_trees`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions {
+    /// Output compression.
+    pub compression: Compression,
+    /// When set, mtimes later than this (seconds since the epoch) are clamped to it
+    /// (reproducible builds' `SOURCE_DATE_EPOCH`).
+    pub source_date_epoch: Option<i64>,
+}
+
+/// What a diff produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerDigests {
+    /// `sha256:<hex>` of the uncompressed tar (the image config's diff_id).
+    pub diff_id: String,
+    /// `sha256:<hex>` of the bytes written (the layer descriptor's digest).
+    pub digest: String,
+    /// Number of bytes written (the descriptor's size).
+    pub size: u64,
+    /// Size of the uncompressed tar.
+    pub uncompressed_size: u64,
+}
+
+/// What an apply read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// `sha256:<hex>` of the uncompressed tar.
+    pub diff_id: String,
+    /// Size of the uncompressed tar.
+    pub uncompressed_size: u64,
+}
+
+/// Writes the changes recorded in overlayfs upper dir `upper` as a layer to `out`.
+/// `lowers` are the snapshot's lower dirs (see the module docs for their use).
+pub fn diff_overlay<W: Write>(
+    upper: &Path,
+    lowers: &[PathBuf],
+    out: W,
+    opts: &DiffOptions,
+) -> Result<LayerDigests> {
+    let mut tw = write::TarWriter::new(out, opts)?;
+    changes::overlay(&mut tw, upper, lowers)?;
+    tw.finish()
+}
+
+/// Writes the difference from tree `lower` (`None`: empty) to tree `upper` as a
+/// layer to `out`.
+pub fn diff_trees<W: Write>(
+    lower: Option<&Path>,
+    upper: &Path,
+    out: W,
+    opts: &DiffOptions,
+) -> Result<LayerDigests> {
+    let mut tw = write::TarWriter::new(out, opts)?;
+    let mut walk = changes::TreeDiff {
+        tw: &mut tw,
+        lower,
+        upper,
+        pending: Vec::new(),
+    };
+    walk.dir(Path::new(""))?;
+    tw.finish()
+}
+
+/// Applies the layer read from `layer` (gzip, zstd or plain) onto directory
+/// `target`. See the module docs for the safety rules and the caller's duty to
+/// discard the snapshot on error.
+pub fn apply<R: Read>(layer: R, target: &Path) -> Result<Applied> {
+    let stream_err = |op| move |source| Error::LayerStream { op, source };
+    let decoder = stream::Decoder::detect(layer).map_err(stream_err("detect compression"))?;
+    let mut archive = tar::Archive::new(stream::HashReader::new(decoder));
+    let mut applier = apply::Applier {
+        root: target,
+        added: HashSet::new(),
+        dir_times: Vec::new(),
+    };
+    for entry in archive.entries().map_err(stream_err("read layer"))? {
+        let mut entry = entry.map_err(stream_err("read entry header"))?;
+        applier.entry(&mut entry)?;
+    }
+    applier.finish()?;
+    let (diff_id, uncompressed_size) = archive
+        .into_inner()
+        .drain_and_finish()
+        .map_err(stream_err("read layer end"))?;
+    Ok(Applied {
+        diff_id,
+        uncompressed_size,
+    })
+}
