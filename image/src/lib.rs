@@ -8,7 +8,8 @@
 //! Status: vocabulary ([`Digest`], [`DigestWriter`], [`media`] types and
 //! [`mod@descriptor`] helpers, [`Platform`], [`Reference`]), the [`ContentStore`],
 //! the [`ImageIndex`] and [`mod@archive`] (OCI layout and docker-archive
-//! save/load, `import_rootfs`) are built; the registry client is not yet.
+//! save/load, `import_rootfs`) and [`gc`] (content garbage collection) are
+//! built; the registry client is not yet.
 //! Depends on no other kiln crate.
 //!
 //! # Design choices
@@ -43,6 +44,7 @@ pub mod content;
 pub mod descriptor;
 pub mod digest;
 pub mod error;
+pub mod gc;
 pub mod index;
 pub mod lock;
 pub mod media;

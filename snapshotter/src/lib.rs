@@ -20,9 +20,13 @@
 //! processes can share a root. The `store` module docs describe staging and crash
 //! recovery; `overlay` and `native` describe their layouts and mounts.
 //!
+//! [`unpack()`] turns an image's layers (from `kiln-image`'s content store) into
+//! committed snapshots named by their chain IDs.
+//!
 //! Status: trait, overlay and native snapshotters, mount helpers and the
-//! conformance suite and the differ (diff and apply) are done.
-//! Identifies snapshots by strings only, so it does not depend on `kiln-image`.
+//! conformance suite, the differ (diff and apply) and unpack are done.
+//! Snapshotters identify snapshots by strings only; `unpack` is the one part that
+//! depends on `kiln-image`.
 
 #![warn(missing_docs)]
 
@@ -36,6 +40,7 @@ mod overlay;
 mod snapshot;
 mod store;
 mod sys;
+pub mod unpack;
 mod usage;
 
 pub use differ::{
@@ -45,3 +50,4 @@ pub use error::{Error, Result};
 pub use native::NativeSnapshotter;
 pub use overlay::OverlaySnapshotter;
 pub use snapshot::{Info, Kind, Labels, Mount, Snapshotter, Usage};
+pub use unpack::{chain_ids, tree_listing, unpack, UnpackError};

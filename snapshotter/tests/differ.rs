@@ -205,29 +205,37 @@ fn overlay_upper_dir_gives_whiteouts_and_opaque_dirs() {
     assert_eq!(names, ["added", "dir", "dir/new", "keep"]);
 }
 
-/// Applies `entries` to a fresh target in a fresh base dir; returns the error and
-/// the base (for checks outside the target).
-fn apply_evil(entries: &[(&str, tar::EntryType, &str)]) -> (Error, tempfile::TempDir) {
+/// Applies `entries` (regular files contain "evil") to a fresh target
+/// `<base>/one/two/target`; returns the result and the base (for checks outside).
+fn apply_entries(
+    entries: &[(&str, tar::EntryType, &str)],
+) -> (Result<(), Error>, tempfile::TempDir) {
     let base = tempfile::tempdir().unwrap();
-    let target = base.path().join("one/two/target");
+    let target = base.path().join(TARGET);
     fs::create_dir_all(&target).unwrap();
     let mut b = tar::Builder::new(Vec::new());
     for (name, kind, link) in entries {
-        raw_entry(
-            &mut b,
-            name,
-            *kind,
-            link,
-            if *kind == tar::EntryType::Regular {
-                b"evil"
-            } else {
-                b""
-            },
-        );
+        let data: &[u8] = if *kind == T::Regular { b"evil" } else { b"" };
+        raw_entry(&mut b, name, *kind, link, data);
     }
-    let err = apply(b.into_inner().unwrap().as_slice(), &target).unwrap_err();
-    (err, base)
+    let result = apply(b.into_inner().unwrap().as_slice(), &target).map(|_| ());
+    (result, base)
 }
+
+/// [`apply_entries`], expecting an error.
+fn apply_evil(entries: &[(&str, tar::EntryType, &str)]) -> (Error, tempfile::TempDir) {
+    let (result, base) = apply_entries(entries);
+    (result.unwrap_err(), base)
+}
+
+/// [`apply_entries`], expecting success.
+fn apply_ok(entries: &[(&str, tar::EntryType, &str)]) -> tempfile::TempDir {
+    let (result, base) = apply_entries(entries);
+    result.unwrap();
+    base
+}
+
+const TARGET: &str = "one/two/target";
 
 fn assert_refused(err: &Error, entry: &str) {
     match err {
@@ -271,18 +279,39 @@ fn absolute_names_are_made_relative() {
 }
 
 #[test]
-fn writing_through_an_escaping_symlink_is_refused() {
+fn absolute_symlinks_resolve_from_the_target_root() {
     let outside = tempfile::tempdir().unwrap();
     let abs = outside.path().to_str().unwrap().to_string();
-    let (err, _base) = apply_evil(&[("a", T::Symlink, &abs), ("a/x", T::Regular, "")]);
-    assert_refused(&err, "a/x");
+    let base = apply_ok(&[("a", T::Symlink, &abs), ("a/x", T::Regular, "")]);
     assert_eq!(evil_files(outside.path()), Vec::<String>::new());
+    let inside = format!("{TARGET}{abs}/x");
+    assert_eq!(evil_files(base.path()), [inside]);
     // Only after the harmless case held: the classic attack on the host.
     let before = fs::read("/etc/passwd").unwrap();
-    let (err, _base) = apply_evil(&[("a", T::Symlink, "/"), ("a/etc/passwd", T::Regular, "")]);
-    assert_refused(&err, "a/etc/passwd");
+    let base = apply_ok(&[("a", T::Symlink, "/"), ("a/etc/passwd", T::Regular, "")]);
     assert_eq!(fs::read("/etc/passwd").unwrap(), before);
-    let (err, base) = apply_evil(&[("a", T::Symlink, "../../.."), ("a/x", T::Regular, "")]);
+    assert_eq!(evil_files(base.path()), [format!("{TARGET}/etc/passwd")]);
+}
+
+#[test]
+fn dotdot_in_symlinks_is_clamped_at_the_target_root() {
+    let base = apply_ok(&[("a", T::Symlink, "../../.."), ("a/x", T::Regular, "")]);
+    assert_eq!(evil_files(base.path()), [format!("{TARGET}/x")]);
+    let base = apply_ok(&[
+        ("d/", T::Directory, ""),
+        ("d/up", T::Symlink, "../../../../../tmp"),
+        ("d/up/y", T::Regular, ""),
+    ]);
+    assert_eq!(evil_files(base.path()), [format!("{TARGET}/tmp/y")]);
+}
+
+#[test]
+fn symlink_loops_are_refused_naming_the_entry() {
+    let (err, base) = apply_evil(&[
+        ("a", T::Symlink, "b"),
+        ("b", T::Symlink, "/a"),
+        ("a/x", T::Regular, ""),
+    ]);
     assert_refused(&err, "a/x");
     assert_eq!(evil_files(base.path()), Vec::<String>::new());
 }
@@ -308,8 +337,26 @@ fn escaping_hard_links_are_refused() {
         assert_refused(&err, "h");
         assert!(!base.path().join("one/two/target/h").exists());
     }
+    // Through a symlink to the host's /etc: resolved inside, where it is missing.
     let (err, _base) = apply_evil(&[("a", T::Symlink, "/etc"), ("h", T::Link, "a/passwd")]);
     assert_refused(&err, "h");
+    let (err, _base) = apply_evil(&[("a", T::Symlink, "../../.."), ("h", T::Link, "a/two")]);
+    assert_refused(&err, "h");
+}
+
+#[test]
+fn hard_links_through_absolute_symlinks_stay_inside() {
+    let base = apply_ok(&[
+        ("etc/", T::Directory, ""),
+        ("etc/passwd", T::Regular, ""),
+        ("a", T::Symlink, "/etc"),
+        ("h", T::Link, "a/passwd"),
+    ]);
+    let target = base.path().join(TARGET);
+    assert_eq!(fs::read(target.join("h")).unwrap(), b"evil");
+    use std::os::unix::fs::MetadataExt;
+    let ino = |p: &str| fs::metadata(target.join(p)).unwrap().ino();
+    assert_eq!(ino("h"), ino("etc/passwd"));
 }
 
 #[test]

@@ -1,15 +1,16 @@
 //! Image store commands with Docker's names and flags: `import`, `load`,
-//! `save`, `images`, `tag`.
+//! `save`, `tag` (`images` is in `image_list`, `rmi`/`prune` in
+//! `image_remove`, `inspect`/`history` in `image_inspect`).
 //!
-//! Choices: `images` shows SIZE as the stored size of the config and layer
-//! blobs (Docker shows the unpacked size, which needs unpacked snapshots);
-//! CREATED comes from the image config's `created`, falling back to when the
-//! tag was set.
+//! `load` of an image without a name and `tag`/`import` moving a name away
+//! from an image that then has none keep that image as dangling (see
+//! `image_model`).
 
-use anyhow::{bail, Context, Result};
+use super::image_model::{find_one, keep_if_orphaned, tag_image};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use kiln_image::archive::{import_rootfs_with, load_file, save, ArchiveFormat, ImportOptions};
-use kiln_image::oci::{ImageConfiguration, ImageManifest};
+use kiln_image::oci::ImageManifest;
 use kiln_image::{ContentStore, Digest, ImageIndex, Reference};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -76,21 +77,10 @@ pub struct SaveArgs {
     pub images: Vec<String>,
 }
 
-/// `kiln images`.
-#[derive(Debug, Args)]
-pub struct ImagesArgs {
-    /// Only show image IDs.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Show manifest digests.
-    #[arg(long)]
-    pub digests: bool,
-}
-
 /// `kiln tag SOURCE TARGET`.
 #[derive(Debug, Args)]
 pub struct TagArgs {
-    /// An existing image.
+    /// An existing image (name or ID).
     pub source: String,
     /// The new name for it.
     pub target: String,
@@ -105,6 +95,7 @@ pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
     let stores = Stores::open(root)?;
     let reference = parse_reference(&args.reference)?;
     let options = ImportOptions::default();
+    let previous = stores.index.get(&reference)?.map(|r| r.digest);
     let digest = if args.file == Path::new("-") {
         import_rootfs_with(
             &stores.content,
@@ -119,6 +110,9 @@ pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
         import_rootfs_with(&stores.content, &stores.index, file, &reference, &options)
             .with_context(|| format!("cannot import {}", args.file.display()))?
     };
+    if let Some(old) = previous.filter(|old| *old != digest) {
+        keep_if_orphaned(&stores.index, &old)?;
+    }
     println!("{}", config_digest(&stores.content, &digest)?);
     Ok(())
 }
@@ -129,6 +123,9 @@ pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
     let loaded = load_file(&stores.content, &stores.index, &args.input)
         .with_context(|| format!("cannot load {}", args.input.display()))?;
     for image in loaded {
+        if image.reference.is_none() {
+            keep_if_orphaned(&stores.index, &image.digest)?;
+        }
         match (&image.reference, args.quiet) {
             (Some(reference), _) => println!("Loaded image: {}", reference.familiar()),
             (None, false) => println!(
@@ -180,96 +177,12 @@ pub fn save_images(root: &Path, args: SaveArgs) -> Result<()> {
 /// Runs `kiln tag`.
 pub fn tag(root: &Path, args: TagArgs) -> Result<()> {
     let stores = Stores::open(root)?;
-    let source = parse_reference(&args.source)?;
-    let Some(record) = stores.index.get(&source)? else {
-        bail!("No such image: {}", args.source);
-    };
-    stores
-        .index
-        .tag(&parse_reference(&args.target)?, &record.digest)?;
-    Ok(())
-}
-
-/// Runs `kiln images`.
-pub fn images(root: &Path, args: ImagesArgs) -> Result<()> {
-    let stores = Stores::open(root)?;
-    let mut rows = Vec::new();
-    for (reference, record) in stores.index.list()? {
-        rows.push(ImageRow::read(
-            &stores.content,
-            &reference,
-            record.digest,
-            record.created,
-        )?);
-    }
-    let mut out = std::io::stdout().lock();
-    if args.quiet {
-        let mut seen = std::collections::BTreeSet::new();
-        for row in rows.iter().filter(|r| seen.insert(r.id.clone())) {
-            writeln!(out, "{}", row.id)?;
-        }
-        return Ok(());
-    }
-    let digest_header = if args.digests {
-        "DIGEST                                                                    "
-    } else {
-        ""
-    };
-    writeln!(
-        out,
-        "{:<40} {:<20} {digest_header}{:<14} {:<20} SIZE",
-        "REPOSITORY", "TAG", "IMAGE ID", "CREATED"
-    )?;
-    for row in rows {
-        let digest = if args.digests {
-            format!("{:<74}", row.manifest.to_string())
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "{:<40} {:<20} {digest}{:<14} {:<20} {}",
-            row.repository, row.tag, row.id, row.created, row.size
-        )?;
-    }
-    Ok(())
-}
-
-/// One line of `kiln images`.
-struct ImageRow {
-    repository: String,
-    tag: String,
-    manifest: Digest,
-    id: String,
-    created: String,
-    size: String,
-}
-
-impl ImageRow {
-    fn read(
-        content: &ContentStore,
-        reference: &Reference,
-        manifest: Digest,
-        tagged_at: u64,
-    ) -> Result<ImageRow> {
-        let doc: ImageManifest = content.read_json(&manifest)?;
-        let config_digest: Digest = doc.config().digest().to_string().parse()?;
-        let config: ImageConfiguration = content.read_json(&config_digest)?;
-        let size = doc.config().size() + doc.layers().iter().map(|l| l.size()).sum::<u64>();
-        let created = config
-            .created()
-            .as_deref()
-            .and_then(parse_rfc3339_seconds)
-            .unwrap_or(tagged_at);
-        Ok(ImageRow {
-            repository: reference.familiar_name(),
-            tag: reference.tag().unwrap_or("<none>").to_string(),
-            manifest,
-            id: config_digest.hex()[..12].to_string(),
-            created: human_age(created),
-            size: human_size(size),
-        })
-    }
+    let image = find_one(&stores.content, &stores.index, &args.source)?;
+    tag_image(
+        &stores.index,
+        &parse_reference(&args.target)?,
+        &image.manifest,
+    )
 }
 
 /// The config digest (Docker's image ID) of the manifest `digest`.
@@ -279,7 +192,7 @@ fn config_digest(content: &ContentStore, digest: &Digest) -> Result<String> {
 }
 
 /// Seconds since the epoch of an RFC 3339 timestamp (`2024-01-02T03:04:05Z`, any fraction/offset).
-fn parse_rfc3339_seconds(text: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339_seconds(text: &str) -> Option<u64> {
     let (date, time) = text.split_once('T')?;
     let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);
@@ -300,6 +213,28 @@ fn parse_rfc3339_seconds(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2] - offset).ok()
 }
 
+/// An RFC 3339 UTC timestamp (`2024-01-02T03:04:05Z`) of Unix seconds.
+pub(crate) fn format_rfc3339(epoch: u64) -> String {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    // Inverse of days_from_civil (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -311,7 +246,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Docker's "5 minutes ago" style.
-fn human_age(epoch: u64) -> String {
+pub(crate) fn human_age(epoch: u64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -329,7 +264,7 @@ fn human_age(epoch: u64) -> String {
 }
 
 /// Docker's decimal sizes: `4.26MB`.
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -364,6 +299,13 @@ mod tests {
             Some(1_709_294_400)
         );
         assert_eq!(parse_rfc3339_seconds("garbage"), None);
+    }
+
+    #[test]
+    fn formats_timestamps() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(1_709_294_400), "2024-03-01T12:00:00Z");
+        assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 
     #[test]

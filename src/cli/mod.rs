@@ -5,6 +5,12 @@
 //! usage errors exit 2).
 
 mod debug;
+mod image_df;
+mod image_format;
+mod image_inspect;
+mod image_list;
+mod image_model;
+mod image_remove;
 mod images;
 
 use clap::{Parser, Subcommand};
@@ -41,9 +47,17 @@ pub enum Command {
     /// Save images to an archive (like `docker save`).
     Save(images::SaveArgs),
     /// List images.
-    Images(images::ImagesArgs),
+    Images(image_list::ImagesArgs),
     /// Give an image another name.
     Tag(images::TagArgs),
+    /// Manage images (inspect, history, ls, rm, prune).
+    #[command(subcommand)]
+    Image(image_inspect::ImageCommand),
+    /// Remove images.
+    Rmi(image_remove::RmiArgs),
+    /// Manage kiln (disk usage).
+    #[command(subcommand)]
+    System(image_df::SystemCommand),
 }
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
@@ -54,8 +68,11 @@ pub fn run() -> ExitCode {
         Command::Import(args) => images::import(&cli.root, args),
         Command::Load(args) => images::load(&cli.root, args),
         Command::Save(args) => images::save_images(&cli.root, args),
-        Command::Images(args) => images::images(&cli.root, args),
+        Command::Images(args) => image_list::images(&cli.root, args),
         Command::Tag(args) => images::tag(&cli.root, args),
+        Command::Image(cmd) => image_inspect::run(&cli.root, cmd),
+        Command::Rmi(args) => image_remove::rmi(&cli.root, args),
+        Command::System(cmd) => image_df::run(&cli.root, cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,19 +42,21 @@
 //! all). The diff_id covers every byte of the uncompressed stream, including
 //! padding after the end marker.
 //!
-//! Safety: entry names have leading `/` stripped and `.` dropped; any `..` refuses
-//! the entry. Parent directories are resolved one component at a time inside the
-//! target with `symlink_metadata`: a relative symlink that stays inside the target
-//! is followed like in a chroot; an absolute symlink, or one climbing above the
-//! target, refuses the entry ([`crate::Error::UnsafeEntry`] names it). (Docker
-//! resolves absolute symlinks against the root instead; kiln refuses because a
-//! layer writing through one is almost always hostile, and refusing can never
-//! write anywhere unexpected.) Missing
-//! parents are created (0755). The final component is never followed (files are
-//! created with `O_NOFOLLOW|O_EXCL`). Hard link targets go through the same rules
-//! and must already exist inside the target. Whiteouts of `.`, `..` or nothing are
-//! refused. Resolution is path based: the target must not be modified by others
-//! while a layer is applied.
+//! Safety (same as Docker: chroot-style resolution): entry names have leading
+//! `/` stripped and `.` dropped; any `..` in a name refuses the entry. Parent
+//! directories are resolved one component at a time inside the target with
+//! `symlink_metadata`, and symlinks met on the way (relative and absolute) are
+//! followed as in a chroot at the target: an absolute link target is resolved from
+//! the target, and `..` never climbs above it (it stays at the target, like `/..`).
+//! So `a -> /` then `a/etc/passwd` writes `<target>/etc/passwd`, and
+//! `a -> ../../..` then `a/x` writes `<target>/x`: a layer can never write outside
+//! the target. More than 40 symlinks on one path (a loop) refuses the entry
+//! ([`crate::Error::UnsafeEntry`] names it). Missing parents are created (0755).
+//! The final component is never followed (files are created with
+//! `O_NOFOLLOW|O_EXCL`). Hard link targets go through the same resolution, may not
+//! contain `..`, and must already exist inside the target (not as a directory).
+//! Whiteouts of `.`, `..` or nothing are refused. Resolution is path based: the
+//! target must not be modified by others while a layer is applied.
 //!
 //! Contract: apply into a freshly prepared (active) snapshot, either its mounted
 //! target or its filesystem dir. On error, entries before the failing one have

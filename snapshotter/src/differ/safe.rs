@@ -1,7 +1,10 @@
 //! Keeping layer entries inside the target: entry names are normalised (leading
 //! `/` stripped, `.` dropped, `..` refused), and parent directories are resolved one
 //! component at a time with `symlink_metadata`, following symlinks found in the
-//! target only while they stay inside it (like a chroot that refuses to leave).
+//! target as if the target were the root of a chroot (same as Docker: chroot-style
+//! resolution): an absolute link target starts again at the target, and `..` at
+//! the target stays there. The resolved path is only ever the target plus real
+//! directories found below it, so nothing outside can be reached.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -53,8 +56,8 @@ pub(crate) fn normalize(raw: &Path) -> Result<PathBuf> {
 /// Resolves directory `dir` (relative, normalised) inside `root` and returns its
 /// real location, which is inside `root` by construction. Missing directories are
 /// created (mode 0755) when `create`, else the result is `None`. Symlinks are
-/// followed only when relative and never climbing above `root`; an absolute or
-/// escaping symlink, or a non-directory in the way, refuses `entry`.
+/// followed chroot-style (absolute targets from `root`, `..` clamped at `root`);
+/// a symlink loop (over 40 hops) or a non-directory in the way refuses `entry`.
 pub(crate) fn resolve_dir(
     root: &Path,
     dir: &Path,
@@ -103,12 +106,8 @@ impl Walk<'_> {
             return Ok(true);
         }
         if comp == ".." {
-            if self.resolved.pop().is_none() {
-                return Err(refuse(
-                    self.entry,
-                    "a symlink on its path points outside the target",
-                ));
-            }
+            // Like `/..` in a chroot: at the root, `..` is the root.
+            self.resolved.pop();
             return Ok(true);
         }
         let path = self.here().join(&comp);
@@ -138,17 +137,23 @@ impl Walk<'_> {
     fn follow(&mut self, link: &Path) -> Result<()> {
         self.hops += 1;
         if self.hops > MAX_SYMLINK_HOPS {
-            return Err(refuse(self.entry, "too many symlinks on its path"));
+            return Err(refuse(
+                self.entry,
+                "too many symlinks on its path (a symlink loop?)",
+            ));
         }
         let target = fs::read_link(link).map_err(entry_err(self.entry, "read parent symlink"))?;
         if target.has_root() {
-            return Err(refuse(
-                self.entry,
-                "a symlink on its path points outside the target",
-            ));
+            // Absolute: resolved from the target, as from `/` in a chroot.
+            self.resolved.clear();
         }
-        for comp in target.iter().collect::<Vec<_>>().into_iter().rev() {
-            self.todo.push_front(comp.to_os_string());
+        let comps = target.components().filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        });
+        for comp in comps.collect::<Vec<_>>().into_iter().rev() {
+            self.todo.push_front(comp);
         }
         Ok(())
     }
@@ -169,12 +174,14 @@ mod tests {
     }
 
     #[test]
-    fn resolution_stays_inside_and_creates_parents() {
+    fn resolution_is_chroot_style_and_creates_parents() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::create_dir_all(root.join("usr/lib")).unwrap();
         std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
         std::os::unix::fs::symlink("../..", root.join("usr/up")).unwrap();
+        std::os::unix::fs::symlink("/usr/lib", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("/", root.join("slash")).unwrap();
         std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
         let entry = Path::new("e");
         let got = resolve_dir(root, Path::new("lib/new"), entry, true).unwrap();
@@ -184,14 +191,15 @@ mod tests {
             resolve_dir(root, Path::new("missing"), entry, false).unwrap(),
             None
         );
-        let err = |d: &str| resolve_dir(root, Path::new(d), entry, true).unwrap_err();
-        assert!(matches!(err("usr/up/x"), Error::UnsafeEntry { .. }));
-        assert!(matches!(err("loop/x"), Error::UnsafeEntry { .. }));
+        let ok = |d: &str| resolve_dir(root, Path::new(d), entry, false).unwrap();
+        assert_eq!(ok("usr/up/usr").unwrap(), root.join("usr"));
+        assert_eq!(ok("abs").unwrap(), root.join("usr/lib"));
+        assert_eq!(ok("slash/usr/up/usr/up").unwrap(), root.to_path_buf());
         assert_eq!(
-            resolve_dir(root, Path::new("usr/up/usr"), entry, false)
+            resolve_dir(root, Path::new("loop/x"), entry, true)
                 .unwrap_err()
                 .to_string(),
-            "refused layer entry `e`: a symlink on its path points outside the target"
+            "refused layer entry `e`: too many symlinks on its path (a symlink loop?)"
         );
     }
 }
