@@ -1,0 +1,805 @@
+//! Reliability of the image store under crashes and concurrency, driving the
+//! real `kiln` binary against temp `--root`s.
+//!
+//! - `crash_loop_keeps_store_consistent`: runs of `kiln import` / `kiln load`
+//!   (docker, oci) SIGKILLed after a reproducible pseudo-random delay (until
+//!   50 runs were really killed, not finished first); after each kill the
+//!   store is checked by an independent checker (system `sha256sum`, a small
+//!   JSON parser written here), then `kiln images` must succeed.
+//! - `concurrent_loads_of_overlapping_archives`: 8 `kiln load` at once.
+//! - `concurrent_tags_lose_no_update`: 8 processes x 10 `kiln tag`.
+//!
+//! The heavy tests hold one mutex so that measured durations are not skewed by
+//! each other on a small machine.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static HEAVY: Mutex<()> = Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn kiln_cmd(root: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.arg("--root").arg(root).env_remove("KILN_ROOT");
+    cmd
+}
+
+fn kiln(root: &Path, args: &[&str]) -> Output {
+    kiln_cmd(root).args(args).output().expect("run kiln")
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A scratch folder removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("kiln-rel-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// xorshift64*: tiny, seedable, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// A rootfs tar of about `random_mb` incompressible + `text_mb` compressible
+/// MB (a few big files, many small ones), made with the system `tar`.
+fn make_rootfs(dir: &Path, name: &str, seed: u64, random_mb: usize, text_mb: usize) -> PathBuf {
+    let tree = dir.join(format!("{name}-tree"));
+    let mut rng = Rng::new(seed);
+    for sub in ["usr/bin", "usr/share/doc", "etc"] {
+        fs::create_dir_all(tree.join(sub)).unwrap();
+    }
+    let big = random_mb.div_ceil(4).max(1);
+    for i in 0..big {
+        let mut buf = vec![0u8; random_mb * 1024 * 1024 / big];
+        rng.fill(&mut buf);
+        fs::write(tree.join(format!("usr/bin/blob{i}")), buf).unwrap();
+    }
+    let words = [
+        "kiln", "layer", "store", "digest", "never", "loses", "data", "tar\n",
+    ];
+    let small = 32 * 1024;
+    for i in 0..text_mb * 1024 * 1024 / small {
+        let mut text = String::with_capacity(small);
+        while text.len() < small {
+            text.push_str(words[(rng.next() % words.len() as u64) as usize]);
+            text.push(' ');
+        }
+        fs::write(tree.join(format!("usr/share/doc/f{i}.txt")), text).unwrap();
+    }
+    fs::write(tree.join("etc/hostname"), format!("{name}\n")).unwrap();
+    std::os::unix::fs::symlink("../usr/bin/blob0", tree.join("etc/link")).unwrap();
+    let tar = dir.join(format!("{name}.tar"));
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(&tree)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::remove_dir_all(&tree).unwrap();
+    tar
+}
+
+// ------------------------------------------------------ minimal JSON parser
+
+/// A JSON value (written here so the checker does not share kiln's decoder).
+#[derive(Debug)]
+enum Json {
+    Null,
+    #[allow(dead_code)] // the payload shows in Debug output only
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    fn parse(bytes: &[u8]) -> Result<Json, String> {
+        let mut p = JsonParser { b: bytes, i: 0 };
+        let v = p.value()?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(format!("trailing bytes at {}", p.i));
+        }
+        Ok(v)
+    }
+    fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    fn str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn arr(&self) -> Option<&[Json]> {
+        match self {
+            Json::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn num(&self) -> Option<f64> {
+        match self {
+            Json::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+struct JsonParser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && b" \t\r\n".contains(&self.b[self.i]) {
+            self.i += 1;
+        }
+    }
+    fn err<T>(&self, what: &str) -> Result<T, String> {
+        Err(format!("{what} at byte {}", self.i))
+    }
+    fn lit(&mut self, word: &str, v: Json) -> Result<Json, String> {
+        if self.b[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            self.err("bad literal")
+        }
+    }
+    fn value(&mut self) -> Result<Json, String> {
+        self.ws();
+        match self.b.get(self.i) {
+            None => self.err("unexpected end"),
+            Some(b'n') => self.lit("null", Json::Null),
+            Some(b't') => self.lit("true", Json::Bool(true)),
+            Some(b'f') => self.lit("false", Json::Bool(false)),
+            Some(b'"') => self.string().map(Json::Str),
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Json::Arr(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Json::Arr(items));
+                        }
+                        _ => return self.err("expected , or ]"),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.i += 1;
+                let mut members = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Json::Obj(members));
+                }
+                loop {
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b'"') {
+                        return self.err("expected key");
+                    }
+                    let key = self.string()?;
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return self.err("expected :");
+                    }
+                    self.i += 1;
+                    members.push((key, self.value()?));
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Json::Obj(members));
+                        }
+                        _ => return self.err("expected , or }"),
+                    }
+                }
+            }
+            Some(_) => {
+                let start = self.i;
+                while self.i < self.b.len() && b"+-0123456789.eE".contains(&self.b[self.i]) {
+                    self.i += 1;
+                }
+                std::str::from_utf8(&self.b[start..self.i])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .map(Json::Num)
+                    .map_or_else(|| self.err("bad number"), Ok)
+            }
+        }
+    }
+    fn string(&mut self) -> Result<String, String> {
+        self.i += 1; // opening quote
+        let mut out = Vec::new();
+        loop {
+            let Some(&c) = self.b.get(self.i) else {
+                return self.err("unterminated string");
+            };
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
+                b'\\' => {
+                    let Some(&e) = self.b.get(self.i) else {
+                        return self.err("bad escape");
+                    };
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' | b'\\' | b'/' => e as char,
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.b.get(self.i..self.i + 4).ok_or("short \\u")?;
+                            self.i += 4;
+                            let code =
+                                u32::from_str_radix(std::str::from_utf8(hex).unwrap_or("x"), 16)
+                                    .map_err(|e| e.to_string())?;
+                            char::from_u32(code).unwrap_or('\u{fffd}')
+                        }
+                        _ => return self.err("bad escape"),
+                    };
+                    let mut tmp = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------- store checker
+
+/// What a consistency check saw.
+#[derive(Debug, Default)]
+struct StoreReport {
+    blobs: usize,
+    ingest_leftovers: usize,
+    index_tmp_present: bool,
+    /// reference -> (manifest digest, config digest)
+    images: BTreeMap<String, (String, String)>,
+}
+
+/// sha256 of each file, via the system `sha256sum` (one process for all).
+fn sha256_files(files: &[PathBuf]) -> Result<Vec<String>, String> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = Command::new("sha256sum")
+        .args(files)
+        .output()
+        .map_err(|e| format!("sha256sum: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "sha256sum: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sums: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    if sums.len() != files.len() {
+        return Err(format!(
+            "sha256sum gave {} lines for {} files",
+            sums.len(),
+            files.len()
+        ));
+    }
+    Ok(sums)
+}
+
+fn hex_of(digest: &str) -> Result<&str, String> {
+    digest
+        .strip_prefix("sha256:")
+        .filter(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        })
+        .ok_or_else(|| format!("bad digest {digest:?}"))
+}
+
+/// Checks the store under `root`: every blob hashes to its name; images.json
+/// (never images.json.tmp) parses and every image is complete; `kiln images`
+/// succeeds and lists exactly images.json's references.
+fn check_store(root: &Path) -> Result<StoreReport, String> {
+    let mut report = StoreReport::default();
+    let blobs_dir = root.join("content/blobs/sha256");
+    let mut files = Vec::new();
+    let mut names = Vec::new();
+    if let Ok(entries) = fs::read_dir(&blobs_dir) {
+        for entry in entries {
+            let entry = entry.map_err(|e| e.to_string())?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            hex_of(&format!("sha256:{name}"))
+                .map_err(|_| format!("foreign file in blobs: {name}"))?;
+            files.push(entry.path());
+            names.push(name);
+        }
+    }
+    for (name, sum) in names.iter().zip(sha256_files(&files)?) {
+        if *name != sum {
+            return Err(format!("blob {name} hashes to {sum}"));
+        }
+    }
+    report.blobs = names.len();
+    report.ingest_leftovers = fs::read_dir(root.join("content/ingest")).map_or(0, |d| d.count());
+    report.index_tmp_present = root.join("images.json.tmp").exists();
+
+    let blob = |digest: &str| -> Result<Vec<u8>, String> {
+        fs::read(blobs_dir.join(hex_of(digest)?)).map_err(|e| format!("blob {digest}: {e}"))
+    };
+    let check_desc = |desc: &Json| -> Result<String, String> {
+        let digest = desc
+            .get("digest")
+            .and_then(Json::str)
+            .ok_or("descriptor without digest")?;
+        let size = desc
+            .get("size")
+            .and_then(Json::num)
+            .ok_or("descriptor without size")?;
+        let meta = fs::metadata(blobs_dir.join(hex_of(digest)?))
+            .map_err(|e| format!("missing blob {digest}: {e}"))?;
+        if meta.len() as f64 != size {
+            return Err(format!(
+                "blob {digest} has {} bytes, descriptor says {size}",
+                meta.len()
+            ));
+        }
+        Ok(digest.to_string())
+    };
+    // Returns the config digest of a manifest (the first one, for an index).
+    fn walk(
+        digest: &str,
+        blob: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+        check_desc: &dyn Fn(&Json) -> Result<String, String>,
+    ) -> Result<String, String> {
+        let doc = Json::parse(&blob(digest)?).map_err(|e| format!("manifest {digest}: {e}"))?;
+        if let Some(children) = doc.get("manifests").and_then(Json::arr) {
+            let mut first = None;
+            for child in children {
+                let d = check_desc(child)?;
+                let c = walk(&d, blob, check_desc)?;
+                first.get_or_insert(c);
+            }
+            return first.ok_or_else(|| format!("index {digest} is empty"));
+        }
+        let config = doc
+            .get("config")
+            .ok_or(format!("manifest {digest}: no config"))?;
+        let config_digest = check_desc(config)?;
+        let config_doc = Json::parse(&blob(&config_digest)?)
+            .map_err(|e| format!("config {config_digest}: {e}"))?;
+        let layers = doc
+            .get("layers")
+            .and_then(Json::arr)
+            .ok_or("manifest without layers")?;
+        for layer in layers {
+            check_desc(layer)?;
+        }
+        let diff_ids = config_doc
+            .get("rootfs")
+            .and_then(|r| r.get("diff_ids"))
+            .and_then(Json::arr)
+            .ok_or(format!("config {config_digest}: no rootfs.diff_ids"))?;
+        if diff_ids.len() != layers.len() {
+            return Err(format!(
+                "manifest {digest}: {} layers, {} diff_ids",
+                layers.len(),
+                diff_ids.len()
+            ));
+        }
+        Ok(config_digest)
+    }
+
+    match fs::read(root.join("images.json")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("images.json: {e}")),
+        Ok(bytes) => {
+            let index = Json::parse(&bytes).map_err(|e| format!("images.json: {e}"))?;
+            if index.get("version").and_then(Json::num) != Some(1.0) {
+                return Err("images.json: version is not 1".into());
+            }
+            let Some(Json::Obj(images)) = index.get("images") else {
+                return Err("images.json: no images object".into());
+            };
+            for (reference, record) in images {
+                let digest = record
+                    .get("digest")
+                    .and_then(Json::str)
+                    .ok_or(format!("images.json: {reference} has no digest"))?;
+                record
+                    .get("created")
+                    .and_then(Json::num)
+                    .ok_or(format!("images.json: {reference} has no created"))?;
+                let config =
+                    walk(digest, &blob, &check_desc).map_err(|e| format!("{reference}: {e}"))?;
+                report
+                    .images
+                    .insert(reference.clone(), (digest.to_string(), config));
+            }
+        }
+    }
+
+    // The next command works, and sees images.json (not a leftover .tmp).
+    let out = kiln(root, &["images", "--digests"]);
+    if !out.status.success() {
+        return Err(format!(
+            "kiln images: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let listed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .count()
+        .saturating_sub(1);
+    if listed != report.images.len() {
+        return Err(format!(
+            "kiln images lists {listed} rows, images.json has {}",
+            report.images.len()
+        ));
+    }
+    Ok(report)
+}
+
+fn assert_consistent(root: &Path, context: &str) -> StoreReport {
+    check_store(root).unwrap_or_else(|e| panic!("store inconsistent ({context}): {e}"))
+}
+
+// ------------------------------------------------------------ crash loop
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Import,
+    LoadDocker,
+    LoadOci,
+}
+
+/// Runs continue until this many were killed before finishing...
+const KILLS: u64 = 50;
+/// ...but give up after this many runs.
+const MAX_RUNS: u64 = 100;
+
+#[test]
+fn crash_loop_keeps_store_consistent() {
+    let _guard = heavy();
+    let s = Scratch::new("crash");
+    let rootfs = make_rootfs(&s.0, "rootfs", 42, 8, 12);
+    let setup = s.0.join("setup");
+    ok(
+        kiln(&setup, &["import", rootfs.to_str().unwrap(), "crash/src:1"]),
+        "setup import",
+    );
+    let docker = s.0.join("docker.tar");
+    let oci = s.0.join("oci.tar");
+    for (format, path) in [("docker", &docker), ("oci", &oci)] {
+        let p = path.to_str().unwrap();
+        ok(
+            kiln(
+                &setup,
+                &["save", "--format", format, "-o", p, "crash/src:1"],
+            ),
+            "setup save",
+        );
+    }
+
+    let args = |op: Op, i: u64| -> Vec<String> {
+        match op {
+            Op::Import => vec![
+                "import".into(),
+                rootfs.display().to_string(),
+                format!("crash/imp:{i}"),
+            ],
+            Op::LoadDocker => vec!["load".into(), "-i".into(), docker.display().to_string()],
+            Op::LoadOci => vec!["load".into(), "-i".into(), oci.display().to_string()],
+        }
+    };
+    // Typical durations, each measured once on a fresh root.
+    let mut typical = BTreeMap::new();
+    for (n, op) in [Op::Import, Op::LoadDocker, Op::LoadOci]
+        .into_iter()
+        .enumerate()
+    {
+        let root = s.0.join(format!("measure{n}"));
+        let start = Instant::now();
+        ok(
+            kiln_cmd(&root).args(args(op, 0)).output().unwrap(),
+            "measure",
+        );
+        typical.insert(format!("{op:?}"), start.elapsed());
+        assert_consistent(&root, "measure");
+    }
+    eprintln!("typical durations: {typical:?}");
+
+    let (mut killed, mut finished, mut leftovers, mut tmp_seen) = (0, 0, 0, 0);
+    let mut root = PathBuf::new();
+    let mut i = 0;
+    while killed < KILLS {
+        assert!(
+            i < MAX_RUNS,
+            "only {killed} of {i} runs were killed before finishing"
+        );
+        // A fresh root every 10 runs: kills hit both empty stores and stores
+        // holding the residue of earlier kills.
+        if i % 10 == 0 {
+            root = s.0.join(format!("root{}", i / 10));
+        }
+        let op = match i % 3 {
+            0 => Op::Import,
+            1 => Op::LoadDocker,
+            _ => Op::LoadOci,
+        };
+        let seed = i + 1;
+        let mut rng = Rng::new(seed);
+        let max = typical[&format!("{op:?}")].as_micros() as u64;
+        let delay = Duration::from_micros(rng.next() % max.max(1));
+        let context = format!(
+            "run {i}, seed {seed}, {op:?}, kill after {delay:?} of ~{max}us, root {}",
+            root.display()
+        );
+        let mut child = kiln_cmd(&root)
+            .args(args(op, i))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(
+                    status.success(),
+                    "{context}: exited {status} before the kill"
+                );
+                finished += 1;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                killed += 1;
+            }
+        }
+        let report = assert_consistent(&root, &context);
+        leftovers += report.ingest_leftovers;
+        tmp_seen += usize::from(report.index_tmp_present);
+        i += 1;
+    }
+
+    // One more of each without a kill, on the most battered root.
+    for op in [Op::Import, Op::LoadDocker, Op::LoadOci] {
+        ok(
+            kiln_cmd(&root).args(args(op, 999)).output().unwrap(),
+            "final run",
+        );
+    }
+    let report = assert_consistent(&root, "final");
+    assert!(
+        report.images.contains_key("docker.io/crash/imp:999"),
+        "{:?}",
+        report.images
+    );
+    assert!(
+        report.images.contains_key("docker.io/crash/src:1"),
+        "{:?}",
+        report.images
+    );
+    let final_leftovers: usize = (0..i.div_ceil(10))
+        .map(|n| fs::read_dir(s.0.join(format!("root{n}/content/ingest"))).map_or(0, |d| d.count()))
+        .sum();
+    eprintln!(
+        "crash loop: {i} runs, {killed} killed, {finished} finished before the kill; \
+         ingest leftovers seen after kills: {leftovers} (sum over checks), left at the end: \
+         {final_leftovers}; images.json.tmp present after {tmp_seen} kills"
+    );
+}
+
+// ------------------------------------------------------------ concurrency
+
+#[test]
+fn concurrent_loads_of_overlapping_archives() {
+    let _guard = heavy();
+    let s = Scratch::new("loads");
+    let base = make_rootfs(&s.0, "base", 7, 4, 4);
+    let src = s.0.join("src");
+    // Three images sharing the one layer of `base` (different `created`).
+    let mut ids = BTreeMap::new();
+    for (n, name) in ["a", "b", "c"].iter().enumerate() {
+        let out = kiln_cmd(&src)
+            .env("SOURCE_DATE_EPOCH", format!("{}", 1_700_000_000 + n))
+            .args([
+                "import",
+                base.to_str().unwrap(),
+                &format!("shared/{name}:1"),
+            ])
+            .output()
+            .unwrap();
+        ids.insert(
+            format!("docker.io/shared/{name}:1"),
+            ok(out, "import").trim().to_string(),
+        );
+    }
+    let src_report = assert_consistent(&src, "source");
+    assert_eq!(src_report.images.len(), 3);
+    let layer_blobs = src_report.blobs - 3 * 2;
+    assert_eq!(layer_blobs, 1, "the three images share one layer blob");
+
+    let sets = [
+        ("a", "b", "docker"),
+        ("b", "c", "oci"),
+        ("a", "c", "docker"),
+        ("c", "a", "oci"),
+    ];
+    let mut archives = Vec::new();
+    for (n, (x, y, format)) in sets.iter().enumerate() {
+        let path = s.0.join(format!("arch{n}.tar"));
+        let (x, y) = (format!("shared/{x}:1"), format!("shared/{y}:1"));
+        let p = path.to_str().unwrap();
+        ok(
+            kiln(&src, &["save", "--format", format, "-o", p, &x, &y]),
+            "save",
+        );
+        archives.push(path);
+    }
+
+    let root = s.0.join("root");
+    let children: Vec<_> = (0..8)
+        .map(|n| {
+            kiln_cmd(&root)
+                .args(["load", "-i", archives[n % archives.len()].to_str().unwrap()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (n, child) in children.into_iter().enumerate() {
+        ok(
+            child.wait_with_output().unwrap(),
+            &format!("concurrent load {n}"),
+        );
+    }
+    let report = assert_consistent(&root, "after concurrent loads");
+    assert_eq!(report.images.len(), 3, "{:?}", report.images);
+    for (reference, id) in &ids {
+        let (_, config) = report
+            .images
+            .get(reference)
+            .unwrap_or_else(|| panic!("{reference} missing"));
+        assert_eq!(config, id, "{reference} has its original image ID");
+    }
+    assert_eq!(
+        report.ingest_leftovers, 0,
+        "successful loads leave no temp files"
+    );
+}
+
+#[test]
+fn concurrent_tags_lose_no_update() {
+    let s = Scratch::new("tags");
+    let tree = s.0.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    fs::write(tree.join("hello"), "hello\n").unwrap();
+    let tar = s.0.join("small.tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(&tree)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap()
+        .success());
+    let root = s.0.join("root");
+    ok(
+        kiln(&root, &["import", tar.to_str().unwrap(), "tagsrc:1"]),
+        "import",
+    );
+    // What a crash in the middle of writing the index would leave: kiln must
+    // neither read it nor be stopped by it.
+    let torn = b"{\"version\": 1, \"images\": {\"docker.io/x/torn";
+    fs::write(root.join("images.json.tmp"), torn).unwrap();
+    let planted = assert_consistent(&root, "planted images.json.tmp");
+    assert_eq!(planted.images.len(), 1);
+
+    let threads: Vec<_> = (0..8)
+        .map(|p| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                for t in 0..10 {
+                    let target = format!("tagged/p{p}:t{t}");
+                    ok(
+                        kiln(&root, &["tag", "tagsrc:1", &target]),
+                        &format!("tag {target}"),
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let report = assert_consistent(&root, "after concurrent tags");
+    let source = report.images["docker.io/library/tagsrc:1"].clone();
+    for p in 0..8 {
+        for t in 0..10 {
+            let reference = format!("docker.io/tagged/p{p}:t{t}");
+            assert_eq!(
+                report.images.get(&reference),
+                Some(&source),
+                "{reference} lost"
+            );
+        }
+    }
+    assert_eq!(report.images.len(), 81);
+    assert!(
+        !report.index_tmp_present,
+        "no images.json.tmp after clean runs"
+    );
+}
