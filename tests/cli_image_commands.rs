@@ -394,3 +394,31 @@ fn untagged_loaded_images_stay_findable_by_id() {
     let out = ok(kiln(&other, &["rmi", "named:1"]));
     assert_eq!(out.lines().nth(1), Some(format!("Deleted: {id}").as_str()));
 }
+
+#[test]
+fn prune_removes_stale_partial_blobs_but_not_fresh_ones() {
+    let s = Scratch::new("prune-ingest");
+    let root = s.0.join("root");
+    ok(kiln(&root, &["images"]));
+    let ingest = root.join("content/ingest");
+    std::fs::create_dir_all(&ingest).unwrap();
+    let (stale, fresh) = (ingest.join("killed.partial"), ingest.join("live.partial"));
+    std::fs::write(&stale, b"left by a killed kiln").unwrap();
+    std::fs::write(&fresh, b"still being written").unwrap();
+    let status = Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&stale)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    ok(kiln(&root, &["image", "prune", "-f"]));
+    assert!(
+        !stale.exists(),
+        "a partial blob older than the grace period is removed"
+    );
+    assert!(
+        fresh.exists(),
+        "a recent partial blob may belong to a live ingest"
+    );
+}

@@ -133,6 +133,8 @@ pub fn prune(root: &Path, args: PruneArgs) -> Result<()> {
     let roots: Vec<Digest> = roots.into_iter().collect();
     let report = gc::remove_unreferenced(&stores.content, &stores.index, &roots)?;
     let leftovers = gc::collect(&stores.content, &stores.index, &GcOptions::default())?;
+    // Partial blobs left by killed ingests; same 10-minute grace as the blob sweep.
+    stores.content.gc_ingest(GcOptions::default().grace)?;
     let mut lines: Vec<String> = removed
         .iter()
         .filter(|(r, _)| !is_untagged(r))
