@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Storage benchmark: `kiln import` (gzip) and `kiln save --format docker`
 # (decompresses) on a generated rootfs tar of SIZE_MB, against single-threaded
-# reference tools on the same bytes (sha256sum, gzip -6, zstd -3, gzip -d).
+# references on the same bytes, measured in the same run: the crates kiln uses,
+# alone (sha2, flate2 gzip-6, zstd-3, flate2 gunzip: benches/storage_reference.rs),
+# and the system tools (sha256sum, gzip -6, zstd -3, gzip -d).
 #
 #   bash benches/storage.sh [SIZE_MB]       (default 500)
 #
@@ -73,7 +75,9 @@ time_cmd() {
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -a imp_w imp_r save_w save_r sha_w gz_w zst_w gunz_w
+declare -a imp_w imp_r save_w save_r sha_w gz_w zst_w gunz_w lib_sha lib_gz lib_zst lib_gunz
+(cd "$HERE" && cargo bench --quiet --bench storage_reference --no-run 2>/dev/null)
+lib_ref() { (cd "$HERE" && cargo bench --quiet --bench storage_reference -- "$@" 2>/dev/null); }
 GZ_BYTES=0; ZST_BYTES=0
 for run in $(seq 1 "$RUNS"); do
     root="$WORK/root$run"
@@ -86,6 +90,11 @@ for run in $(seq 1 "$RUNS"); do
     time_cmd gz sh -c "gzip -6 -c '$TAR' | wc -c > '$WORK/gz.size'"; gz_w+=("$gz_wall")
     time_cmd zs sh -c "zstd -q -3 -T1 -c '$TAR' | wc -c > '$WORK/zst.size'"; zst_w+=("$zs_wall")
     time_cmd gu sh -c "gzip -dc '$layer' | sha256sum >/dev/null"; gunz_w+=("$gu_wall")
+    lib_ref "$TAR" "$layer" > "$WORK/lib.txt"
+    lib_sha+=("$(awk '$1 == "sha2" { print $2 }' "$WORK/lib.txt")")
+    lib_gz+=("$(awk '$1 == "flate2_gzip6" { print $2 }' "$WORK/lib.txt")")
+    lib_zst+=("$(awk '$1 == "zstd3" { print $2 }' "$WORK/lib.txt")")
+    lib_gunz+=("$(awk '$1 == "flate2_gunzip_sha2" { print $2 }' "$WORK/lib.txt")")
     GZ_BYTES=$(cat "$WORK/gz.size"); ZST_BYTES=$(cat "$WORK/zst.size")
     LAYER_BYTES=$(stat -c %s "$layer")
     rm -rf "$root" "$WORK/saved.tar"
@@ -94,10 +103,11 @@ done
 IW=$(median "${imp_w[@]}"); IR=$(median "${imp_r[@]}")
 SW=$(median "${save_w[@]}"); SR=$(median "${save_r[@]}")
 HW=$(median "${sha_w[@]}"); GW=$(median "${gz_w[@]}"); ZW=$(median "${zst_w[@]}"); UW=$(median "${gunz_w[@]}")
+LH=$(median "${lib_sha[@]}"); LG=$(median "${lib_gz[@]}"); LZ=$(median "${lib_zst[@]}"); LU=$(median "${lib_gunz[@]}")
 
 awk -v mb="$MB" -v bytes="$BYTES" -v runs="$RUNS" -v iw="$IW" -v ir="$IR" -v sw="$SW" -v sr="$SR" \
     -v hw="$HW" -v gw="$GW" -v zw="$ZW" -v uw="$UW" -v gzb="$GZ_BYTES" -v zsb="$ZST_BYTES" \
-    -v lb="$LAYER_BYTES" -v kiln="$KILN" 'BEGIN {
+    -v lb="$LAYER_BYTES" -v kiln="$KILN" -v lh="$LH" -v lg="$LG" -v lz="$LZ" -v lu="$LU" 'BEGIN {
     printf "kiln storage bench: rootfs tar %s MB (%d bytes), median of %d runs, %s\n", mb, bytes, runs, kiln
     printf "  kiln layer (gzip) %.1f MB = %.1f%% of tar; gzip -6 %.1f%%; zstd -3 %.1f%%\n", lb / 1e6, 100 * lb / bytes, 100 * gzb / bytes, 100 * zsb / bytes
     printf "%-34s %9s %10s %12s\n", "operation", "wall s", "MB/s", "peak RSS MB"
@@ -108,6 +118,12 @@ awk -v mb="$MB" -v bytes="$BYTES" -v runs="$RUNS" -v iw="$IW" -v ir="$IR" -v sw=
     printf "%-34s %9.2f %10.1f\n", "ref: zstd -3 -T1 -c | wc -c", zw, mb / zw
     printf "%-34s %9.2f %10.1f\n", "ref: gzip -dc layer | sha256sum", uw, mb / uw
     printf "%-34s %9.2f %10.1f\n", "ref: sha256 + gzip -6 (sum)", hw + gw, mb / (hw + gw)
+    printf "%-34s %9.2f %10.1f\n", "lib: sha2 (sha256)", lh, mb / lh
+    printf "%-34s %9.2f %10.1f\n", "lib: flate2 gzip-6", lg, mb / lg
+    printf "%-34s %9.2f %10.1f\n", "lib: zstd-3", lz, mb / lz
+    printf "%-34s %9.2f %10.1f\n", "lib: flate2 gunzip + sha2", lu, mb / lu
+    printf "ratio import / (sha2 + flate2 gzip-6) throughput: %.2f (target >= 0.80)\n", (lh + lg) / iw
+    printf "ratio save / (flate2 gunzip + sha2) throughput:   %.2f (target >= 0.80)\n", lu / sw
     printf "ratio import / (sha256 + gzip-6) throughput: %.2f\n", (hw + gw) / iw
     printf "ratio save / (gunzip + sha256) throughput:  %.2f\n", uw / sw
     printf "peak RSS vs 64 MB target: import %.1f MB (%s), save %.1f MB (%s)\n", ir / 1024, (ir / 1024 <= 64 ? "ok" : "OVER"), sr / 1024, (sr / 1024 <= 64 ? "ok" : "OVER")
