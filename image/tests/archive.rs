@@ -325,3 +325,48 @@ fn skopeo_reads_kiln_archives_and_kiln_reads_skopeo_output() {
     assert_eq!(copied_diff_ids, diff_ids);
     assert_eq!(loaded[0].reference, Some(busybox_ref()));
 }
+
+/// Docker-archive export of a gzip layer uses the (diff_id, size) cached at
+/// import for one decompression pass; the bytes equal the two-pass export's,
+/// and a wrong cache entry is an error, never a corrupt archive.
+#[test]
+fn one_pass_docker_export_matches_two_pass_and_checks_the_cache() {
+    let (r, _) = imported();
+    let cache = r.store.root().join("uncompressed");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "import cached its gzip layer's size: {entries:?}"
+    );
+    let one_pass = save_bytes(&r, ArchiveFormat::Docker);
+
+    std::fs::remove_file(&entries[0]).unwrap();
+    let two_pass = save_bytes(&r, ArchiveFormat::Docker);
+    assert!(one_pass == two_pass, "one-pass and two-pass exports differ");
+    assert!(
+        entries[0].exists(),
+        "the two-pass export cached the size for next time"
+    );
+
+    let record = std::fs::read_to_string(&entries[0]).unwrap();
+    let (diff_id, size) = record.trim_end().split_once(' ').unwrap();
+    let size: u64 = size.parse().unwrap();
+    for wrong in [size - 1, size + 1] {
+        std::fs::write(&entries[0], format!("{diff_id} {wrong}\n")).unwrap();
+        let result = save(
+            &r.store,
+            &r.index,
+            &[busybox_ref()],
+            ArchiveFormat::Docker,
+            Vec::new(),
+        );
+        assert!(
+            result.is_err(),
+            "a cached size of {wrong} (real {size}) must fail the export"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flate2::read::{GzEncoder, MultiGzDecoder};
 
 use super::error::{ArchiveError, ArchiveResult};
-use super::layer::{sniff, HashingReader};
+use super::layer::{remember_uncompressed, sniff, HashingReader};
 use super::load_docker::{plain_desc, write_manifest};
 use crate::content::ContentStore;
 use crate::digest::Digest;
@@ -104,7 +104,9 @@ fn store_layer<T: Read>(
             let mut gz = GzEncoder::new(&mut hashing, flate2::Compression::new(6));
             let (digest, size) = store.ingest(&mut gz, None)?;
             drop(gz);
-            Ok((digest, size, hashing.digest().0))
+            let (diff_id, uncompressed) = hashing.digest();
+            remember_uncompressed(store, &digest, &diff_id, uncompressed);
+            Ok((digest, size, diff_id))
         }
         Compression::Zstd => Err(ArchiveError::invalid(
             "-",

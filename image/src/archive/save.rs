@@ -19,13 +19,16 @@ use std::io::Write;
 
 use super::docs::{ConfigDoc, Desc, DockerEntry, IndexDoc, ManifestDoc};
 use super::error::{ArchiveError, ArchiveResult};
-use super::layer::{check_diff_id, diff_id, open_uncompressed, sniff_blob};
+use super::layer::{
+    check_diff_id, diff_id, known_uncompressed, open_uncompressed, remember_uncompressed,
+    sniff_blob, HashingReader,
+};
 use super::save_oci::write_oci;
 use super::sink::{Sink, TarSink};
 use crate::content::ContentStore;
 use crate::digest::Digest;
 use crate::index::ImageIndex;
-use crate::media;
+use crate::media::{self, Compression};
 use crate::platform::Platform;
 use crate::reference::Reference;
 
@@ -168,8 +171,23 @@ fn write_docker_layer(
         Some(c) => c,
         None => sniff_blob(store, &layer.digest)?,
     };
+    let blob = blob_member(&layer.digest);
+    let cached =
+        known_uncompressed(store, &layer.digest).filter(|(diff_id, _)| diff_id == expected);
+    if let Some((_, size)) = cached {
+        // One pass: the diff_id is checked as the bytes go by. A mismatch fails
+        // after the member was written; `kiln save` then discards its output.
+        let reader = open_uncompressed(store, &layer.digest, compression, &layer.media_type)?;
+        let mut hashing = HashingReader::new(reader);
+        sink.stream(&member, size, &mut hashing)?;
+        check_diff_id(&blob, expected, &hashing.digest().0)?;
+        return Ok(member);
+    }
     let (actual, size) = diff_id(store, &layer.digest, compression, &layer.media_type)?;
-    check_diff_id(&blob_member(&layer.digest), expected, &actual)?;
+    check_diff_id(&blob, expected, &actual)?;
+    if compression != Compression::None {
+        remember_uncompressed(store, &layer.digest, &actual, size);
+    }
     let mut reader = open_uncompressed(store, &layer.digest, compression, &layer.media_type)?;
     sink.stream(&member, size, &mut reader)?;
     Ok(member)
