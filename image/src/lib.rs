@@ -50,6 +50,7 @@ pub mod lock;
 pub mod media;
 pub mod platform;
 pub mod reference;
+pub mod time;
 
 mod fsutil;
 #[cfg(test)]

@@ -5,9 +5,10 @@
 //! ACTIVE is 0 and everything is RECLAIMABLE until containers exist; the
 //! Containers, Local Volumes and Build Cache rows are 0 for now.
 
+use super::display::human_size;
 use super::image_format::align_columns;
 use super::image_model::all_images;
-use super::images::{human_size, Stores};
+use super::images::Stores;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use kiln_image::gc::closure;

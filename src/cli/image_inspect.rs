@@ -14,11 +14,13 @@
 //! `empty_layer` take the layers' sizes in order. Only the newest line shows
 //! the image ID; older ones are `<missing>` as in Docker.
 
+use super::display::{human_age, human_size};
 use super::image_format::{align_columns, Template};
 use super::image_model::{find_one, Image};
-use super::images::{format_rfc3339, human_age, human_size, parse_rfc3339_seconds, Stores};
+use super::images::Stores;
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use kiln_image::time::{format_rfc3339, parse_rfc3339};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -184,7 +186,7 @@ fn history_rows(image: &Image, no_trunc: bool) -> Vec<[String; 5]> {
             } else {
                 sizes.next().copied().unwrap_or(0)
             };
-            let created = parse_rfc3339_seconds(&text("created")).map_or(String::new(), human_age);
+            let created = parse_rfc3339(&text("created")).map_or(String::new(), human_age);
             let by = text("created_by").replace(['\n', '\t'], " ");
             [
                 String::new(),

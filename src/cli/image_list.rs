@@ -12,11 +12,13 @@
 //! config's labels). Filters with different keys must all match; several
 //! filters with the same key match if any does.
 
+use super::display::{human_age, human_size};
 use super::image_format::render_rows;
 use super::image_model::{all_images, Image};
-use super::images::{human_age, human_size, parse_rfc3339_seconds, Stores};
+use super::images::Stores;
 use anyhow::{bail, Result};
 use clap::Args;
+use kiln_image::time::{format_rfc3339, parse_rfc3339};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -92,7 +94,7 @@ fn header(field: &str) -> String {
 
 /// The lines `image` contributes: one per reference, or one `<none>` line.
 fn rows_of(image: &Image) -> Vec<Value> {
-    let created = parse_rfc3339_seconds(image.config_str("created")).unwrap_or(image.last_tagged);
+    let created = parse_rfc3339(image.config_str("created")).unwrap_or(image.last_tagged);
     let size = human_size(image.config_size + image.layers_size());
     let row = |repository: String, tag: &str| {
         json!({
@@ -101,7 +103,7 @@ fn rows_of(image: &Image) -> Vec<Value> {
             "ID": image.short_id(),
             "Digest": image.manifest.to_string(),
             "CreatedSince": human_age(created),
-            "CreatedAt": super::images::format_rfc3339(created),
+            "CreatedAt": format_rfc3339(created),
             "Size": size,
             "Containers": "N/A",
         })

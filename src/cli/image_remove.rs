@@ -15,8 +15,9 @@
 //! blobs no image references that are older than
 //! [`kiln_image::gc::DEFAULT_GRACE`] (leftovers of failed loads).
 
+use super::display::human_size;
 use super::image_model::{find, is_untagged, Found, Image};
-use super::images::{human_size, Stores};
+use super::images::Stores;
 use anyhow::{bail, Result};
 use clap::Args;
 use kiln_image::gc::{self, GcOptions, GcReport};

@@ -5,6 +5,7 @@
 //! usage errors exit 2).
 
 mod debug;
+mod display;
 mod image_df;
 mod image_format;
 mod image_inspect;

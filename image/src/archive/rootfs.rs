@@ -15,6 +15,7 @@ use crate::index::ImageIndex;
 use crate::media::{self, Compression};
 use crate::platform::Platform;
 use crate::reference::Reference;
+use crate::time::format_rfc3339;
 
 /// Options of [`import_rootfs_with`].
 #[derive(Debug, Clone)]
@@ -121,7 +122,7 @@ fn config_json(
     container: &serde_json::Map<String, serde_json::Value>,
 ) -> Vec<u8> {
     let host = Platform::host();
-    let created = rfc3339(creation_time());
+    let created = format_rfc3339(creation_time());
     let mut config = serde_json::json!({
         "architecture": host.architecture,
         "os": host.os,
@@ -146,35 +147,4 @@ fn creation_time() -> u64 {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         })
-}
-
-/// Formats Unix seconds as RFC 3339 UTC (`1970-01-01T00:00:00Z`).
-pub(crate) fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_known_values() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(946_684_800), "2000-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
-        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
-    }
 }
