@@ -1,60 +1,22 @@
 //! End-to-end: `kiln image inspect|history|prune`, `images` filters and
 //! formats, `rmi`, `system df` against a temp `--root`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-fn kiln(root: &Path, args: &[&str]) -> Output {
-    kiln_stdin(root, args, "")
+use std::path::PathBuf;
+use std::process::Command;
+use support::{kiln, kiln_stdin, ok, one_line_error, tar_dir, Scratch};
+
+/// This file's fixtures on top of the shared scratch folder.
+trait ImageFixtures {
+    fn root(&self) -> PathBuf;
+    fn tar(&self, name: &str, content: &str) -> String;
+    fn image(&self, name: &str, content: &str) -> String;
+    fn blob_count(&self) -> usize;
+    fn blob_exists(&self, digest: &str) -> bool;
 }
 
-fn kiln_stdin(root: &Path, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kiln");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "kiln failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn one_line_error(out: Output) -> String {
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
-}
-
-/// A scratch folder removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kiln-imgcmd-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
+impl ImageFixtures for Scratch {
     fn root(&self) -> PathBuf {
         self.0.join("root")
     }
@@ -65,15 +27,7 @@ impl Scratch {
         std::fs::create_dir_all(tree.join("etc")).unwrap();
         std::fs::write(tree.join("etc/file"), content).unwrap();
         let tar = self.0.join(format!("{name}.tar"));
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(&tree)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(status.success());
+        tar_dir(&tree, &tar);
         tar.to_str().unwrap().to_string()
     }
 
@@ -94,12 +48,6 @@ impl Scratch {
     fn blob_exists(&self, digest: &str) -> bool {
         let hex = digest.trim_start_matches("sha256:");
         self.root().join("content/blobs/sha256").join(hex).exists()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

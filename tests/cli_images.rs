@@ -1,50 +1,9 @@
 //! End-to-end: `kiln import`, `tag`, `images`, `save`, `load` against a temp `--root`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kiln(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .expect("run kiln")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "kiln failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn one_line_error(out: Output) -> String {
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
-}
-
-/// A scratch folder removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kiln-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{kiln, ok, one_line_error, tar_dir, Scratch};
 
 /// A small rootfs tar made with the system's tar.
 fn rootfs_tar(dir: &Path) -> PathBuf {
@@ -53,15 +12,7 @@ fn rootfs_tar(dir: &Path) -> PathBuf {
     std::fs::write(tree.join("etc/hello"), "hello\n").unwrap();
     std::os::unix::fs::symlink("/etc/hello", tree.join("link")).unwrap();
     let tar = dir.join("rootfs.tar");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(&tree)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tar_dir(&tree, &tar);
     tar
 }
 

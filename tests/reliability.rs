@@ -15,12 +15,15 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[path = "reliability/check.rs"]
 mod check;
+mod support;
+use support::{kiln, kiln_cmd, ok_as, tar_dir, Scratch};
+
 #[path = "reliability/json.rs"]
 mod json;
 use check::assert_consistent;
@@ -32,44 +35,6 @@ fn heavy() -> std::sync::MutexGuard<'static, ()> {
 }
 
 // ---------------------------------------------------------------- helpers
-
-fn kiln_cmd(root: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
-    cmd.arg("--root").arg(root).env_remove("KILN_ROOT");
-    cmd
-}
-
-fn kiln(root: &Path, args: &[&str]) -> Output {
-    kiln_cmd(root).args(args).output().expect("run kiln")
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A scratch folder removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kiln-rel-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// xorshift64*: tiny, seedable, reproducible.
 struct Rng(u64);
@@ -121,15 +86,7 @@ fn make_rootfs(dir: &Path, name: &str, seed: u64, random_mb: usize, text_mb: usi
     fs::write(tree.join("etc/hostname"), format!("{name}\n")).unwrap();
     std::os::unix::fs::symlink("../usr/bin/blob0", tree.join("etc/link")).unwrap();
     let tar = dir.join(format!("{name}.tar"));
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(&tree)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tar_dir(&tree, &tar);
     fs::remove_dir_all(&tree).unwrap();
     tar
 }
@@ -154,7 +111,7 @@ fn crash_loop_keeps_store_consistent() {
     let s = Scratch::new("crash");
     let rootfs = make_rootfs(&s.0, "rootfs", 42, 8, 12);
     let setup = s.0.join("setup");
-    ok(
+    ok_as(
         kiln(&setup, &["import", rootfs.to_str().unwrap(), "crash/src:1"]),
         "setup import",
     );
@@ -162,7 +119,7 @@ fn crash_loop_keeps_store_consistent() {
     let oci = s.0.join("oci.tar");
     for (format, path) in [("docker", &docker), ("oci", &oci)] {
         let p = path.to_str().unwrap();
-        ok(
+        ok_as(
             kiln(
                 &setup,
                 &["save", "--format", format, "-o", p, "crash/src:1"],
@@ -190,7 +147,7 @@ fn crash_loop_keeps_store_consistent() {
     {
         let root = s.0.join(format!("measure{n}"));
         let start = Instant::now();
-        ok(
+        ok_as(
             kiln_cmd(&root).args(args(op, 0)).output().unwrap(),
             "measure",
         );
@@ -254,7 +211,7 @@ fn crash_loop_keeps_store_consistent() {
 
     // One more of each without a kill, on the most battered root.
     for op in [Op::Import, Op::LoadDocker, Op::LoadOci] {
-        ok(
+        ok_as(
             kiln_cmd(&root).args(args(op, 999)).output().unwrap(),
             "final run",
         );
@@ -302,7 +259,7 @@ fn concurrent_loads_of_overlapping_archives() {
             .unwrap();
         ids.insert(
             format!("docker.io/shared/{name}:1"),
-            ok(out, "import").trim().to_string(),
+            ok_as(out, "import").trim().to_string(),
         );
     }
     let src_report = assert_consistent(&src, "source");
@@ -321,7 +278,7 @@ fn concurrent_loads_of_overlapping_archives() {
         let path = s.0.join(format!("arch{n}.tar"));
         let (x, y) = (format!("shared/{x}:1"), format!("shared/{y}:1"));
         let p = path.to_str().unwrap();
-        ok(
+        ok_as(
             kiln(&src, &["save", "--format", format, "-o", p, &x, &y]),
             "save",
         );
@@ -340,7 +297,7 @@ fn concurrent_loads_of_overlapping_archives() {
         })
         .collect();
     for (n, child) in children.into_iter().enumerate() {
-        ok(
+        ok_as(
             child.wait_with_output().unwrap(),
             &format!("concurrent load {n}"),
         );
@@ -377,7 +334,7 @@ fn concurrent_tags_lose_no_update() {
         .unwrap()
         .success());
     let root = s.0.join("root");
-    ok(
+    ok_as(
         kiln(&root, &["import", tar.to_str().unwrap(), "tagsrc:1"]),
         "import",
     );
@@ -394,7 +351,7 @@ fn concurrent_tags_lose_no_update() {
             std::thread::spawn(move || {
                 for t in 0..10 {
                     let target = format!("tagged/p{p}:t{t}");
-                    ok(
+                    ok_as(
                         kiln(&root, &["tag", "tagsrc:1", &target]),
                         &format!("tag {target}"),
                     );
