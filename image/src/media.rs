@@ -51,12 +51,14 @@ pub const DOCKER_FOREIGN_LAYER_TAR_GZIP: &str =
 /// Docker foreign uncompressed layer.
 pub const DOCKER_FOREIGN_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar";
 
-/// How a layer blob is compressed, as told by its media type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a layer blob is compressed, as told by its media type (or chosen when
+/// writing one). The default is gzip, as in Docker and BuildKit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Compression {
     /// A plain tar.
     None,
     /// gzip (RFC 1952).
+    #[default]
     Gzip,
     /// zstd (RFC 8878).
     Zstd,

@@ -85,17 +85,10 @@ const WHITEOUT_PREFIX: &str = ".wh.";
 /// Name of the opaque-directory marker.
 const OPAQUE: &str = ".wh..wh..opq";
 
-/// How a layer is compressed on output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Compression {
-    /// Plain tar (`application/vnd.oci.image.layer.v1.tar`).
-    None,
-    /// gzip, default level (`...tar+gzip`).
-    #[default]
-    Gzip,
-    /// zstd, level 3 (`...tar+zstd`).
-    Zstd,
-}
+/// How a layer is compressed on output: the image crate's enum, so a layer's
+/// compression means the same everywhere (gzip at level 6 by default, zstd at
+/// level 3).
+pub use kiln_image::media::Compression;
 
 /// Options for [`diff_overlay`] and [`diff_trees`].
 #[derive(Debug, Clone, Copy, Default)]
