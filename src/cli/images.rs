@@ -6,12 +6,11 @@
 //! from an image that then has none keep that image as dangling (see
 //! `image_model`).
 
-use super::image_model::{find_one, keep_if_orphaned, tag_image};
+use super::image_model::{find_one, keep_if_orphaned, tag_image, Image};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use kiln_image::archive::{import_rootfs_with, load_file, save, ArchiveFormat, ImportOptions};
-use kiln_image::oci::ImageManifest;
-use kiln_image::{ContentStore, Digest, ImageIndex, Reference};
+use kiln_image::{ContentStore, ImageIndex, Reference};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -113,7 +112,7 @@ pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
     if let Some(old) = previous.filter(|old| *old != digest) {
         keep_if_orphaned(&stores.index, &old)?;
     }
-    println!("{}", config_digest(&stores.content, &digest)?);
+    println!("{}", Image::read(&stores.content, digest)?.id);
     Ok(())
 }
 
@@ -130,7 +129,7 @@ pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
             (Some(reference), _) => println!("Loaded image: {}", reference.familiar()),
             (None, false) => println!(
                 "Loaded image ID: {}",
-                config_digest(&stores.content, &image.digest)?
+                Image::read(&stores.content, image.digest)?.id
             ),
             (None, true) => {}
         }
@@ -183,10 +182,4 @@ pub fn tag(root: &Path, args: TagArgs) -> Result<()> {
         &parse_reference(&args.target)?,
         &image.manifest,
     )
-}
-
-/// The config digest (Docker's image ID) of the manifest `digest`.
-fn config_digest(content: &ContentStore, digest: &Digest) -> Result<String> {
-    let doc: ImageManifest = content.read_json(digest)?;
-    Ok(doc.config().digest().to_string())
 }
