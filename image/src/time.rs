@@ -24,6 +24,26 @@ pub fn format_rfc3339(epoch: u64) -> String {
     )
 }
 
+/// An RFC 3339 UTC timestamp with Go's `RFC3339Nano` fraction (trailing zeros
+/// dropped, none when zero), as Docker shows container times:
+/// `2024-01-02T03:04:05.5Z`.
+pub fn format_rfc3339_nanos(epoch: u64, nanos: u32) -> String {
+    let whole = format_rfc3339(epoch);
+    if nanos == 0 {
+        return whole;
+    }
+    let fraction = format!("{nanos:09}");
+    format!("{}.{}Z", &whole[..whole.len() - 1], fraction.trim_end_matches('0'))
+}
+
+/// The current time as (Unix seconds, nanoseconds).
+pub fn now() -> (u64, u32) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (since.as_secs(), since.subsec_nanos())
+}
+
 /// Seconds since the epoch of an RFC 3339 timestamp (`2024-01-02T03:04:05Z`, any fraction/offset).
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let (date, time) = text.split_once('T')?;
@@ -73,6 +93,13 @@ mod tests {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(1_709_294_400), "2024-03-01T12:00:00Z");
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn formats_nanosecond_timestamps() {
+        assert_eq!(format_rfc3339_nanos(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339_nanos(0, 500_000_000), "1970-01-01T00:00:00.5Z");
+        assert_eq!(format_rfc3339_nanos(0, 123_456_789), "1970-01-01T00:00:00.123456789Z");
     }
 
     #[test]

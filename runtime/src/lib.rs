@@ -1,9 +1,24 @@
 //! `kiln-runtime`: containers.
 //!
-//! Owns OCI bundles (runtime-spec config from an image config plus run options),
-//! the low-level runtimes behind one trait (embedded libcontainer; crun/runc binaries),
-//! the per-container monitor process (stdio, logs, exit code, restart policy,
-//! healthcheck), exec, signals, cgroup limits, volumes and networks.
+//! - [`spec`]: the OCI runtime-spec `config.json` from an image config plus run
+//!   options, with Docker's isolation defaults.
+//! - [`oci`]: the low-level runtimes behind one trait (embedded libcontainer;
+//!   crun/runc binaries); [`cgroups`]: hybrid/v1/v2 detection, stats, cleanup.
+//! - [`container`]: the container store (record + lifecycle state);
+//!   [`lifecycle`]: create/start/stop/kill/pause/remove/reconcile;
+//!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
+//!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
+//!   mounted in a private mount namespace; [`volumes`]: named volumes.
 //!
-//! Status: not built yet; see the project's issue tracker ("Containers").
+//! Networking: `none` and `host` (bridge networks come later; the network
+//! namespace is part of the spec so they fit in).
 //! Depends on `kiln-image` and `kiln-snapshotter`.
+
+pub mod cgroups;
+pub mod container;
+pub mod lifecycle;
+pub mod monitor;
+pub mod oci;
+pub mod rootfs;
+pub mod spec;
+pub mod volumes;

@@ -1,9 +1,12 @@
 //! Command-line interface: clap definitions and dispatch.
 //!
 //! Every subcommand lives in its own module and returns `anyhow::Result`; errors
-//! are printed here as one line `kiln: <message>` with exit code 1 (clap's own
-//! usage errors exit 2).
+//! are printed here as one line `kiln: <message>` with exit code 1, or the code
+//! a [`containers::Exit`] carries (Docker's 125/126/127, a container's own exit
+//! code). Usage errors exit 2 as clap makes them, except for the container
+//! commands, where Docker exits 125 with one line.
 
+mod containers;
 mod debug;
 mod display;
 mod image_df;
@@ -59,11 +62,55 @@ pub enum Command {
     /// Manage kiln (disk usage).
     #[command(subcommand)]
     System(image_df::SystemCommand),
+    /// Create and run a new container from an image.
+    Run(containers::RunArgs),
+    /// Create a new container.
+    Create(containers::CreateArgs),
+    /// Start one or more stopped containers.
+    Start(containers::NamesArgs),
+    /// Stop one or more running containers.
+    Stop(containers::StopArgs),
+    /// Restart one or more containers.
+    Restart(containers::StopArgs),
+    /// Kill one or more running containers.
+    Kill(containers::KillArgs),
+    /// Remove one or more containers.
+    Rm(containers::RmArgs),
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Fetch the logs of a container.
+    Logs(containers::LogsArgs),
+    /// Display detailed information on one or more containers.
+    Inspect(containers::InspectArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(containers::NamesArgs),
+    /// Pause all processes within one or more containers.
+    Pause(containers::NamesArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(containers::NamesArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(containers::ContainerCommand),
+    /// The detached monitor of one container (started by kiln itself).
+    #[command(name = "container-monitor", hide = true)]
+    ContainerMonitor {
+        /// Container ID.
+        id: String,
+    },
 }
+
+/// Commands whose usage errors exit 125 with one line, as Docker's do.
+const CONTAINER_COMMANDS: &[&str] = &[
+    "run", "create", "start", "stop", "restart", "kill", "rm", "ps", "logs", "inspect", "wait",
+    "pause", "unpause", "container", "exec", "top", "stats", "cp", "volume",
+];
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     let outcome = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
         Command::Import(args) => images::import(&cli.root, args),
@@ -74,12 +121,54 @@ pub fn run() -> ExitCode {
         Command::Image(cmd) => image_inspect::run(&cli.root, cmd),
         Command::Rmi(args) => image_remove::rmi(&cli.root, args),
         Command::System(cmd) => image_df::run(&cli.root, cmd),
+        Command::Run(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Run(args)),
+        Command::Create(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Create(args)),
+        Command::Start(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Start(args)),
+        Command::Stop(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Stop(args)),
+        Command::Restart(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Restart(args)),
+        Command::Kill(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Kill(args)),
+        Command::Rm(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Rm(args)),
+        Command::Ps(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Ls(args)),
+        Command::Logs(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Logs(args)),
+        Command::Inspect(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Inspect(args)),
+        Command::Wait(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Wait(args)),
+        Command::Pause(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Pause(args)),
+        Command::Unpause(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Unpause(args)),
+        Command::Container(cmd) => containers::run_container_command(&cli.root, cmd),
+        Command::ContainerMonitor { id } => containers::monitor(&cli.root, &id),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("kiln: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => match err.downcast_ref::<containers::Exit>() {
+            Some(exit) => {
+                if let Some(message) = &exit.message {
+                    eprintln!("kiln: {message}");
+                }
+                ExitCode::from(u8::try_from(exit.code).unwrap_or(255))
+            }
+            None => {
+                eprintln!("kiln: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Reports a command-line error: clap's own output and exit code 2, except for
+/// container commands, which print one line and exit 125 as Docker's do.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let command = std::env::args().skip(1).find(|a| !a.starts_with('-') && !a.contains('/'));
+    if command.as_deref().is_some_and(|c| CONTAINER_COMMANDS.contains(&c)) {
+        let text = err.to_string();
+        let line = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+        eprintln!("kiln: {line}");
+        return ExitCode::from(125);
+    }
+    let _ = err.print();
+    ExitCode::from(2)
 }

@@ -74,7 +74,7 @@ fn csv_err(what: &str) -> String {
 /// Go's `time.ParseDuration`: a sequence of decimal numbers with units
 /// (`ns`, `us`/`µs`, `ms`, `s`, `m`, `h`), e.g. `1m30s`, `1.5h`, `500ms`, or a
 /// bare `0`. Negative durations are rejected (no Dockerfile flag takes one).
-pub(crate) fn parse_go_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("time: invalid duration {s:?}");
     let rest = s.strip_prefix('+').unwrap_or(s);
     if rest == "0" {

@@ -1,0 +1,21 @@
+//! Containers as kiln keeps them: a record of what each one is
+//! ([`ContainerRecord`]), its lifecycle [`State`], and the [`ContainerStore`]
+//! that holds both under `<root>/containers`.
+//!
+//! The store knows nothing of processes; the monitor ([`crate::monitor`]) and
+//! the lifecycle operations ([`crate::lifecycle`]) change state through it.
+
+mod error;
+mod names;
+pub mod process;
+mod record;
+mod state;
+mod store;
+
+pub use error::{ContainerError, Result};
+pub use names::{new_id, random_name, short_id, valid_name};
+pub use record::{
+    ContainerConfig, ContainerRecord, HealthConfig, HostConfig, MountPoint, RestartPolicy,
+};
+pub use state::{Event, Health, HealthLog, State, Status};
+pub use store::{Container, ContainerStore};

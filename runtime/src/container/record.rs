@@ -1,0 +1,235 @@
+//! What a container *is*: the record written once when it is created
+//! (`<root>/containers/<id>/config.json`). Field names follow Docker's inspect
+//! JSON (`Config`, `HostConfig`, `Mounts`) so the CLI can show them as they are.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The container's definition: image, command, options. Never changes after
+/// `create` (what changes is [`crate::container::State`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerRecord {
+    /// 64-hex ID.
+    pub id: String,
+    /// Name without Docker's leading `/`.
+    pub name: String,
+    /// Creation time, RFC 3339 with nanoseconds.
+    pub created: String,
+    /// Image ID (`sha256:` + config digest).
+    pub image_id: String,
+    /// The image's manifest digest in the content store.
+    pub manifest: String,
+    /// The program run (first element of the final argv).
+    pub path: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Docker's `Config`.
+    pub config: ContainerConfig,
+    /// Docker's `HostConfig`.
+    pub host_config: HostConfig,
+    /// Docker's `Mounts`: volumes, binds and tmpfs as resolved at create time.
+    pub mounts: Vec<MountPoint>,
+    /// Low-level runtime name (`kiln`, `crun`, `runc`, or a path).
+    pub runtime: String,
+    /// Snapshotter holding the root filesystem (`overlay` or `native`).
+    pub snapshotter: String,
+    /// Key of the active snapshot that is the writable root filesystem.
+    pub snapshot_key: String,
+}
+
+/// Docker's `Config` of a container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    /// Hostname inside the container.
+    pub hostname: String,
+    /// `--user` or the image's USER.
+    pub user: String,
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub open_stdin: bool,
+    /// Final environment.
+    pub env: Vec<String>,
+    /// CMD part of the argv.
+    pub cmd: Option<Vec<String>>,
+    /// The image reference as the user wrote it.
+    pub image: String,
+    /// Working directory.
+    pub working_dir: String,
+    /// ENTRYPOINT part of the argv.
+    pub entrypoint: Option<Vec<String>>,
+    /// Labels (image labels overlaid with `-l`).
+    pub labels: BTreeMap<String, String>,
+    /// Signal `stop` sends first (name like `SIGTERM` or a number).
+    pub stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL (`None`: 10).
+    pub stop_timeout: Option<i64>,
+    /// Healthcheck (image's, overridden by `--health-*`).
+    pub healthcheck: Option<HealthConfig>,
+    /// Mount points declared by the image's VOLUME.
+    pub volumes: BTreeMap<String, serde_json::Value>,
+}
+
+/// A healthcheck as Docker stores it: durations in nanoseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthConfig {
+    /// `["CMD", …]`, `["CMD-SHELL", "…"]`, or `["NONE"]`.
+    pub test: Vec<String>,
+    /// Between checks (0: 30 s).
+    #[serde(default)]
+    pub interval: i64,
+    /// Per check (0: 30 s).
+    #[serde(default)]
+    pub timeout: i64,
+    /// Grace period after start in which failures don't count (0: none).
+    #[serde(default)]
+    pub start_period: i64,
+    /// Consecutive failures that make the container unhealthy (0: 3).
+    #[serde(default)]
+    pub retries: i64,
+}
+
+/// Docker's `HostConfig`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    /// `-v` specs as given.
+    pub binds: Vec<String>,
+    /// `none` or `host`.
+    pub network_mode: String,
+    /// `--restart`.
+    pub restart_policy: RestartPolicy,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--read-only`.
+    pub readonly_rootfs: bool,
+    /// `--security-opt`.
+    pub security_opt: Vec<String>,
+    /// `--tmpfs` destination -> options.
+    pub tmpfs: BTreeMap<String, String>,
+    /// `--memory` in bytes (0: unlimited).
+    pub memory: i64,
+    /// `--cpus` × 10⁹ (0: unlimited).
+    pub nano_cpus: i64,
+    /// `--pids-limit` (`None`: unlimited).
+    pub pids_limit: Option<i64>,
+    /// `--init`.
+    pub init: Option<bool>,
+    /// Low-level runtime.
+    pub runtime: String,
+}
+
+/// `--restart` policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    /// `""`/`no`, `always`, `unless-stopped`, `on-failure`.
+    pub name: String,
+    /// For `on-failure:N`: the most restarts (0: no limit).
+    pub maximum_retry_count: u32,
+}
+
+impl RestartPolicy {
+    /// Parses Docker's `--restart` value.
+    pub fn parse(text: &str) -> Result<RestartPolicy, String> {
+        let (name, count) = match text.split_once(':') {
+            Some((name, count)) => (name, Some(count)),
+            None => (text, None),
+        };
+        let maximum_retry_count = match (name, count) {
+            ("on-failure", Some(n)) => n
+                .parse()
+                .map_err(|_| format!("invalid restart policy: maximum retry count must be an integer: {n:?}"))?,
+            (_, Some(_)) => {
+                return Err(format!("invalid restart policy format: maximum retry count cannot be used with restart policy '{name}'"))
+            }
+            _ => 0,
+        };
+        match name {
+            "" | "no" | "always" | "unless-stopped" | "on-failure" => Ok(RestartPolicy {
+                name: if name.is_empty() { "no".into() } else { name.into() },
+                maximum_retry_count,
+            }),
+            other => Err(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")),
+        }
+    }
+
+    /// Whether a container that exited with `exit_code` after `restarts`
+    /// restarts, and was (`stopped_by_user`) stopped with `kiln stop`/`kill`.
+    pub fn should_restart(&self, exit_code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match self.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => {
+                exit_code != 0
+                    && (self.maximum_retry_count == 0 || restarts < self.maximum_retry_count)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One entry of Docker's `Mounts`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    /// `bind`, `volume` or `tmpfs`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// Volume name (volumes only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Host path (binds and volumes).
+    pub source: String,
+    /// Path inside the container.
+    pub destination: String,
+    /// Options as given (`ro`, `z`, tmpfs options).
+    pub mode: String,
+    /// Writable.
+    #[serde(rename = "RW")]
+    pub rw: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_parse_like_docker() {
+        assert_eq!(RestartPolicy::parse("no").unwrap().name, "no");
+        assert_eq!(RestartPolicy::parse("").unwrap().name, "no");
+        let p = RestartPolicy::parse("on-failure:3").unwrap();
+        assert_eq!((p.name.as_str(), p.maximum_retry_count), ("on-failure", 3));
+        assert!(RestartPolicy::parse("always:3").is_err());
+        assert!(RestartPolicy::parse("sometimes")
+            .unwrap_err()
+            .contains("unknown policy"));
+        assert!(RestartPolicy::parse("on-failure:x").is_err());
+    }
+
+    #[test]
+    fn restart_decisions() {
+        let always = RestartPolicy::parse("always").unwrap();
+        assert!(always.should_restart(0, 100, false));
+        assert!(!always.should_restart(0, 0, true));
+        let on_failure = RestartPolicy::parse("on-failure:2").unwrap();
+        assert!(!on_failure.should_restart(0, 0, false));
+        assert!(on_failure.should_restart(1, 1, false));
+        assert!(!on_failure.should_restart(1, 2, false));
+        assert!(!RestartPolicy::parse("no")
+            .unwrap()
+            .should_restart(1, 0, false));
+    }
+}

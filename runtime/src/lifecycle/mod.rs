@@ -1,0 +1,12 @@
+//! Container operations that the CLI (and later Compose) call: create, start
+//! through a monitor, stop, kill, pause, remove, and finding the truth after a
+//! crash ([`reconcile`]).
+
+mod control;
+mod create;
+
+pub use control::{
+    kill, parse_signal, pause, reconcile, remove, remove_stopped, start_detached, start_error,
+    stop, unpause, wait_inactive, MONITOR_SUBCOMMAND,
+};
+pub use create::{create, remove_anonymous_volumes, CreateOptions, HealthOverrides};

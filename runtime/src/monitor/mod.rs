@@ -1,0 +1,125 @@
+//! The per-container monitor: the one process that owns a container while it
+//! lives, like conmon or a containerd shim.
+//!
+//! A monitor runs either as its own process (`kiln run -d`, `kiln start`: kiln
+//! re-executes itself as `kiln container-monitor ID`, in a new session, and the
+//! CLI may exit) or inside the CLI process for a foreground `kiln run`. Either
+//! way it is single-threaded (libcontainer requires it) and:
+//!
+//! 1. enters a private mount namespace and mounts the container's root
+//!    filesystem there — so the mount vanishes with the monitor and the
+//!    container, whatever kills them;
+//! 2. makes itself a child subreaper, so the container's init is re-parented to
+//!    it and it alone reaps the exit status;
+//! 3. starts the container through the low-level runtime, with pipes (or a
+//!    pseudo-terminal) for its output, and writes every line to the JSON log
+//!    ([`logs`]), and — in the foreground — to the terminal;
+//! 4. records state changes (running, exit code and time) in the store;
+//! 5. runs the healthcheck on its schedule ([`health`]);
+//! 6. when the process exits, cleans up the runtime's state and cgroup and
+//!    applies the restart policy (Docker's back-off: 100 ms doubling to 1 min,
+//!    reset after 10 s of running); with `--rm`, removes the container.
+//!
+//! Its own footprint stays small: it allocates little and does no work
+//! between events (it sleeps in `poll`).
+
+mod health;
+pub mod logs;
+mod session;
+mod sys;
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use crate::container::ContainerStore;
+
+pub use logs::{read_log, LogEntry, LogWriter, Stream};
+pub use sys::reap_any;
+
+/// How the monitor's container is connected to the caller.
+pub enum Mode {
+    /// A detached monitor: nobody is attached. `ready` (if any) receives one
+    /// line once the first start has succeeded (`ok`) or failed
+    /// (`err CODE MESSAGE`), then is closed.
+    Detached {
+        /// Readiness pipe to the CLI that started the monitor.
+        ready: Option<File>,
+    },
+    /// A foreground run: output goes to the caller's stdout/stderr as well as
+    /// the log; with `stdin`, the caller's standard input is the container's
+    /// (`-i`); signals the caller receives are passed on (Docker's sig-proxy).
+    Foreground {
+        /// The caller's standard input, for `-i`.
+        stdin: Option<OwnedFd>,
+    },
+}
+
+/// The log file of container `id` in its directory.
+pub fn log_path(store: &ContainerStore, id: &str) -> std::path::PathBuf {
+    store.dir(id).join(format!("{id}-json.log"))
+}
+
+/// Runs the monitor of container `id` of the kiln root `root` until the
+/// container has exited for good (restart policy done); returns its last exit
+/// code. Errors before the first start are returned (and, when detached,
+/// written to the readiness pipe).
+pub fn run(root: &Path, id: &str, mode: Mode) -> Result<i32, String> {
+    let (mut ready, stdin, foreground) = match mode {
+        Mode::Detached { ready } => (ready, None, false),
+        Mode::Foreground { stdin } => (None, stdin, true),
+    };
+    let result = session::Session::open(root, id, foreground, stdin)
+        .and_then(|mut session| session.run(&mut ready));
+    if let (Err(message), Some(mut pipe)) = (&result, ready.take()) {
+        let (code, text) = split_coded(message);
+        let _ = writeln!(pipe, "err {code} {text}");
+    }
+    result.map_err(|m| split_coded(&m).1.to_string())
+}
+
+/// Start errors carry Docker's exit code as a prefix `"<code> "`; this splits it
+/// (125 when absent).
+pub fn split_coded(message: &str) -> (i32, &str) {
+    match message.split_once(' ') {
+        Some((code, rest)) if code.len() == 3 && code.parse::<i32>().is_ok() => {
+            (code.parse().unwrap_or(125), rest)
+        }
+        _ => (125, message),
+    }
+}
+
+/// Docker's exit code for a failed start, from the runtime's message: 127 when
+/// the program was not found, 126 when it could not be executed, else 125.
+pub fn start_error_code(message: &str) -> i32 {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("not found") || lower.contains("no such file or directory") {
+        127
+    } else if lower.contains("permission denied")
+        || lower.contains("cannot execute")
+        || lower.contains("exec format error")
+    {
+        126
+    } else {
+        125
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_errors_map_to_dockers_codes() {
+        assert_eq!(
+            start_error_code("exec: \"nope\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(start_error_code("open /x: No such file or directory"), 127);
+        assert_eq!(start_error_code("exec /etc/passwd: permission denied"), 126);
+        assert_eq!(start_error_code("cgroup: invalid argument"), 125);
+        assert_eq!(split_coded("127 not found"), (127, "not found"));
+        assert_eq!(split_coded("plain failure"), (125, "plain failure"));
+    }
+}

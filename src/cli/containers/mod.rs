@@ -1,0 +1,154 @@
+//! Container commands: `run`, `create`, `start`, `stop`, `ps`, `logs`, … with
+//! Docker's flags and output shapes, over `kiln_runtime`.
+//!
+//! Exit codes follow Docker: a container command that fails in kiln exits 125;
+//! a program that cannot be found or executed in the container, 127/126;
+//! `run` in the foreground and `wait` give the container's own exit code.
+//! [`Exit`] carries such a code up to `main`.
+
+mod control;
+mod inspect;
+mod logs;
+mod ps;
+mod run;
+
+use std::path::Path;
+
+use anyhow::Result;
+use clap::Subcommand;
+use kiln_runtime::container::{Container, ContainerStore};
+use kiln_runtime::lifecycle;
+
+pub use control::{KillArgs, NamesArgs, PruneArgs, RmArgs, StopArgs};
+pub use inspect::InspectArgs;
+pub use logs::LogsArgs;
+pub use ps::PsArgs;
+pub use run::{CreateArgs, RunArgs};
+
+/// An exit with a specific code (and a message for stderr, if any).
+#[derive(Debug)]
+pub struct Exit {
+    /// Process exit code.
+    pub code: i32,
+    /// One-line message printed as `kiln: <message>`.
+    pub message: Option<String>,
+}
+
+impl Exit {
+    /// An error exit with Docker's `code`.
+    pub fn new(code: i32, message: &str) -> Exit {
+        Exit { code, message: Some(message.to_string()) }
+    }
+
+    /// A silent exit with `code` (the container's exit code).
+    pub fn code(code: i32) -> Exit {
+        Exit { code, message: None }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message.as_deref().unwrap_or("exit"))
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// `kiln container …`: the same commands under Docker's management group.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create and run a new container from an image.
+    Run(RunArgs),
+    /// Create a new container.
+    Create(CreateArgs),
+    /// Start one or more stopped containers.
+    Start(NamesArgs),
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Kill one or more running containers.
+    Kill(KillArgs),
+    /// Remove one or more containers.
+    Rm(RmArgs),
+    /// List containers.
+    #[command(visible_alias = "list")]
+    Ls(PsArgs),
+    /// Fetch the logs of a container.
+    Logs(LogsArgs),
+    /// Display detailed information on one or more containers.
+    Inspect(InspectArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(NamesArgs),
+    /// Pause all processes within one or more containers.
+    Pause(NamesArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(NamesArgs),
+    /// Remove all stopped containers.
+    Prune(PruneArgs),
+}
+
+/// Runs a `kiln container …` command.
+pub fn run_container_command(root: &Path, command: ContainerCommand) -> Result<()> {
+    match command {
+        ContainerCommand::Run(args) => run::run(root, args),
+        ContainerCommand::Create(args) => run::create(root, args),
+        ContainerCommand::Start(args) => control::start(root, args),
+        ContainerCommand::Stop(args) => control::stop(root, args),
+        ContainerCommand::Restart(args) => control::restart(root, args),
+        ContainerCommand::Kill(args) => control::kill(root, args),
+        ContainerCommand::Rm(args) => control::rm(root, args),
+        ContainerCommand::Ls(args) => ps::ps(root, args),
+        ContainerCommand::Logs(args) => logs::logs(root, args),
+        ContainerCommand::Inspect(args) => inspect::inspect(root, args),
+        ContainerCommand::Wait(args) => control::wait(root, args),
+        ContainerCommand::Pause(args) => control::pause(root, args),
+        ContainerCommand::Unpause(args) => control::unpause(root, args),
+        ContainerCommand::Prune(args) => control::prune(root, args),
+    }
+}
+
+/// The hidden `kiln container-monitor ID`: a detached monitor (started by
+/// `run -d`/`start`), reporting readiness on the descriptor named by
+/// `KILN_MONITOR_READY_FD`.
+pub fn monitor(root: &Path, id: &str) -> Result<()> {
+    use std::os::fd::FromRawFd;
+    let ready = std::env::var("KILN_MONITOR_READY_FD")
+        .ok()
+        .and_then(|fd| fd.parse::<i32>().ok())
+        // SAFETY: the parent passed this descriptor for us alone.
+        .map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
+    match kiln_runtime::monitor::run(root, id, kiln_runtime::monitor::Mode::Detached { ready }) {
+        Ok(code) => Err(Exit::code(code).into()),
+        Err(message) => Err(Exit::new(125, &message).into()),
+    }
+}
+
+/// Finds each container named on the command line and applies `action`,
+/// printing each name on success as Docker does; failures are reported one
+/// line each and make the command exit 1 at the end.
+fn for_each(root: &Path, names: &[String], print: bool, mut action: impl FnMut(&ContainerStore, &Container) -> Result<(), String>) -> Result<()> {
+    let store = ContainerStore::open(root)?;
+    let mut failed = false;
+    for name in names {
+        let outcome = store
+            .find(name)
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                lifecycle::reconcile(&store, &mut c);
+                action(&store, &c)
+            });
+        match outcome {
+            Ok(()) if print => println!("{name}"),
+            Ok(()) => {}
+            Err(message) => {
+                eprintln!("kiln: {message}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Exit::code(1).into());
+    }
+    Ok(())
+}
