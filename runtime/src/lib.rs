@@ -16,6 +16,7 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod init_binary;
 pub mod lifecycle;
 pub mod monitor;
 pub mod oci;

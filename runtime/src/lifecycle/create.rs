@@ -228,8 +228,22 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
         let mut all_mounts =
             spec::etc_files(&dir.join("etc"), &hostname, &network).map_err(|e| e.to_string())?;
         all_mounts.extend(mounts);
+        let mut process_args = argv.clone();
+        if options.init {
+            let init =
+                crate::init_binary::install(root).map_err(|e| format!("install init: {e}"))?;
+            all_mounts.push(MountSpec::Bind {
+                source: init,
+                destination: crate::init_binary::INIT_PATH.into(),
+                read_only: true,
+            });
+            process_args = [crate::init_binary::INIT_PATH.to_string(), "--".to_string()]
+                .into_iter()
+                .chain(argv.iter().cloned())
+                .collect();
+        }
         let spec_options = SpecOptions {
-            args: argv.clone(),
+            args: process_args,
             env: record.config.env.clone(),
             cwd: record.config.working_dir.clone(),
             user: record.config.user.clone(),

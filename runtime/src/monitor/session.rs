@@ -20,6 +20,8 @@ use crate::rootfs;
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 const BACKOFF_RESET: Duration = Duration::from_secs(10);
+/// How long a detached monitor waits without events before shedding pages.
+const SHED_AFTER_IDLE_MS: i32 = 1000;
 
 fn timestamp() -> String {
     let (secs, nanos) = now();
@@ -141,6 +143,9 @@ impl Session {
             };
             if let Some(mut pipe) = ready.take() {
                 let _ = writeln!(pipe, "ok");
+            }
+            if !self.foreground {
+                sys::shed_resident_pages();
             }
             let code = self.pump(pid, output)?;
             drop(stdin_keep);
@@ -324,6 +329,9 @@ impl Session {
         };
         let mut exit = None;
         let mut buf = vec![0u8; 32 * 1024];
+        // A detached monitor gives back the pages its work touched once it
+        // has been idle for a moment (see `sys::shed_resident_pages`).
+        let mut touched = true;
         while exit.is_none() {
             let mut fds = vec![pollfd(self.signals.as_raw_fd())];
             let out_fds = output_fds(&output);
@@ -339,7 +347,23 @@ impl Session {
                 (None, Some(s)) => ms_until(s.next_due()),
                 _ => -1,
             };
-            sys::poll(&mut fds, timeout).map_err(|e| format!("poll: {e}"))?;
+            let idle_ms = if touched && !self.foreground {
+                SHED_AFTER_IDLE_MS
+            } else {
+                -1
+            };
+            let timeout = match (timeout, idle_ms) {
+                (-1, idle) => idle,
+                (t, -1) => t,
+                (t, idle) => t.min(idle),
+            };
+            let events = sys::poll(&mut fds, timeout).map_err(|e| format!("poll: {e}"))?;
+            if events == 0 && touched && !self.foreground {
+                sys::shed_resident_pages();
+                touched = false;
+            } else {
+                touched = true;
+            }
             for signal in sys::read_signals(&self.signals) {
                 self.on_signal(signal, &output);
             }

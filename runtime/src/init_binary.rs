@@ -1,0 +1,60 @@
+//! The static `kiln-init` executable (built from `runtime/init/main.rs` by
+//! `build.rs`) that `kiln run --init` mounts at `/sbin/docker-init`, Docker's
+//! path for its init.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The executable's bytes.
+const KILN_INIT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kiln-init"));
+
+/// Where the init is mounted inside the container.
+pub const INIT_PATH: &str = "/sbin/docker-init";
+
+/// Writes the init to `<root>/bin/kiln-init` (once per kiln version: an
+/// existing file of the same content is kept) and returns its path.
+pub fn install(root: &Path) -> std::io::Result<PathBuf> {
+    let dir = root.join("bin");
+    let path = dir.join("kiln-init");
+    if std::fs::read(&path).is_ok_and(|bytes| bytes == KILN_INIT) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!(".kiln-init.{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(KILN_INIT)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installs_a_static_executable_that_runs_a_child() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = install(tmp.path()).unwrap();
+        assert_eq!(install(tmp.path()).unwrap(), path);
+        let output = std::process::Command::new(&path)
+            .args(["--", "sh", "-c", "echo child; exit 5"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(5));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "child\n");
+        let missing = std::process::Command::new(&path)
+            .args(["--", "no-such-program"])
+            .output()
+            .unwrap();
+        assert_eq!(missing.status.code(), Some(127));
+        // Static: no program interpreter (the image may have no C library).
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(12).any(|w| w == b"ld-linux-x86"),
+            "kiln-init must be static"
+        );
+    }
+}
