@@ -53,7 +53,15 @@ fn default_driver(root: &Path) -> String {
 
 /// Moves the calling process into a new mount namespace whose mounts do not
 /// propagate back to the host (`unshare(CLONE_NEWNS)` + recursive private).
+///
+/// Done once per process: later calls return at once (the process already has
+/// its own namespace, and copying the mount table again costs time).
 pub fn enter_private_mount_namespace() -> io::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.load(Ordering::Acquire) {
+        return Ok(());
+    }
     // SAFETY: unshare and mount with constant arguments.
     unsafe {
         if libc::unshare(libc::CLONE_NEWNS) != 0 {
@@ -72,6 +80,7 @@ pub fn enter_private_mount_namespace() -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
+    DONE.store(true, Ordering::Release);
     Ok(())
 }
 

@@ -89,8 +89,8 @@ impl ContainerStore {
         let staging = self.dir.join(format!(".new-{}", record.id));
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir_all(&staging).map_err(|e| ContainerError::io("create", &staging, e))?;
-        write_json(&staging.join("config.json"), record)?;
-        write_json(&staging.join("state.json"), &State::default())?;
+        write_json(&staging.join("config.json"), record, true)?;
+        write_json(&staging.join("state.json"), &State::default(), false)?;
         let dir = self.dir(&record.id);
         fs::rename(&staging, &dir).map_err(|e| ContainerError::io("create", &dir, e))
     }
@@ -109,7 +109,9 @@ impl ContainerStore {
             }
             match self.get(id) {
                 Ok(container) => out.push(container),
-                Err(ContainerError::NotFound(_)) => continue,
+                // Not a complete container (or its record is unreadable):
+                // left to `leftovers`.
+                Err(ContainerError::NotFound(_) | ContainerError::Corrupt { .. }) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -157,17 +159,26 @@ impl ContainerStore {
     /// Rewrites the record of an existing container (only `create` does, once
     /// its mounts are resolved).
     pub fn save_record(&self, record: &ContainerRecord) -> Result<()> {
-        write_json(&self.dir(&record.id).join("config.json"), record)
+        write_json(&self.dir(&record.id).join("config.json"), record, true)
     }
 
-    /// The state of container `id` as last written.
+    /// The state of container `id` as last written. A state file that is not
+    /// valid JSON (cut short by a power loss: state is not fsync'd) reads as
+    /// `dead`, so the container can still be listed and removed.
     pub fn state(&self, id: &str) -> Result<State> {
-        read_json(&self.dir(id).join("state.json"))
+        match read_json(&self.dir(id).join("state.json")) {
+            Err(ContainerError::Corrupt { path, source }) => Ok(State {
+                status: super::state::Status::Dead,
+                error: format!("unreadable state {}: {source}", path.display()),
+                ..State::default()
+            }),
+            other => other,
+        }
     }
 
     /// Replaces the state of container `id` (the caller holds its lock).
     pub fn save_state(&self, id: &str, state: &State) -> Result<()> {
-        write_json(&self.dir(id).join("state.json"), state)
+        write_json(&self.dir(id).join("state.json"), state, false)
     }
 
     /// Reads, changes and writes the state of `id` under its lock.
@@ -223,8 +234,15 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
-/// Writes a JSON file atomically: temp file in the same directory, fsync, rename.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+/// Writes a JSON file atomically: temp file in the same directory, rename;
+/// with `durable`, the temp file is fsync'd before the rename, so the new
+/// version survives a power loss.
+///
+/// The record is written durably. State is not: it changes several times per
+/// container start and its fsyncs would be most of `kiln run`'s time; after a
+/// power loss no container process survives anyway, and a state file that
+/// cannot be read is taken as `dead` (see [`ContainerStore::state`]).
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, durable: bool) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let bytes = serde_json::to_vec_pretty(value).map_err(|source| ContainerError::Corrupt {
         path: path.to_path_buf(),
@@ -232,7 +250,7 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     })?;
     let mut file = fs::File::create(&tmp).map_err(|e| ContainerError::io("write", &tmp, e))?;
     file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| if durable { file.sync_all() } else { Ok(()) })
         .map_err(|e| ContainerError::io("write", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| ContainerError::io("write", path, e))
 }

@@ -123,12 +123,12 @@ fn read_or_empty(path: &Path) -> Result<String, SpecError> {
     }
 }
 
-/// Temp file in the same directory, fsync, rename.
+/// Temp file in the same directory, then rename (not fsync'd: these files
+/// are only read by the container's processes, which a power loss ends).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SpecError> {
     let tmp: PathBuf = path.with_extension("kiln-tmp");
     let mut f = std::fs::File::create(&tmp).map_err(|e| SpecError::io(&tmp, e))?;
     f.write_all(bytes).map_err(|e| SpecError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| SpecError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| SpecError::io(path, e))
 }
 
