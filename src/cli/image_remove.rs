@@ -4,13 +4,16 @@
 //! 4 hex digits) removes every tag of the image, and needs `-f` when there is
 //! more than one. When no record names the image any more, its blobs
 //! (manifest, config, layers) that no other image uses are deleted
-//! ([`kiln_image::gc::remove_unreferenced`], under the index lock). Docker also
-//! refuses to remove an image a container uses; that check comes with the
-//! runtime (kiln has no containers yet).
+//! ([`kiln_image::gc::remove_unreferenced`], under the index lock).
 //!
-//! `image prune` removes dangling images; `-a` removes every image (Docker's
-//! `-a` removes images no container uses, which without containers is all of
-//! them). Without `-f` it asks on stdout and reads the answer from stdin, as
+//! As Docker, it refuses to remove an image a container (running or not)
+//! uses: removing its last name needs `-f`, removing it by ID needs `-f` when
+//! only stopped containers use it and is refused even with `-f` when a running
+//! one does. A forced removal only drops the names: the blobs of an image a
+//! container still uses are kept for it.
+//!
+//! `image prune` removes dangling images; `-a` removes every image no
+//! container uses; images of containers are always kept. Without `-f` it asks on stdout and reads the answer from stdin, as
 //! Docker does; anything but `y` cancels and changes nothing. It then sweeps
 //! blobs no image references that are older than
 //! [`kiln_image::gc::DEFAULT_GRACE`] (leftovers of failed loads).
@@ -25,6 +28,9 @@ use kiln_image::{Digest, Reference};
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::Path;
+
+use kiln_runtime::container::{short_id, ContainerStore};
+use kiln_runtime::lifecycle;
 
 /// `kiln rmi [-f] IMAGE…`.
 #[derive(Debug, Args)]
@@ -52,9 +58,10 @@ pub struct PruneArgs {
 /// together at the end (one line), after the others were removed.
 pub fn rmi(root: &Path, args: RmiArgs) -> Result<()> {
     let stores = Stores::open(root)?;
+    let users = image_users(root)?;
     let mut errors = Vec::new();
     for arg in &args.images {
-        match remove_one(&stores, arg, args.force) {
+        match remove_one(&stores, arg, args.force, &users) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(err) => errors.push(format!("{err:#}")),
         }
@@ -66,10 +73,19 @@ pub fn rmi(root: &Path, args: RmiArgs) -> Result<()> {
 }
 
 /// Removes one image argument; returns the lines to print.
-fn remove_one(stores: &Stores, arg: &str, force: bool) -> Result<Vec<String>> {
+fn remove_one(stores: &Stores, arg: &str, force: bool, users: &[ImageUser]) -> Result<Vec<String>> {
     let mut lines = Vec::new();
     let images = match find(&stores.content, &stores.index, arg)? {
         Found::Name(reference, image) => {
+            if image.references.len() <= 1 && !force {
+                if let Some(user) = users.iter().find(|u| u.uses(&image)) {
+                    bail!(
+                        "conflict: unable to remove repository reference \"{arg}\" (must force) - container {} is using its referenced image {}",
+                        short_id(&user.id),
+                        image.short_id()
+                    );
+                }
+            }
             stores.index.untag(&reference)?;
             if !is_untagged(&reference) {
                 lines.push(format!("Untagged: {}", reference.familiar()));
@@ -77,6 +93,23 @@ fn remove_one(stores: &Stores, arg: &str, force: bool) -> Result<Vec<String>> {
             vec![*image]
         }
         Found::Id(images) => {
+            for image in &images {
+                if let Some(user) = users.iter().find(|u| u.uses(image) && u.running) {
+                    bail!(
+                        "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
+                        image.short_id(),
+                        short_id(&user.id)
+                    );
+                }
+                match users.iter().find(|u| u.uses(image)) {
+                    Some(user) if !force => bail!(
+                        "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
+                        image.short_id(),
+                        short_id(&user.id)
+                    ),
+                    _ => {}
+                }
+            }
             let named: Vec<_> = images.iter().flat_map(|i| &i.references).collect();
             if named.len() > 1 && !force {
                 bail!(
@@ -92,10 +125,49 @@ fn remove_one(stores: &Stores, arg: &str, force: bool) -> Result<Vec<String>> {
             images
         }
     };
-    let roots: Vec<Digest> = images.iter().map(|i| i.manifest).collect();
+    // Blobs of an image a container still uses stay (forced removal).
+    let roots: Vec<Digest> = images
+        .iter()
+        .filter(|i| !users.iter().any(|u| u.uses(i)))
+        .map(|i| i.manifest)
+        .collect();
     let report = gc::remove_unreferenced(&stores.content, &stores.index, &roots)?;
     lines.extend(deleted_lines(&images, &report, "Deleted"));
     Ok(lines)
+}
+
+/// A container's hold on an image.
+struct ImageUser {
+    /// Container ID.
+    id: String,
+    /// Its process may be alive (running, paused, restarting).
+    running: bool,
+    /// `record.image_id` (the config digest).
+    image_id: String,
+    /// `record.manifest` (the manifest digest).
+    manifest: String,
+}
+
+impl ImageUser {
+    fn uses(&self, image: &Image) -> bool {
+        self.image_id == image.id.to_string() || self.manifest == image.manifest.to_string()
+    }
+}
+
+/// Every container of the root and the image it uses.
+fn image_users(root: &Path) -> Result<Vec<ImageUser>> {
+    let store = ContainerStore::open(root)?;
+    let mut out = Vec::new();
+    for mut c in store.list()? {
+        lifecycle::reconcile(&store, &mut c);
+        out.push(ImageUser {
+            id: c.record.id.clone(),
+            running: c.state.status.is_active(),
+            image_id: c.record.image_id.clone(),
+            manifest: c.record.manifest.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// `Deleted: <image id>` then one line per deleted layer, as Docker prints.
@@ -125,7 +197,8 @@ pub fn prune(root: &Path, args: PruneArgs) -> Result<()> {
         return Ok(());
     }
     let stores = Stores::open(root)?;
-    let removed = drop_records(&stores, args.all)?;
+    let used: BTreeSet<String> = image_users(root)?.into_iter().map(|u| u.manifest).collect();
+    let removed = drop_records(&stores, args.all, &used)?;
     let roots: BTreeSet<Digest> = removed.iter().map(|(_, d)| *d).collect();
     let images = roots
         .iter()
@@ -151,12 +224,18 @@ pub fn prune(root: &Path, args: PruneArgs) -> Result<()> {
 }
 
 /// Removes the untagged records (all records with `all`) in one index
-/// update; returns what was removed.
-fn drop_records(stores: &Stores, all: bool) -> Result<Vec<(Reference, Digest)>> {
+/// update, keeping those of images containers use (`used` manifests);
+/// returns what was removed.
+fn drop_records(
+    stores: &Stores,
+    all: bool,
+    used: &BTreeSet<String>,
+) -> Result<Vec<(Reference, Digest)>> {
     Ok(stores.index.update(|images| {
         let mut removed = Vec::new();
         images.retain(|reference, record| {
-            let remove = all || is_untagged(reference);
+            let remove =
+                (all || is_untagged(reference)) && !used.contains(&record.digest.to_string());
             if remove {
                 removed.push((reference.clone(), record.digest));
             }

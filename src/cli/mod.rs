@@ -16,6 +16,7 @@ mod image_list;
 mod image_model;
 mod image_remove;
 mod images;
+mod volume;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -88,9 +89,20 @@ pub enum Command {
     Pause(containers::NamesArgs),
     /// Unpause all processes within one or more containers.
     Unpause(containers::NamesArgs),
+    /// Execute a command in a running container.
+    Exec(containers::ExecArgs),
+    /// Display the running processes of a container.
+    Top(containers::TopArgs),
+    /// Display container(s) resource usage statistics.
+    Stats(containers::StatsArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(containers::CpArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(containers::ContainerCommand),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// The detached monitor of one container (started by kiln itself).
     #[command(name = "container-monitor", hide = true)]
     ContainerMonitor {
@@ -134,7 +146,12 @@ pub fn run() -> ExitCode {
         Command::Wait(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Wait(args)),
         Command::Pause(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Pause(args)),
         Command::Unpause(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Unpause(args)),
+        Command::Exec(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Exec(args)),
+        Command::Top(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Top(args)),
+        Command::Stats(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Stats(args)),
+        Command::Cp(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Cp(args)),
         Command::Container(cmd) => containers::run_container_command(&cli.root, cmd),
+        Command::Volume(cmd) => volume::run(&cli.root, cmd),
         Command::ContainerMonitor { id } => containers::monitor(&cli.root, &id),
     };
     match outcome {

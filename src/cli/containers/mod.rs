@@ -7,10 +7,14 @@
 //! [`Exit`] carries such a code up to `main`.
 
 mod control;
+mod cp;
+mod exec;
 mod inspect;
 mod logs;
 mod ps;
 mod run;
+mod stats;
+mod top;
 
 use std::path::Path;
 
@@ -20,6 +24,10 @@ use kiln_runtime::container::{Container, ContainerStore};
 use kiln_runtime::lifecycle;
 
 pub use control::{KillArgs, NamesArgs, PruneArgs, RmArgs, StopArgs};
+pub use cp::CpArgs;
+pub use exec::ExecArgs;
+pub use stats::StatsArgs;
+pub use top::TopArgs;
 pub use inspect::InspectArgs;
 pub use logs::LogsArgs;
 pub use ps::PsArgs;
@@ -86,6 +94,14 @@ pub enum ContainerCommand {
     Unpause(NamesArgs),
     /// Remove all stopped containers.
     Prune(PruneArgs),
+    /// Execute a command in a running container.
+    Exec(ExecArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(StatsArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
 }
 
 /// Runs a `kiln container …` command.
@@ -105,6 +121,10 @@ pub fn run_container_command(root: &Path, command: ContainerCommand) -> Result<(
         ContainerCommand::Pause(args) => control::pause(root, args),
         ContainerCommand::Unpause(args) => control::unpause(root, args),
         ContainerCommand::Prune(args) => control::prune(root, args),
+        ContainerCommand::Exec(args) => exec::exec(root, args),
+        ContainerCommand::Top(args) => top::top(root, args),
+        ContainerCommand::Stats(args) => stats::stats(root, args),
+        ContainerCommand::Cp(args) => cp::cp(root, args),
     }
 }
 
