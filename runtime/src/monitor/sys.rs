@@ -212,7 +212,7 @@ pub fn shed_resident_pages() {
         return;
     };
     let mut mapping: Option<(usize, usize, bool)> = None; // start, end, droppable
-    let mut drop_mapping = |m: Option<(usize, usize, bool)>| {
+    let drop_mapping = |m: Option<(usize, usize, bool)>| {
         if let Some((start, end, true)) = m {
             // SAFETY: a private file mapping without anonymous (written)
             // pages holds only clean file pages; MADV_DONTNEED drops them and
