@@ -71,6 +71,9 @@ pub fn collect(store: &ContentStore, index: &ImageIndex, options: &GcOptions) ->
                 sweep_one(store, &digest, &mut report)?;
             }
         }
+        // Deleting a blob drops its uncompressed-size record; this also drops
+        // records left behind by interrupted deletes or older versions.
+        store.sweep_uncompressed()?;
         Ok(report)
     })?
 }

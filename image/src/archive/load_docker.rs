@@ -16,7 +16,7 @@ use super::stage::{blob_name_digest, Member, Staged};
 use super::LoadedImage;
 use crate::content::ContentStore;
 use crate::digest::Digest;
-use crate::media;
+use crate::media::{self, Compression};
 
 /// The member holding a docker-archive's image list.
 pub(crate) const MANIFEST_JSON: &str = "manifest.json";
@@ -96,8 +96,13 @@ fn docker_layer(
     };
     let compression = sniff_blob(store, &digest)?;
     let media_type = media::oci_layer_media_type(compression);
-    let (actual, _) = diff_id(store, &digest, compression, media_type)?;
+    let (actual, uncompressed) = diff_id(store, &digest, compression, media_type)?;
     check_diff_id(member, expected, &actual)?;
+    if compression != Compression::None {
+        // The decompression pass was needed for the check anyway: keep its
+        // result so a later docker-archive export decompresses only once.
+        store.remember_uncompressed(&digest, &actual, uncompressed);
+    }
     Ok(plain_desc(media_type, digest, size))
 }
 

@@ -35,10 +35,15 @@
 //!   digest equals the diff_id. kiln writes an OCI manifest for each loaded
 //!   docker image; the config is kept byte-for-byte, so the image id
 //!   (config digest) is what Docker shows.
-//! - **Docker-archive export decompresses** gzip layers (two passes: one to
-//!   check the diff_id and learn the size the tar header needs, one to write),
-//!   so the archive's layers are the plain tars `docker load` expects. zstd
-//!   layers are refused ([`ArchiveError::UnsupportedLayer`]).
+//! - **Docker-archive export decompresses** gzip layers, so the archive's
+//!   layers are the plain tars `docker load` expects: one pass (hashing as it
+//!   writes) when the uncompressed size is cached (recorded by `import` and by
+//!   `load` of docker-archives, which decompress anyway to check diff_ids;
+//!   dropped with the blob by GC), else two (one to check the diff_id and
+//!   learn the size the tar header needs, one to write). zstd layers are
+//!   refused ([`ArchiveError::UnsupportedLayer`]).
+//! - **OCI archives carry a `manifest.json` too** (as docker 25+ writes), so
+//!   docker before 25 loads them as well.
 //! - **Deterministic output.** Members in a fixed order, tar headers with
 //!   mtime 0, uid/gid 0, fixed modes; JSON from kiln's own structs with sorted
 //!   annotations ([`docs`]). The same images give the same archive bytes.
@@ -55,6 +60,7 @@ mod error;
 mod layer;
 mod load;
 mod load_docker;
+mod pipe;
 mod rootfs;
 mod save;
 mod save_oci;

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flate2::read::{GzEncoder, MultiGzDecoder};
 
 use super::error::{ArchiveError, ArchiveResult};
-use super::layer::{remember_uncompressed, sniff, HashingReader};
+use super::layer::{sniff, HashingReader};
 use super::load_docker::{plain_desc, write_manifest};
 use crate::content::ContentStore;
 use crate::digest::Digest;
@@ -106,7 +106,7 @@ fn store_layer<T: Read>(
             let (digest, size) = store.ingest(&mut gz, None)?;
             drop(gz);
             let (diff_id, uncompressed) = hashing.digest();
-            remember_uncompressed(store, &digest, &diff_id, uncompressed);
+            store.remember_uncompressed(&digest, &diff_id, uncompressed);
             Ok((digest, size, diff_id))
         }
         Compression::Zstd => Err(ArchiveError::invalid(

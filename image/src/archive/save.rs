@@ -19,10 +19,8 @@ use std::io::Write;
 
 use super::docs::{ConfigDoc, Desc, DockerEntry, IndexDoc, ManifestDoc};
 use super::error::{ArchiveError, ArchiveResult};
-use super::layer::{
-    check_diff_id, diff_id, known_uncompressed, open_uncompressed, remember_uncompressed,
-    sniff_blob, HashingReader,
-};
+use super::layer::{check_diff_id, diff_id, open_uncompressed, sniff_blob, HashingReader};
+use super::pipe::read_ahead;
 use super::save_oci::write_oci;
 use super::sink::{Sink, TarSink};
 use crate::content::ContentStore;
@@ -172,24 +170,35 @@ fn write_docker_layer(
         None => sniff_blob(store, &layer.digest)?,
     };
     let blob = blob_member(&layer.digest);
-    let cached =
-        known_uncompressed(store, &layer.digest).filter(|(diff_id, _)| diff_id == expected);
+    let cached = store
+        .known_uncompressed(&layer.digest)
+        .filter(|(diff_id, _)| diff_id == expected);
     if let Some((_, size)) = cached {
         // One pass: the diff_id is checked as the bytes go by. A mismatch fails
         // after the member was written; `kiln save` then discards its output.
+        // Decompressing and hashing run on a worker thread, ahead of the writes.
         let reader = open_uncompressed(store, &layer.digest, compression, &layer.media_type)?;
-        let mut hashing = HashingReader::new(reader);
-        sink.stream(&member, size, &mut hashing)?;
-        check_diff_id(&blob, expected, &hashing.digest().0)?;
+        let (written, hashing) = read_ahead(HashingReader::new(reader), |r| {
+            sink.stream(&member, size, r)
+        });
+        written?;
+        // The worker reads to the end: a stream longer than the cached size
+        // (whose tar member was cut at that size) shows up in the count.
+        let (actual, count) = hashing.digest();
+        if count != size {
+            let reason = format!("uncompressed size is {count}, not the cached {size}");
+            return Err(ArchiveError::invalid(blob, reason));
+        }
+        check_diff_id(&blob, expected, &actual)?;
         return Ok(member);
     }
     let (actual, size) = diff_id(store, &layer.digest, compression, &layer.media_type)?;
     check_diff_id(&blob, expected, &actual)?;
     if compression != Compression::None {
-        remember_uncompressed(store, &layer.digest, &actual, size);
+        store.remember_uncompressed(&layer.digest, &actual, size);
     }
-    let mut reader = open_uncompressed(store, &layer.digest, compression, &layer.media_type)?;
-    sink.stream(&member, size, &mut reader)?;
+    let reader = open_uncompressed(store, &layer.digest, compression, &layer.media_type)?;
+    read_ahead(reader, |r| sink.stream(&member, size, r)).0?;
     Ok(member)
 }
 

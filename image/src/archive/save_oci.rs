@@ -6,10 +6,15 @@
 //! index.json               one descriptor per reference, annotated with
 //!                          io.containerd.image.name = docker.io/library/busybox:latest
 //!                          org.opencontainers.image.ref.name = latest
+//! manifest.json            [{"Config": "blobs/sha256/<hex>", "RepoTags", "Layers"}]
 //! ```
 //!
 //! These are the annotations docker 25+ and containerd write; skopeo and
-//! buildctl read them. Manifests and layers are written exactly as stored
+//! buildctl read them. `manifest.json` is what docker 25+ writes next to the
+//! layout, so docker versions before 25 (which know only `manifest.json`) can
+//! `docker load` the archive too; it lists the host-platform manifest of each
+//! image (layers as stored: `docker load` decompresses gzip itself) and is
+//! left out for images with foreign (not included) layers. Manifests and layers are written exactly as stored
 //! (compressed or not), so digests are preserved. A multi-platform index is
 //! written with all its children, which must all be in the store.
 
@@ -17,11 +22,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::docs::{
-    Desc, IndexDoc, LayoutDoc, ManifestDoc, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME,
-    LAYOUT_VERSION,
+    Desc, DockerEntry, IndexDoc, LayoutDoc, ManifestDoc, ANNOTATION_IMAGE_NAME,
+    ANNOTATION_REF_NAME, LAYOUT_VERSION,
 };
 use super::error::{ArchiveError, ArchiveResult};
-use super::save::resolve;
+use super::save::{platform_manifest, resolve};
 use super::sink::{DirSink, Sink};
 use crate::content::ContentStore;
 use crate::digest::Digest;
@@ -75,7 +80,46 @@ pub(crate) fn write_oci(
         media_type: Some(media::OCI_INDEX.to_string()),
         manifests,
     };
+    sink.bytes("manifest.json", &to_json(&docker_entries(store, images)?))?;
     sink.bytes("index.json", &to_json(&index))
+}
+
+/// The `manifest.json` entries (docker 25+ style) of the images, one per
+/// manifest, tags merged; images with foreign layers are left out.
+fn docker_entries(
+    store: &ContentStore,
+    images: &[(Reference, Digest)],
+) -> ArchiveResult<Vec<DockerEntry>> {
+    let member = |d: &Digest| format!("blobs/sha256/{}", d.hex());
+    let mut entries: Vec<(Digest, DockerEntry)> = Vec::new();
+    for (reference, digest) in images {
+        let manifest_digest = platform_manifest(store, digest)?;
+        let pos = match entries.iter().position(|(d, _)| *d == manifest_digest) {
+            Some(pos) => pos,
+            None => {
+                let manifest: ManifestDoc = store.read_json(&manifest_digest)?;
+                if manifest
+                    .layers
+                    .iter()
+                    .any(|l| media::is_foreign_layer(&l.media_type))
+                {
+                    continue;
+                }
+                let entry = DockerEntry {
+                    config: member(&manifest.config.digest),
+                    repo_tags: None,
+                    layers: manifest.layers.iter().map(|l| member(&l.digest)).collect(),
+                };
+                entries.push((manifest_digest, entry));
+                entries.len() - 1
+            }
+        };
+        if let Some(tag) = reference.tag() {
+            let tags = entries[pos].1.repo_tags.get_or_insert_with(Vec::new);
+            tags.push(format!("{}:{tag}", reference.familiar_name()));
+        }
+    }
+    Ok(entries.into_iter().map(|(_, e)| e).collect())
 }
 
 /// Writes a manifest or index and everything below it (children first);

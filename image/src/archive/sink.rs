@@ -31,10 +31,16 @@ pub(crate) trait Sink {
     }
 }
 
+/// The copy buffer of [`TarSink`]: large writes mean few syscalls (the
+/// writer's own buffer passes writes this large straight through) and large
+/// reads let the decompressor and hasher work on big runs.
+const COPY_BUFFER: usize = 1 << 20;
+
 /// A tar stream being written.
 pub(crate) struct TarSink<W: Write> {
     builder: tar::Builder<W>,
     dirs: BTreeSet<String>,
+    buffer: Vec<u8>,
 }
 
 impl<W: Write> TarSink<W> {
@@ -43,6 +49,7 @@ impl<W: Write> TarSink<W> {
         TarSink {
             builder: tar::Builder::new(out),
             dirs: BTreeSet::new(),
+            buffer: Vec::new(),
         }
     }
 
@@ -83,9 +90,34 @@ impl<W: Write> Sink for TarSink<W> {
             inner: reader,
             left: size,
         };
-        self.builder
-            .append_data(&mut header, name, &mut exact)
-            .map_err(ArchiveError::write(name))
+        if header.set_path(name).is_err() {
+            // Too long for the header: let tar write a GNU long-name entry.
+            return self
+                .builder
+                .append_data(&mut header, name, &mut exact)
+                .map_err(ArchiveError::write(name));
+        }
+        // What `append_data` writes for a name that fits (header, content,
+        // zero padding to 512), with a large buffer instead of io::copy's 8 KiB.
+        header.set_cksum();
+        if self.buffer.len() < COPY_BUFFER {
+            self.buffer.resize(COPY_BUFFER, 0);
+        }
+        let out = self.builder.get_mut();
+        let copied = out.write_all(header.as_bytes()).and_then(|()| {
+            loop {
+                let n = match exact.read(&mut self.buffer) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                out.write_all(&self.buffer[..n])?;
+            }
+            let pad = (512 - size % 512) % 512;
+            out.write_all(&[0; 512][..pad as usize])
+        });
+        copied.map_err(ArchiveError::write(name))
     }
 }
 

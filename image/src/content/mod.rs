@@ -5,6 +5,7 @@
 //! ```text
 //! <root>/content/blobs/sha256/<hex>   published blobs, read-only (0444), never rewritten
 //! <root>/content/ingest/<unique>      blobs being written; renamed into blobs/ when complete
+//! <root>/content/uncompressed/<hex>  cached diff_id and size of a compressed layer blob
 //! ```
 //!
 //! A blob appears under `blobs/` only via `rename(2)` of a fully written,
@@ -19,6 +20,7 @@
 mod ingest;
 #[cfg(test)]
 mod tests;
+mod uncompressed;
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -91,9 +93,11 @@ impl ContentStore {
             .map_err(|e| self.blob_error(digest, "stat", path, e))
     }
 
-    /// Removes a blob; returns whether it existed. Callers decide what is
-    /// unreferenced (garbage collection is not this store's business).
+    /// Removes a blob (and its uncompressed-size record); returns whether it
+    /// existed. Callers decide what is unreferenced (garbage collection is not
+    /// this store's business).
     pub fn delete(&self, digest: &Digest) -> Result<bool> {
+        self.forget_uncompressed(digest)?;
         let path = self.blob_path(digest);
         match fs::remove_file(&path) {
             Ok(()) => {}
