@@ -19,6 +19,7 @@ pub mod container;
 pub mod init_binary;
 pub mod lifecycle;
 pub mod monitor;
+pub mod netns;
 pub mod oci;
 pub mod rootfs;
 pub mod spec;

@@ -172,11 +172,11 @@ fn signal_container(
         }
         // SAFETY: kill(2) of the recorded, verified init process.
         if unsafe { libc::kill(state.pid as i32, signal) } != 0 {
-            return Err(format!(
-                "kill {}: {}",
-                container.record.id,
-                std::io::Error::last_os_error()
-            ));
+            let err = std::io::Error::last_os_error();
+            // It exited between the check and the signal: nothing to do.
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                return Err(format!("kill {}: {err}", container.record.id));
+            }
         }
     }
     Ok(())
@@ -279,6 +279,9 @@ pub fn remove_stopped(
     }
     let _ = ContainerCgroup::new(&format!("/kiln/{id}")).remove();
     let _ = rootfs::unmount(&dir.join("rootfs"));
+    // The network namespace pin (mounted in this process's namespace when
+    // this process was the container's monitor: a foreground `run --rm`).
+    let _ = rootfs::unmount(&dir.join("netns"));
     if let Ok(snapshotter) = rootfs::open_snapshotter(root, Some(&container.record.snapshotter)) {
         match snapshotter.remove(&container.record.snapshot_key) {
             Ok(()) | Err(kiln_snapshotter::Error::NotFound { .. }) => {}

@@ -179,10 +179,9 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
         },
         host_config: HostConfig {
             binds: options.volumes.clone(),
-            network_mode: if options.network.is_empty() {
-                "none".into()
-            } else {
-                options.network.clone()
+            network_mode: match network {
+                NetworkMode::Host => "host".into(),
+                _ => "none".into(),
             },
             restart_policy: options.restart.clone(),
             auto_remove: options.auto_remove,
@@ -264,7 +263,11 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
             cpus: options.cpus,
             pids_limit: options.pids_limit,
             mounts: all_mounts,
-            network,
+            network: match network {
+                // kiln makes the namespace itself (see `crate::netns`).
+                NetworkMode::None => NetworkMode::Join(dir.join("netns")),
+                other => other,
+            },
             cgroups_path: format!("/kiln/{id}"),
             rootfs: rootfs_dir.clone(),
             annotations: BTreeMap::new(),

@@ -84,6 +84,10 @@ impl Session {
             &dir.join("rootfs"),
         )
         .map_err(|e| format!("mount root filesystem: {e}"))?;
+        if container.record.host_config.network_mode == "none" {
+            crate::netns::ensure(&dir.join("netns"))
+                .map_err(|e| format!("network namespace: {e}"))?;
+        }
         let log = LogWriter::open(&log_path(&store, id)).map_err(|e| format!("open log: {e}"))?;
         let signals = sys::signalfd().map_err(|e| format!("signalfd: {e}"))?;
         Ok(Session {
@@ -212,6 +216,7 @@ impl Session {
         let _ = self.log.flush();
         let rootfs = self.dir.join("rootfs");
         let _ = rootfs::unmount(&rootfs);
+        let _ = rootfs::unmount(&self.dir.join("netns"));
         if self.container.record.host_config.auto_remove {
             let _ = crate::lifecycle::remove_stopped(&self.root, &self.store, &self.container);
         }

@@ -70,17 +70,40 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
 ];
 
 /// All capabilities the running kernel knows (0..=/proc/sys/kernel/cap_last_cap),
-/// limited to the names kiln knows; the whole table when the file is unreadable.
+/// limited to the names kiln knows and to kiln's own bounding set: a process
+/// cannot give a capability it may never hold, and runtimes fail to start a
+/// container that asks for one (measured here: this host's bounding set lacks
+/// CAP_SYS_RESOURCE, and crun, runc and libcontainer all refused
+/// `--privileged` until it was clamped, as podman does). The whole table
+/// when the files are unreadable.
 pub fn all_capabilities() -> Vec<String> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
         .unwrap_or(KNOWN_CAPS.len() - 1);
+    let bounding = bounding_set();
     KNOWN_CAPS
         .iter()
+        .enumerate()
         .take(last.saturating_add(1))
-        .map(|s| (*s).to_owned())
+        .filter(|(bit, _)| bounding.is_none_or(|set| set & (1u64 << bit) != 0))
+        .map(|(_, s)| (*s).to_owned())
         .collect()
+}
+
+/// This process's capability bounding set (`CapBnd` of /proc/self/status).
+fn bounding_set() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("CapBnd:"))?;
+    u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+}
+
+/// Whether capability `name` (normalised) is in kiln's bounding set.
+fn available(name: &str) -> bool {
+    let Some(bit) = KNOWN_CAPS.iter().position(|c| *c == name) else {
+        return false;
+    };
+    bounding_set().is_none_or(|set| set & (1u64 << bit) != 0)
 }
 
 /// Normalises a user-given name: case-insensitive, `CAP_` prefix optional;
@@ -135,6 +158,9 @@ pub fn effective_capabilities(
     };
     let mut seen = std::collections::HashSet::new();
     caps.retain(|c| seen.insert(c.clone()));
+    if let Some(missing) = caps.iter().find(|c| !available(c)) {
+        return Err(SpecError::CapabilityUnavailable(missing.clone()));
+    }
     Ok(caps)
 }
 

@@ -21,6 +21,10 @@ pub enum SpecError {
     /// A `--cap-add`/`--cap-drop` name that is not a Linux capability.
     #[error("unknown capability: {0:?}")]
     UnknownCapability(String),
+    /// A `--cap-add` capability that kiln itself does not have (it is not in
+    /// this process's bounding set), so no container can get it.
+    #[error("capability {0} is not available on this host (not in kiln's bounding set)")]
+    CapabilityUnavailable(String),
     /// The rootfs path is not absolute.
     #[error("rootfs {0} is not an absolute path")]
     RelativeRootfs(PathBuf),

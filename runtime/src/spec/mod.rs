@@ -148,6 +148,23 @@ pub struct SpecOptions {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// Docker's read-only paths plus this host's cgroup mount points: the spec
+/// asks for `/sys/fs/cgroup` read-only, but libcontainer mounts each v1
+/// hierarchy inside it read-write (measured: a default container could raise
+/// its own `pids.max` and memory limit), so each one is also listed here and
+/// remounted read-only; runtimes ignore paths missing in the container.
+fn readonly_paths() -> Vec<String> {
+    let mut paths = to_strings(&READONLY_PATHS);
+    paths.push(crate::cgroups::CGROUP_ROOT.to_string());
+    for hierarchy in crate::cgroups::hierarchies() {
+        let path = hierarchy.mount_point.to_string_lossy().into_owned();
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
 /// Builds the OCI runtime spec for a container (see the module docs for
 /// the defaults). The user is resolved inside `rootfs` (never escaping it);
 /// bad input is an error, never a panic.
@@ -171,7 +188,7 @@ pub fn build_spec(options: &SpecOptions) -> Result<Spec, SpecError> {
     if !o.privileged {
         linux = linux
             .masked_paths(to_strings(&MASKED_PATHS))
-            .readonly_paths(to_strings(&READONLY_PATHS));
+            .readonly_paths(readonly_paths());
         match &o.seccomp {
             SeccompChoice::Default => linux = linux.seccomp(default_seccomp(&caps)?),
             SeccompChoice::File(path) => linux = linux.seccomp(seccomp_from_file(path, &caps)?),

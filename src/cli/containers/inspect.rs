@@ -102,7 +102,8 @@ pub fn document(store: &ContainerStore, c: &Container) -> Value {
         "AppArmorProfile": "",
         "HostConfig": host_config,
         "GraphDriver": {"Name": r.snapshotter, "Data": {"SnapshotKey": r.snapshot_key}},
-        "Mounts": r.mounts,
+        // Docker lists binds and volumes here; `--tmpfs` is in HostConfig.Tmpfs.
+        "Mounts": r.mounts.iter().filter(|m| m.kind != "tmpfs").collect::<Vec<_>>(),
         "Config": config,
         "NetworkSettings": {"Networks": {r.host_config.network_mode.clone(): {}}},
         "Runtime": r.runtime,

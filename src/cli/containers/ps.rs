@@ -3,7 +3,7 @@
 //! Filters (`--filter KEY=VALUE`, Docker's keys): `status=` (created, running,
 //! paused, restarting, exited, dead), `name=` (substring, as Docker), `label=KEY`
 //! or `label=KEY=VALUE`, `ancestor=` (image as given, or image ID prefix), `id=`
-//! (prefix). Different keys must all match; values of one key match if any does.
+//! (prefix), `health=` (starting, healthy, unhealthy, none). Different keys must all match; values of one key match if any does.
 
 use std::path::Path;
 
@@ -49,11 +49,22 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<()> {
     let shown: Vec<&Container> = containers
         .iter()
         .filter(|c| args.all || !args.filter.is_empty() || c.state.status.is_active())
-        .filter(|c| filters.iter().all(|(key, values)| values.iter().any(|v| matches(c, key, v))))
+        .filter(|c| {
+            filters
+                .iter()
+                .all(|(key, values)| values.iter().any(|v| matches(c, key, v)))
+        })
         .collect();
     if args.quiet {
         for c in shown {
-            println!("{}", if args.no_trunc { &c.record.id } else { short_id(&c.record.id) });
+            println!(
+                "{}",
+                if args.no_trunc {
+                    &c.record.id
+                } else {
+                    short_id(&c.record.id)
+                }
+            );
         }
         return Ok(());
     }
@@ -82,10 +93,18 @@ fn parse_filters(given: &[String]) -> Result<Filters> {
         let Some((key, value)) = filter.split_once('=') else {
             bail!("bad format of filter (expected name=value): {filter}");
         };
-        if !matches!(key, "status" | "name" | "label" | "ancestor" | "id") {
+        if !matches!(
+            key,
+            "status" | "name" | "label" | "ancestor" | "id" | "health"
+        ) {
             bail!("invalid filter '{key}'");
         }
-        if key == "status" && !matches!(value, "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing") {
+        if key == "status"
+            && !matches!(
+                value,
+                "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing"
+            )
+        {
             bail!("invalid filter 'status={value}'");
         }
         match out.iter_mut().find(|(k, _)| k == key) {
@@ -101,6 +120,10 @@ fn matches(c: &Container, key: &str, value: &str) -> bool {
         "status" => c.state.status.as_str() == value,
         "name" => c.record.name.contains(value.trim_start_matches('/')),
         "id" => c.record.id.starts_with(value),
+        "health" => match &c.state.health {
+            Some(health) => health.status == value,
+            None => value == "none",
+        },
         "label" => match value.split_once('=') {
             Some((k, v)) => c.record.config.labels.get(k).is_some_and(|x| x == v),
             None => c.record.config.labels.contains_key(value),
@@ -119,7 +142,9 @@ fn matches(c: &Container, key: &str, value: &str) -> bool {
 /// Seconds since an RFC 3339 time (0 when unknown).
 fn since(text: &str) -> u64 {
     let now = kiln_image::time::now().0;
-    parse_rfc3339(text).map(|t| now.saturating_sub(t)).unwrap_or(0)
+    parse_rfc3339(text)
+        .map(|t| now.saturating_sub(t))
+        .unwrap_or(0)
 }
 
 /// Docker's STATUS column.
@@ -139,8 +164,16 @@ pub fn status_text(c: &Container) -> String {
             }
             text
         }
-        Status::Restarting => format!("Restarting ({}) {} ago", s.exit_code, human_duration(since(&s.finished_at))),
-        Status::Exited => format!("Exited ({}) {} ago", s.exit_code, human_duration(since(&s.finished_at))),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            s.exit_code,
+            human_duration(since(&s.finished_at))
+        ),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            s.exit_code,
+            human_duration(since(&s.finished_at))
+        ),
         Status::Dead => "Dead".into(),
     }
 }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# benches/run.sh - container start latency and per-container monitor memory.
+#
+# Usage: benches/run.sh            (as root; not run by CI)
+#   RUNS=30 WARMUP=3 DETACHED=50   (defaults)
+#
+# 1. Start latency of a container running `true`, side by side in one run:
+#      kiln run --rm IMG true                  (embedded runtime, the default)
+#      kiln run --rm --runtime crun IMG true
+#      crun run  on an equivalent bundle       (the reference)
+#      runc run  on the same bundle
+#    The bundle is the same busybox rootfs tar, config.json from `crun spec`
+#    adjusted like ../shared/anchors/bench-start.sh (args true, no terminal,
+#    read-only root). `crun spec` has no seccomp profile and no cgroup limits,
+#    and the bundle needs no overlay snapshot: kiln does strictly more work.
+#    crun refuses this host's hybrid cgroup layout, so bare crun runs in a
+#    private mount namespace without /sys/fs/cgroup/unified (the anchors'
+#    hide_unified); the unshare happens once, outside the timed commands.
+#    Uses hyperfine when installed, else a loop timing each run; prints
+#    medians (ms) and the ratio kiln/crun (target < 2.0).
+# 2. Starts $DETACHED `kiln run -d IMG sleep 600`, prints the median and max
+#    VmRSS of their monitor processes (MonitorPid in state.json; target
+#    < 2 MB each) and, when above target, where one monitor's RSS comes from
+#    (/proc/PID/smaps: file-backed by mapping vs anonymous). Removes them.
+set -euo pipefail
+
+# Timing loop, also re-entered inside the private mount namespace for crun:
+#   run.sh __loop OUT RUNS WARMUP CMD...   appends one duration (ms) per run to OUT.
+if [ "${1:-}" = __loop ]; then
+  shift; out=$1 runs=$2 warmup=$3; shift 3
+  for ((i = 0; i < warmup; i++)); do "$@" >/dev/null; done
+  for ((i = 0; i < runs; i++)); do
+    t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000)) | awk '{printf "%.3f\n", $1 / 1000}' >>"$out"
+  done
+  exit 0
+fi
+
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-3}
+DETACHED=${DETACHED:-50}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+self=$repo/benches/run.sh
+IMG=kiln-test/busybox
+
+cargo build --release -q --manifest-path "$repo/Cargo.toml" --bin kiln
+K=$repo/target/release/kiln
+work=$(mktemp -d /tmp/kiln-bench-run.XXXXXX)
+R=$work/root
+ids=()
+cleanup() {
+  [ ${#ids[@]} -gt 0 ] && "$K" --root "$R" rm -f "${ids[@]}" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+bash "$repo/testdata/busybox/make-rootfs.sh" "$work/busybox.tar" >/dev/null 2>&1
+"$K" --root "$R" import "$work/busybox.tar" "$IMG" >/dev/null
+B=$work/bundle
+mkdir -p "$B/rootfs"
+tar -xf "$work/busybox.tar" -C "$B/rootfs"
+(cd "$B" && crun spec)
+jq '.process.args = ["true"] | .process.terminal = false | .root.readonly = true' \
+  "$B/config.json" >"$B/config.json.new" && mv "$B/config.json.new" "$B/config.json"
+
+hide_unified() {
+  if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+    unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh "$@"
+  else
+    "$@"
+  fi
+}
+
+median() { sort -n "$1" | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m}'; }
+
+# measure NAME WRAPPER CMD...: median ms of CMD into $work/NAME.med
+measure() {
+  local name=$1 wrap=$2; shift 2
+  local out=$work/$name.ms
+  : >"$out"
+  if command -v hyperfine >/dev/null; then
+    $wrap hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" \
+      --export-json "$work/$name.json" "$*" >/dev/null
+    jq -r '.results[0].times[] * 1000' "$work/$name.json" >"$out"
+  else
+    $wrap bash "$self" __loop "$out" "$RUNS" "$WARMUP" "$@"
+  fi
+  median "$out" >"$work/$name.med"
+  printf '  %-34s median %7s ms  (min %s, max %s, %s runs)\n' "$name" "$(cat "$work/$name.med")" \
+    "$(sort -n "$out" | head -1)" "$(sort -n "$out" | tail -1)" "$(wc -l <"$out")"
+}
+
+echo "== start latency: run \`true\` ($(command -v hyperfine >/dev/null && echo hyperfine || echo 'timing loop'), $RUNS runs, $WARMUP warmup)"
+measure kiln "" "$K" --root "$R" run --rm "$IMG" true
+measure kiln-runtime-crun "" "$K" --root "$R" run --rm --runtime crun "$IMG" true
+measure crun hide_unified crun --root "$work/crun-state" run --bundle "$B" bench-crun
+measure runc "" runc --root "$work/runc-state" run --bundle "$B" bench-runc
+awk -v k="$(cat "$work/kiln.med")" -v c="$(cat "$work/crun.med")" \
+  'BEGIN {r = k / c; printf "  ratio kiln/crun: %.2f (target < 2.0): %s\n", r, (r < 2.0) ? "ok" : "ABOVE TARGET"}'
+
+echo "== monitor memory: $DETACHED x kiln run -d $IMG sleep 600"
+for ((i = 0; i < DETACHED; i++)); do ids+=("$("$K" --root "$R" run -d "$IMG" sleep 600)"); done
+: >"$work/rss"
+for id in "${ids[@]}"; do
+  mpid=$(jq -r .MonitorPid "$R/containers/$id/state.json")
+  awk '/^VmRSS:/ {print $2}' "/proc/$mpid/status" >>"$work/rss"
+done
+med=$(median "$work/rss")
+max=$(sort -n "$work/rss" | tail -1)
+awk -v m="$med" -v x="$max" -v n="$(wc -l <"$work/rss")" \
+  'BEGIN {printf "  monitor VmRSS over %d: median %.0f kB, max %d kB (target < 2048 kB each): %s\n", n, m, x, (x < 2048) ? "ok" : "ABOVE TARGET"}'
+if [ "$max" -ge 2048 ]; then
+  mpid=$(jq -r .MonitorPid "$R/containers/${ids[0]}/state.json")
+  echo "  where one monitor's RSS comes from (pid $mpid):"
+  grep -E '^(Rss|Pss|Shared_Clean|Private_Clean|Private_Dirty|Anonymous):' "/proc/$mpid/smaps_rollup" |
+    awk '{printf "    %-15s %6d kB\n", $1, $2}'
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "") ? "[anon]" : $6}
+       /^Rss:/ {rss[name] += $2}
+       /^Anonymous:/ {anon[name] += $2}
+       END {for (n in rss) if (rss[n] > 0) printf "    %6d kB rss (%6d kB anon)  %s\n", rss[n], anon[n], n}' \
+    "/proc/$mpid/smaps" | sort -rn | head -8
+fi
+"$K" --root "$R" rm -f "${ids[@]}" >/dev/null
+ids=()
+echo "== done"
