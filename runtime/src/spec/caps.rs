@@ -91,11 +91,15 @@ pub fn all_capabilities() -> Vec<String> {
         .collect()
 }
 
-/// This process's capability bounding set (`CapBnd` of /proc/self/status).
+/// This process's capability bounding set (`CapBnd` of /proc/self/status),
+/// read once.
 fn bounding_set() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("CapBnd:"))?;
-    u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+    static SET: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *SET.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("CapBnd:"))?;
+        u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+    })
 }
 
 /// Whether capability `name` (normalised) is in kiln's bounding set.
