@@ -26,3 +26,6 @@ mod policies;
 
 #[path = "cli_containers/crash.rs"]
 mod crash;
+
+#[path = "cli_containers/extras.rs"]
+mod extras;

@@ -233,8 +233,15 @@ impl Session {
             .map_err(|e| format!("create {}: {e}", state_dir.display()))?;
         let bundle = self.dir.join("bundle");
         let mut keep = None;
+        // The console socket lives in the temp directory: a unix socket path
+        // must be shorter than 108 bytes, which a deep `--root` would break.
+        let console_path = std::env::temp_dir().join(format!(
+            "kiln-console-{}-{}.sock",
+            &self.container.record.id[..12],
+            std::process::id()
+        ));
         let (stdio, output, console) = if tty {
-            let path = self.dir.join("console.sock");
+            let path = console_path.clone();
             let _ = std::fs::remove_file(&path);
             let console = ConsoleSocket::bind(&path).map_err(|e| e.to_string())?;
             (
@@ -278,15 +285,18 @@ impl Session {
             stdio,
         };
         let runtime = &self.runtime;
-        let pid =
-            sys::with_signals_unblocked(|| runtime.run(request)).map_err(|e| e.to_string())?;
+        let ran = sys::with_signals_unblocked(|| runtime.run(request));
+        if ran.is_err() && tty {
+            let _ = std::fs::remove_file(&console_path);
+        }
+        let pid = ran.map_err(|e| e.to_string())?;
         let output = match (output, console) {
             (Some(output), _) => output,
             (None, Some(console)) => {
                 let master = console
                     .receive(Duration::from_secs(10))
                     .map_err(|e| e.to_string())?;
-                let _ = std::fs::remove_file(self.dir.join("console.sock"));
+                let _ = std::fs::remove_file(&console_path);
                 if self.foreground {
                     copy_window_size(0, master.as_raw_fd());
                 }
