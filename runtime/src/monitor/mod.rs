@@ -36,7 +36,7 @@ use std::path::Path;
 use crate::container::ContainerStore;
 
 pub use logs::{read_log, LogEntry, LogWriter, Stream};
-pub use sys::reap_any;
+pub use sys::{copy_window_size, reap_any};
 
 /// How the monitor's container is connected to the caller.
 pub enum Mode {

@@ -15,6 +15,7 @@ use super::{log_path, start_error_code, sys};
 use crate::container::{process, Container, ContainerStore, HealthLog, State, Status};
 use crate::oci::{self, ConsoleSocket, ExecRequest, OciRuntime, RunRequest, Stdio};
 use crate::rootfs;
+use sys::copy_window_size;
 
 /// Restart back-off: first delay, ceiling, and the run time that resets it.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -613,16 +614,5 @@ fn forward(stdin: RawFd, output: &Output, buf: &mut [u8]) -> bool {
             true
         }
         Ok(None) | Err(_) => false,
-    }
-}
-
-/// Gives the pty the caller's terminal size.
-fn copy_window_size(from: RawFd, to: RawFd) {
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a winsize we own.
-    unsafe {
-        let mut size: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(from, libc::TIOCGWINSZ, &mut size) == 0 {
-            libc::ioctl(to, libc::TIOCSWINSZ, &size);
-        }
     }
 }

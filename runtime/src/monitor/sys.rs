@@ -251,3 +251,14 @@ pub fn shed_resident_pages() {
     }
     drop_mapping(mapping);
 }
+
+/// Gives the terminal `to` (a pty master) the window size of terminal `from`.
+pub fn copy_window_size(from: RawFd, to: RawFd) {
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a winsize we own.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut size) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &size);
+        }
+    }
+}

@@ -18,7 +18,10 @@ use kiln_runtime::container::ContainerStore;
 use kiln_runtime::lifecycle::{self, ExecOptions};
 use kiln_runtime::oci::{self, ConsoleSocket, Stdio};
 
+use super::env_file::read_env_file;
+use super::terminal::RawTerminal;
 use super::Exit;
+use kiln_runtime::monitor::copy_window_size;
 
 /// `kiln exec` flags (Docker's names).
 #[derive(Debug, Args)]
@@ -267,69 +270,5 @@ fn write_all(fd: RawFd, mut bytes: &[u8]) {
             }
         }
         bytes = &bytes[n as usize..];
-    }
-}
-
-/// Gives the pty the caller's terminal size (when fd `from` is a terminal).
-fn copy_window_size(from: RawFd, to: RawFd) {
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a winsize we own.
-    unsafe {
-        let mut size: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(from, libc::TIOCGWINSZ, &mut size) == 0 {
-            libc::ioctl(to, libc::TIOCSWINSZ, &size);
-        }
-    }
-}
-
-/// Docker's `--env-file`: KEY=VALUE lines, `#` comments, blank lines.
-fn read_env_file(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("open {}", path.display()))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let key = line.split('=').next().unwrap_or("");
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            anyhow::bail!(
-                "{}:{}: invalid environment variable: {line}",
-                path.display(),
-                n + 1
-            );
-        }
-        out.push(line.to_string());
-    }
-    Ok(out)
-}
-
-/// The caller's terminal in raw mode for `-it`; restored on drop.
-struct RawTerminal {
-    saved: libc::termios,
-}
-
-impl RawTerminal {
-    fn enter() -> Option<RawTerminal> {
-        // SAFETY: tcgetattr/tcsetattr on fd 0 with termios structs we own.
-        unsafe {
-            if libc::isatty(0) != 1 {
-                return None;
-            }
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut saved) != 0 {
-                return None;
-            }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            libc::tcsetattr(0, libc::TCSANOW, &raw);
-            Some(RawTerminal { saved })
-        }
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        // SAFETY: as above.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.saved) };
     }
 }

@@ -8,12 +8,14 @@
 
 mod control;
 mod cp;
+mod env_file;
 mod exec;
 mod inspect;
 mod logs;
 mod ps;
 mod run;
 mod stats;
+mod terminal;
 mod top;
 
 use std::path::Path;

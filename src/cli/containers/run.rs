@@ -12,6 +12,8 @@ use kiln_runtime::container::{ContainerStore, RestartPolicy};
 use kiln_runtime::lifecycle::{self, CreateOptions, HealthOverrides};
 use kiln_runtime::monitor::{self, Mode};
 
+use super::env_file::read_env_file;
+use super::terminal::RawTerminal;
 use super::Exit;
 use crate::cli::image_model::{find_one, Image};
 
@@ -175,7 +177,11 @@ pub fn run(root: &Path, args: RunArgs) -> Result<()> {
     } else {
         None
     };
-    let raw = if create.tty && create.interactive { RawTerminal::enter() } else { None };
+    let raw = if create.tty && create.interactive {
+        RawTerminal::enter()
+    } else {
+        None
+    };
     let outcome = monitor::run(root, &record.id, Mode::Foreground { stdin });
     drop(raw);
     match outcome {
@@ -193,7 +199,10 @@ pub fn run(root: &Path, args: RunArgs) -> Result<()> {
 }
 
 /// Resolves the image and creates the container (exit code 125 on failure).
-fn create_container(root: &Path, args: &CreateArgs) -> Result<kiln_runtime::container::ContainerRecord> {
+fn create_container(
+    root: &Path,
+    args: &CreateArgs,
+) -> Result<kiln_runtime::container::ContainerRecord> {
     let options = options(root, args).map_err(|e| Exit::new(125, &format!("{e:#}")))?;
     lifecycle::create(root, &options).map_err(|e| Exit::new(125, &e).into())
 }
@@ -270,28 +279,11 @@ fn resolve_image(root: &Path, arg: &str) -> Result<Image> {
         }
     }
     find_one(&content, &index, arg).map_err(|_| {
-        let shown = Reference::parse(arg).map(|r| r.to_string()).unwrap_or_else(|_| arg.to_string());
+        let shown = Reference::parse(arg)
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| arg.to_string());
         anyhow!("Unable to find image '{shown}' locally (kiln does not pull from registries yet)")
     })
-}
-
-/// Docker's `--env-file`: KEY=VALUE lines, `#` comments, blank lines; a bare
-/// KEY takes kiln's own value.
-fn read_env_file(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("open {}", path.display()))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let key = line.split('=').next().unwrap_or("");
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(anyhow!("{}:{}: invalid environment variable: {line}", path.display(), n + 1));
-        }
-        out.push(line.to_string());
-    }
-    Ok(out)
 }
 
 fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {
@@ -311,7 +303,10 @@ pub fn parse_bytes(text: &str) -> Result<i64> {
         Some(rest) if rest.ends_with(|c: char| c.is_ascii_alphabetic()) => rest.to_string(),
         _ => lower,
     };
-    let (number, unit) = match lower.char_indices().find(|(_, c)| !c.is_ascii_digit() && *c != '.') {
+    let (number, unit) = match lower
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit() && *c != '.')
+    {
         Some((i, _)) => (&lower[..i], &lower[i..]),
         None => (lower.as_str(), ""),
     };
@@ -323,39 +318,10 @@ pub fn parse_bytes(text: &str) -> Result<i64> {
         "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         _ => return Err(anyhow!("invalid size: {text:?}")),
     };
-    let value: f64 = number.parse().map_err(|_| anyhow!("invalid size: {text:?}"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| anyhow!("invalid size: {text:?}"))?;
     Ok((value * multiplier) as i64)
-}
-
-/// Puts the caller's terminal in raw mode for `-it`; restores it on drop.
-struct RawTerminal {
-    saved: libc::termios,
-}
-
-impl RawTerminal {
-    fn enter() -> Option<RawTerminal> {
-        // SAFETY: tcgetattr/tcsetattr on fd 0 with termios structs we own.
-        unsafe {
-            if libc::isatty(0) != 1 {
-                return None;
-            }
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut saved) != 0 {
-                return None;
-            }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            libc::tcsetattr(0, libc::TCSANOW, &raw);
-            Some(RawTerminal { saved })
-        }
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        // SAFETY: as above.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.saved) };
-    }
 }
 
 /// Duplicates a standard stream's descriptor.
