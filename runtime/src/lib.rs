@@ -8,7 +8,8 @@
 //!   [`lifecycle`]: create/start/stop/kill/pause/remove/reconcile;
 //!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
 //!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
-//!   mounted in a private mount namespace; [`volumes`]: named volumes.
+//!   mounted in a private mount namespace; [`volumes`]: named volumes;
+//!   [`oneshot`]: one process over a given root filesystem (a build's RUN).
 //!
 //! Networking: `none` and `host` (bridge networks come later; the network
 //! namespace is part of the spec so they fit in).
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub mod monitor;
 pub mod netns;
 pub mod oci;
+pub mod oneshot;
 pub mod rootfs;
 pub mod spec;
 pub mod volumes;

@@ -103,6 +103,12 @@ pub enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Runs one build step's process from a job file (started by kiln itself).
+    #[command(name = "oneshot-run", hide = true)]
+    OneshotRun {
+        /// The job (JSON of `kiln_runtime::oneshot::OneShot`).
+        job: PathBuf,
+    },
     /// The detached monitor of one container (started by kiln itself).
     #[command(name = "container-monitor", hide = true)]
     ContainerMonitor {
@@ -153,6 +159,7 @@ pub fn run() -> ExitCode {
         Command::Container(cmd) => containers::run_container_command(&cli.root, cmd),
         Command::Volume(cmd) => volume::run(&cli.root, cmd),
         Command::ContainerMonitor { id } => containers::monitor(&cli.root, &id),
+        Command::OneshotRun { job } => containers::oneshot(&job),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

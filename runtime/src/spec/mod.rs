@@ -48,7 +48,7 @@ pub use user::{resolve_user, ResolvedUser};
 pub const OCI_VERSION: &str = "1.0.2-dev";
 
 /// Which seccomp profile a container runs under (`--security-opt seccomp=`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SeccompChoice {
     /// Docker's default profile, conditioned on the final capabilities.
     #[default]
@@ -60,7 +60,7 @@ pub enum SeccompChoice {
 }
 
 /// The container's network namespace.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum NetworkMode {
     /// A new, empty network namespace (loopback only): `--network none`.
     #[default]
@@ -72,7 +72,7 @@ pub enum NetworkMode {
 }
 
 /// A user-requested mount (`-v`, `--mount`, `--tmpfs`, or kiln's /etc files).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum MountSpec {
     /// Bind-mount a host path (recursively, private propagation).
     Bind {
@@ -104,7 +104,7 @@ impl MountSpec {
 }
 
 /// Everything [`build_spec`] needs: the resolved run options of one container.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpecOptions {
     /// The argv, usually from [`resolve_args`]; must not be empty.
     pub args: Vec<String>,

@@ -146,6 +146,24 @@ pub fn monitor(root: &Path, id: &str) -> Result<()> {
     }
 }
 
+/// The hidden `kiln oneshot-run JOB`: runs one build step's process (see
+/// `kiln_runtime::oneshot`) with this process's standard streams and exits
+/// with its exit code; a failure to start it exits 125 with one line.
+pub fn oneshot(job: &Path) -> Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read(job).with_context(|| format!("read {}", job.display()))?;
+    let job: kiln_runtime::oneshot::OneShot =
+        serde_json::from_slice(&text).with_context(|| format!("parse {}", job.display()))?;
+    let (stdin, stdout, stderr) = kiln_runtime::oneshot::inherited_stdio()?;
+    match kiln_runtime::oneshot::run_here(&job, stdin, stdout, stderr) {
+        Ok(code) => Err(Exit::code(code).into()),
+        Err(message) => {
+            let code = kiln_runtime::monitor::start_error_code(&message);
+            Err(Exit::new(code, &message).into())
+        }
+    }
+}
+
 /// Finds each container named on the command line and applies `action`,
 /// printing each name on success as Docker does; failures are reported one
 /// line each and make the command exit 1 at the end.

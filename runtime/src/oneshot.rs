@@ -1,0 +1,140 @@
+//! One-shot containers: run one process over a given root filesystem to
+//! completion, with no container record, state or monitor — what a build's
+//! `RUN` step needs (BuildKit's executor).
+//!
+//! The builder runs steps from several threads, but libcontainer must only be
+//! called from a single-threaded process; so a step runs in a child process:
+//! the builder writes a [`OneShot`] job as JSON and starts
+//! `kiln oneshot-run JOB.json` (a hidden subcommand) with the step's output
+//! pipes as its stdout and stderr; that child calls [`run_here`], which:
+//!
+//! 1. enters a private mount namespace and mounts the root filesystem there
+//!    (so nothing is left mounted on the host, whatever kills it);
+//! 2. builds the OCI spec with [`crate::spec::build_spec`] (Docker's
+//!    isolation defaults), writes the bundle, pins a network namespace with
+//!    `lo` up when the network is `none`;
+//! 3. runs it with the chosen low-level runtime, waits for it as a child
+//!    subreaper, deletes the runtime state and cgroup, and exits with the
+//!    process's exit code (Docker's: 128+signal for a signal).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use kiln_snapshotter::{mount, Mount};
+use serde::{Deserialize, Serialize};
+
+use crate::oci::{self, RunRequest, Stdio};
+use crate::spec::{self, NetworkMode, SpecOptions};
+use crate::{netns, rootfs};
+
+/// One process to run over a root filesystem.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OneShot {
+    /// Unique ID (the runtime's container ID; also names the cgroup
+    /// `/kiln-build/<id>`).
+    pub id: String,
+    /// How to mount the root filesystem (a snapshot's mounts).
+    pub rootfs: Vec<Mount>,
+    /// The process and its isolation; `rootfs` and `cgroups_path` are filled
+    /// in by [`run_here`]. `NetworkMode::None` gets a namespace with `lo` up.
+    pub spec: SpecOptions,
+    /// Low-level runtime (`kiln`, `crun`, `runc`, a path).
+    pub runtime: String,
+    /// A scratch directory for the bundle, the mount point and the runtime's
+    /// state; removed afterwards by the caller.
+    pub work_dir: PathBuf,
+}
+
+/// Runs `job` in this process (which must be single-threaded: see the module
+/// docs) with `stdin`/`stdout`/`stderr` as the process's streams; returns its
+/// exit code. Errors (the program cannot be started, bad spec) are one line.
+pub fn run_here(
+    job: &OneShot,
+    stdin: OwnedFd,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+) -> Result<i32, String> {
+    let rootfs_dir = job.work_dir.join("rootfs");
+    let bundle = job.work_dir.join("bundle");
+    let state_dir = job.work_dir.join("runtime");
+    for dir in [&rootfs_dir, &bundle, &state_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    }
+    rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
+    mount::mount_all(&job.rootfs, &rootfs_dir)
+        .map_err(|e| format!("mount root filesystem: {e}"))?;
+    let mut options = job.spec.clone();
+    options.rootfs = rootfs_dir.clone();
+    options.cgroups_path = format!("/kiln-build/{}", job.id);
+    if options.network == NetworkMode::None {
+        let pin = job.work_dir.join("netns");
+        netns::ensure(&pin).map_err(|e| format!("network namespace: {e}"))?;
+        options.network = NetworkMode::Join(pin);
+    }
+    let spec = spec::build_spec(&options).map_err(|e| e.to_string())?;
+    spec.save(bundle.join("config.json"))
+        .map_err(|e| format!("write bundle: {e}"))?;
+    oci::become_subreaper().map_err(|e| e.to_string())?;
+    let runtime = oci::by_name(&job.runtime).map_err(|e| e.to_string())?;
+    let request = RunRequest {
+        id: &job.id,
+        bundle: &bundle,
+        state_dir: &state_dir,
+        stdio: Stdio::Fds {
+            stdin,
+            stdout,
+            stderr,
+        },
+    };
+    let started = runtime.run(request);
+    let code = match started {
+        Ok(pid) => wait_for(pid),
+        Err(e) => {
+            cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
+            return Err(e.to_string());
+        }
+    };
+    cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
+    Ok(code)
+}
+
+/// Reaps children until `pid` has exited; its Docker-style exit code.
+fn wait_for(pid: u32) -> i32 {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a status out-parameter; blocking is intended.
+        let reaped = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if reaped < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if reaped as u32 != pid {
+            continue;
+        }
+        return if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        };
+    }
+}
+
+fn cleanup(runtime: &dyn oci::OciRuntime, job: &OneShot, state_dir: &Path, rootfs_dir: &Path) {
+    let _ = runtime.delete(&job.id, state_dir, true);
+    let _ = crate::cgroups::ContainerCgroup::new(&format!("/kiln-build/{}", job.id)).remove();
+    let _ = rootfs::unmount(rootfs_dir);
+    let _ = rootfs::unmount(&job.work_dir.join("netns"));
+}
+
+/// This process's standard streams, duplicated, for [`run_here`] from the
+/// `oneshot-run` subcommand.
+pub fn inherited_stdio() -> std::io::Result<(OwnedFd, OwnedFd, OwnedFd)> {
+    Ok((
+        std::io::stdin().as_fd().try_clone_to_owned()?,
+        std::io::stdout().as_fd().try_clone_to_owned()?,
+        std::io::stderr().as_fd().try_clone_to_owned()?,
+    ))
+}
