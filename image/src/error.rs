@@ -110,6 +110,15 @@ pub enum ImageError {
         source: io::Error,
     },
 
+    /// An image index has no manifest for the platform asked for.
+    #[error("image {image} has no manifest for {platform}")]
+    NoPlatformManifest {
+        /// The index (as stored in the image index).
+        image: Digest,
+        /// The platform, `os/arch[/variant]`.
+        platform: String,
+    },
+
     /// Reading the caller's stream failed while ingesting into the given temp file.
     #[error("reading content to ingest into {path}")]
     IngestRead {

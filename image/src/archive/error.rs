@@ -96,7 +96,17 @@ pub enum ArchiveError {
         reference: String,
     },
 
-    /// A layer blob uses a compression kiln cannot decompress here (zstd).
+    /// A reference asked to be saved as a docker-archive names an index
+    /// without a manifest for the host platform.
+    #[error("image {reference} has no manifest for {platform}")]
+    NoPlatformManifest {
+        /// The reference, fully qualified.
+        reference: String,
+        /// The host platform, `os/arch[/variant]`.
+        platform: String,
+    },
+
+    /// A layer blob uses a compression kiln cannot decompress.
     #[error("layer {digest} has media type {media_type}, which kiln cannot decompress")]
     UnsupportedLayer {
         /// The layer blob.

@@ -15,6 +15,17 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// zstd's magic bytes.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+/// Wraps `input` (a zstd stream) in a zstd decoder (kept an `Option` for
+/// its callers' error handling: always `Some`).
+pub(crate) fn zstd_reader<'a>(
+    input: Box<dyn BufRead + Send + 'a>,
+) -> Option<io::Result<Box<dyn Read + Send + 'a>>> {
+    Some(
+        zstd::Decoder::with_buffer(input)
+            .map(|decoder| Box::new(decoder) as Box<dyn Read + Send + 'a>),
+    )
+}
+
 /// Sniffs the compression of a stream from its first bytes (without consuming them).
 pub(crate) fn sniff<R: BufRead>(reader: &mut R) -> io::Result<Compression> {
     let head = reader.fill_buf()?;
@@ -45,10 +56,13 @@ pub(crate) fn open_uncompressed(
     match compression {
         Compression::None => Ok(Box::new(file)),
         Compression::Gzip => Ok(Box::new(MultiGzDecoder::new(file))),
-        Compression::Zstd => Err(ArchiveError::UnsupportedLayer {
-            digest: *digest,
-            media_type: media_type.to_string(),
-        }),
+        Compression::Zstd => match zstd_reader(Box::new(file)) {
+            Some(reader) => reader.map_err(|e| blob_read(store, digest, e)),
+            None => Err(ArchiveError::UnsupportedLayer {
+                digest: *digest,
+                media_type: media_type.to_string(),
+            }),
+        },
     }
 }
 

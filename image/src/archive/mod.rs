@@ -13,7 +13,8 @@
 //!   `blobs/sha256/...`), OCI layout tar (e.g. skopeo, buildctl) or directory;
 //!   tars may be gzip-compressed (sniffed by magic bytes).
 //! - [`import_rootfs`], [`import_rootfs_with`]: a one-layer image from a
-//!   rootfs tar (`docker import`, optionally with a container config).
+//!   rootfs tar, plain, gzip or zstd (sniffed), like `docker import`
+//!   (optionally with a container config).
 //!
 //! # Design choices
 //!
@@ -40,8 +41,12 @@
 //!   writes) when the uncompressed size is cached (recorded by `import` and by
 //!   `load` of docker-archives, which decompress anyway to check diff_ids;
 //!   dropped with the blob by GC), else two (one to check the diff_id and
-//!   learn the size the tar header needs, one to write). zstd layers are
-//!   refused ([`ArchiveError::UnsupportedLayer`]).
+//!   learn the size the tar header needs, one to write). zstd layers
+//!   (`...tar+zstd`, or sniffed) are decompressed the same way.
+//! - **Multi-platform images** (an OCI index in `index.json`) are stored and
+//!   tagged by the index digest, with every platform's manifest; OCI export
+//!   writes the whole tree, docker-archive export only the host platform's
+//!   manifest ([`crate::resolve`]).
 //! - **OCI archives carry a `manifest.json` too** (as docker 25+ writes), so
 //!   docker before 25 loads them as well.
 //! - **Deterministic output.** Members in a fixed order, tar headers with

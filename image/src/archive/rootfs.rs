@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flate2::read::{GzEncoder, MultiGzDecoder};
 
 use super::error::{ArchiveError, ArchiveResult};
-use super::layer::{sniff, HashingReader};
+use super::layer::{sniff, zstd_reader, HashingReader};
 use super::load_docker::{plain_desc, write_manifest};
 use crate::content::ContentStore;
 use crate::digest::Digest;
@@ -20,7 +20,8 @@ use crate::time::format_rfc3339;
 /// Options of [`import_rootfs_with`].
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// How the layer blob is stored (gzip or none; zstd is refused).
+    /// How the layer blob is stored (gzip or none; zstd is refused: kiln-image
+    /// has no zstd encoder).
     pub compression: Compression,
     /// The image config's `config` object (`Env`, `Cmd`, `WorkingDir`, ...),
     /// like `docker import --change`; empty by default, as docker writes.
@@ -37,10 +38,10 @@ impl Default for ImportOptions {
     }
 }
 
-/// Imports the root filesystem tar read from `rootfs` (plain or gzip,
+/// Imports the root filesystem tar read from `rootfs` (plain, gzip or zstd,
 /// sniffed) as a one-layer image and tags it `reference`; returns the
 /// manifest digest. Same as [`import_rootfs_with`] with an empty `config`.
-pub fn import_rootfs<R: Read>(
+pub fn import_rootfs<R: Read + Send>(
     store: &ContentStore,
     index: &ImageIndex,
     rootfs: R,
@@ -56,6 +57,7 @@ pub fn import_rootfs<R: Read>(
 
 /// Imports a rootfs tar as a one-layer image, like `docker import FILE`.
 ///
+/// The input may be plain, gzip or zstd (sniffed by magic bytes).
 /// The layer is stored with `options.compression` (gzip level 6 with a fixed
 /// header, so the same input always gives the same blob; or uncompressed).
 /// Its diff_id is computed while streaming: the input is read once and never
@@ -63,7 +65,7 @@ pub fn import_rootfs<R: Read>(
 /// `options.config` and one history entry `"Imported from -"`, as docker
 /// writes; `created` is `$SOURCE_DATE_EPOCH` if set, else now. Blobs are all
 /// stored before `reference` is tagged.
-pub fn import_rootfs_with<R: Read>(
+pub fn import_rootfs_with<R: Read + Send>(
     store: &ContentStore,
     index: &ImageIndex,
     rootfs: R,
@@ -78,7 +80,16 @@ pub fn import_rootfs_with<R: Read>(
     })?;
     let (layer, size, diff_id) = match input_compression {
         Compression::Gzip => store_layer(store, MultiGzDecoder::new(input), compression)?,
-        _ => store_layer(store, input, compression)?,
+        Compression::Zstd => {
+            let unsupported = || ArchiveError::invalid("-", "zstd input needs a zstd decoder");
+            let tar = zstd_reader(Box::new(input)).ok_or_else(unsupported)?;
+            let tar = tar.map_err(|source| ArchiveError::Read {
+                member: None,
+                source,
+            })?;
+            store_layer(store, tar, compression)?
+        }
+        Compression::None => store_layer(store, input, compression)?,
     };
     let config = config_json(&diff_id, &options.config);
     let (config_digest, config_size) = store.ingest_bytes(&config, None)?;

@@ -13,11 +13,14 @@
 //! Legacy v1 files (`<dir>/VERSION`, `<dir>/json`) are not written: loaders
 //! since docker 1.10 read `manifest.json` only. A layer shared by several
 //! images is written once. Every layer's diff_id is checked against the config.
+//! An image stored as a multi-platform index is written as its host
+//! platform's manifest only, as `docker save` does (no such manifest:
+//! [`ArchiveError::NoPlatformManifest`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use super::docs::{ConfigDoc, Desc, DockerEntry, IndexDoc, ManifestDoc};
+use super::docs::{ConfigDoc, Desc, DockerEntry, ManifestDoc};
 use super::error::{ArchiveError, ArchiveResult};
 use super::layer::{check_diff_id, diff_id, open_uncompressed, sniff_blob, HashingReader};
 use super::pipe::read_ahead;
@@ -25,9 +28,9 @@ use super::save_oci::write_oci;
 use super::sink::{Sink, TarSink};
 use crate::content::ContentStore;
 use crate::digest::Digest;
+use crate::error::ImageError;
 use crate::index::ImageIndex;
 use crate::media::{self, Compression};
-use crate::platform::Platform;
 use crate::reference::Reference;
 
 /// The archive formats kiln writes.
@@ -86,7 +89,7 @@ fn write_docker(
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut written = BTreeSet::new();
     for (reference, digest) in images {
-        let manifest_digest = platform_manifest(store, digest)?;
+        let manifest_digest = host_manifest_of(store, reference, digest)?;
         let pos = match entries.iter().position(|(d, _)| *d == manifest_digest) {
             Some(pos) => pos,
             None => {
@@ -207,41 +210,19 @@ fn blob_member(digest: &Digest) -> String {
     format!("blobs/sha256/{}", digest.hex())
 }
 
-/// The single-platform manifest for `digest`: itself if it is a manifest, the
-/// host platform's entry (else the first) if it is an index.
-pub(crate) fn platform_manifest(store: &ContentStore, digest: &Digest) -> ArchiveResult<Digest> {
-    let mut digest = *digest;
-    for _ in 0..8 {
-        let doc: serde_json::Value = store.read_json(&digest)?;
-        if doc.get("manifests").is_none() {
-            return Ok(digest);
-        }
-        let index: IndexDoc = serde_json::from_value(doc)
-            .map_err(|source| crate::error::ImageError::BlobJson { digest, source })?;
-        let host = Platform::host();
-        let matches = |d: &&Desc| {
-            d.platform
-                .as_ref()
-                .and_then(|p| serde_json::from_value::<oci_spec::image::Platform>(p.clone()).ok())
-                .is_some_and(|p| host.matches(&Platform::from_oci(&p)))
-        };
-        let chosen = index
-            .manifests
-            .iter()
-            .find(matches)
-            .or(index.manifests.first());
-        let Some(chosen) = chosen else {
-            let member = format!("blobs/sha256/{}", digest.hex());
-            return Err(ArchiveError::invalid(
-                member,
-                "image index has no manifests",
-            ));
-        };
-        digest = chosen.digest;
-    }
-    let member = format!("blobs/sha256/{}", digest.hex());
-    Err(ArchiveError::invalid(
-        member,
-        "image indexes nested too deeply",
-    ))
+/// The host platform's manifest of the image `reference` names (stored as
+/// `digest`, a manifest or an index); an index without one is
+/// [`ArchiveError::NoPlatformManifest`] naming the reference.
+pub(crate) fn host_manifest_of(
+    store: &ContentStore,
+    reference: &Reference,
+    digest: &Digest,
+) -> ArchiveResult<Digest> {
+    crate::resolve::host_manifest(store, digest).map_err(|e| match e {
+        ImageError::NoPlatformManifest { platform, .. } => ArchiveError::NoPlatformManifest {
+            reference: reference.familiar(),
+            platform,
+        },
+        other => other.into(),
+    })
 }

@@ -14,7 +14,8 @@
 //! layout, so docker versions before 25 (which know only `manifest.json`) can
 //! `docker load` the archive too; it lists the host-platform manifest of each
 //! image (layers as stored: `docker load` decompresses gzip itself) and is
-//! left out for images with foreign (not included) layers. Manifests and layers are written exactly as stored
+//! left out for images with foreign (not included) layers or without a
+//! manifest for the host platform. Manifests and layers are written exactly as stored
 //! (compressed or not), so digests are preserved. A multi-platform index is
 //! written with all its children, which must all be in the store.
 
@@ -26,7 +27,7 @@ use super::docs::{
     ANNOTATION_REF_NAME, LAYOUT_VERSION,
 };
 use super::error::{ArchiveError, ArchiveResult};
-use super::save::{platform_manifest, resolve};
+use super::save::{host_manifest_of, resolve};
 use super::sink::{DirSink, Sink};
 use crate::content::ContentStore;
 use crate::digest::Digest;
@@ -93,7 +94,12 @@ fn docker_entries(
     let member = |d: &Digest| format!("blobs/sha256/{}", d.hex());
     let mut entries: Vec<(Digest, DockerEntry)> = Vec::new();
     for (reference, digest) in images {
-        let manifest_digest = platform_manifest(store, digest)?;
+        let manifest_digest = match host_manifest_of(store, reference, digest) {
+            Ok(digest) => digest,
+            // Not runnable here: in the layout, but not in `manifest.json`.
+            Err(ArchiveError::NoPlatformManifest { .. }) => continue,
+            Err(e) => return Err(e),
+        };
         let pos = match entries.iter().position(|(d, _)| *d == manifest_digest) {
             Some(pos) => pos,
             None => {

@@ -20,8 +20,11 @@
 //! [`crate::Error::AlreadyExists`] (another process unpacked the same layer first)
 //! the active snapshot is removed and unpacking goes on from the existing one.
 //!
-//! Manifests must be image manifests (OCI or Docker schema 2); an index must be
-//! resolved to a platform's manifest by the caller.
+//! `manifest` may be an image manifest (OCI or Docker schema 2) or an image
+//! index: an index is resolved to the host platform's manifest first
+//! ([`kiln_image::resolve::host_manifest`]; no such manifest is an error naming
+//! the platform). Layers may be gzip, zstd or plain tar (sniffed by magic
+//! bytes).
 //!
 //! # Parallelism
 //!
@@ -128,7 +131,8 @@ struct Todo {
     parent: Option<String>,
 }
 
-/// Unpacks the image whose manifest is `manifest` into `snapshotter`; returns the
+/// Unpacks the image whose manifest (or index, resolved to the host platform's
+/// manifest) is `manifest` into `snapshotter`; returns the
 /// top layer's chain ID (the name of the committed snapshot holding the whole
 /// root filesystem; empty for an image without layers, whose root filesystem is
 /// an empty tree: `view(key, None)`). See the module docs.
@@ -137,6 +141,7 @@ pub fn unpack(
     manifest: &Digest,
     snapshotter: &dyn Snapshotter,
 ) -> UnpackResult<String> {
+    let manifest = &kiln_image::resolve::host_manifest(store, manifest)?;
     let doc: ManifestDoc = store.read_json(manifest)?;
     let config: ConfigDoc = store.read_json(&doc.config.digest)?;
     let diff_ids = config.rootfs.diff_ids;
