@@ -6,6 +6,7 @@
 //! code). Usage errors exit 2 as clap makes them, except for the container
 //! commands, where Docker exits 125 with one line.
 
+mod build;
 mod containers;
 mod debug;
 mod display;
@@ -63,6 +64,11 @@ pub enum Command {
     /// Manage kiln (disk usage).
     #[command(subcommand)]
     System(image_df::SystemCommand),
+    /// Build an image from a Dockerfile (like `docker build` with BuildKit).
+    Build(build::BuildArgs),
+    /// Manage the build cache.
+    #[command(subcommand)]
+    Builder(build::BuilderCommand),
     /// Create and run a new container from an image.
     Run(containers::RunArgs),
     /// Create a new container.
@@ -139,6 +145,8 @@ pub fn run() -> ExitCode {
         Command::Image(cmd) => image_inspect::run(&cli.root, cmd),
         Command::Rmi(args) => image_remove::rmi(&cli.root, args),
         Command::System(cmd) => image_df::run(&cli.root, cmd),
+        Command::Build(args) => build::run(&cli.root, args),
+        Command::Builder(cmd) => build::builder(&cli.root, cmd),
         Command::Run(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Run(args)),
         Command::Create(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Create(args)),
         Command::Start(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Start(args)),

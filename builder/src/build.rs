@@ -1,0 +1,329 @@
+//! The build driver: Dockerfile text + context -> an image in the store.
+//!
+//! [`build`] parses the Dockerfile, resolves base image configs from the
+//! local image store ([`StoreImages`]), builds the graph, solves the target
+//! with [`KilnExecutor`] and the persistent [`CacheStore`], then writes the
+//! image: the base image's config and layers (or an empty one for scratch),
+//! the target stage's [`ImageConfig`](crate::graph::ImageConfig), one
+//! history entry per stage step (a layer entry takes the layer of its vertex;
+//! a step that changed nothing becomes `empty_layer`), created times from
+//! `SOURCE_DATE_EPOCH` when set (else now), and tags it.
+//!
+//! Without `SOURCE_DATE_EPOCH` the `created` times are the build's time, so
+//! two builds give different image IDs even when every step was cached.
+
+mod image_config;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kiln_image::{media, ContentStore, ImageIndex, Reference};
+use kiln_parser::dockerfile::instructions::parse_dockerfile;
+use kiln_snapshotter::DiffOptions;
+
+use crate::cache_store::CacheStore;
+use crate::context::{Context, Ignore, OpenOptions};
+use crate::executor::source::resolve_image;
+use crate::executor::{KilnExecutor, Output, RootFs};
+use crate::export::{ImageDoc, Layer};
+use crate::graph::{self, BaseImage, BaseImages, BuildGraph, BuildOptions, Op, VertexId};
+use crate::solver::{Event, SolveError, Solver};
+
+pub use image_config::{apply as apply_config, from_doc as config_from_doc};
+
+/// A progress callback (called from the solver's worker threads).
+pub type Events = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Everything one build needs.
+#[derive(Clone)]
+pub struct BuildRequest {
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// Where it came from (error messages, `<Dockerfile>.dockerignore`);
+    /// `None` for stdin.
+    pub dockerfile_path: Option<PathBuf>,
+    /// The context directory (`None`: no context; COPY from it fails).
+    pub context_dir: Option<PathBuf>,
+    /// Target, build args, platform, labels, no-cache settings.
+    pub options: BuildOptions,
+    /// Tags to point at the result (`app:1`).
+    pub tags: Vec<String>,
+    /// Secrets by id for `RUN --mount=type=secret`.
+    pub secrets: BTreeMap<String, Vec<u8>>,
+    /// Vertices at once (0 = the number of cores).
+    pub jobs: usize,
+    /// The `kiln` executable (RUN steps run as `kiln oneshot-run`).
+    pub helper_exe: PathBuf,
+    /// The low-level runtime for RUN (`kiln`, `crun`, `runc`).
+    pub runtime: String,
+    /// Progress events.
+    pub events: Option<Events>,
+    /// `SOURCE_DATE_EPOCH`: created times and layer mtimes clamped to it.
+    pub source_date_epoch: Option<i64>,
+}
+
+impl BuildRequest {
+    /// A request with defaults for everything but the Dockerfile text, the
+    /// context directory and the helper executable.
+    pub fn new(dockerfile: &str, context_dir: &Path, helper_exe: &Path) -> BuildRequest {
+        BuildRequest {
+            dockerfile: dockerfile.to_string(),
+            dockerfile_path: None,
+            context_dir: Some(context_dir.to_path_buf()),
+            options: BuildOptions::default(),
+            tags: Vec::new(),
+            secrets: BTreeMap::new(),
+            jobs: 0,
+            helper_exe: helper_exe.to_path_buf(),
+            runtime: "kiln".into(),
+            events: None,
+            source_date_epoch: None,
+        }
+    }
+}
+
+/// The result of a build.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The image manifest's digest (what tags point at).
+    pub manifest: kiln_image::Digest,
+    /// The config's digest: the image ID.
+    pub config: kiln_image::Digest,
+    /// The references tagged.
+    pub tags: Vec<String>,
+    /// How many vertices were solved, and how many came from the cache.
+    pub vertices: usize,
+    /// Vertices answered from the cache.
+    pub cached: usize,
+    /// The folder holding every step's full output.
+    pub log_dir: PathBuf,
+}
+
+/// Why a build failed (one line, except a failed step, whose output tail
+/// follows on indented lines).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Dockerfile does not parse.
+    #[error("{0}")]
+    Dockerfile(String),
+    /// The graph could not be built (unknown stage, cycle, base image).
+    #[error("{file}: {error}")]
+    Graph {
+        /// The Dockerfile's name.
+        file: String,
+        /// What went wrong.
+        error: graph::GraphError,
+    },
+    /// A step failed.
+    #[error("{0}")]
+    Solve(#[from] SolveError),
+    /// The store, context or export failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// The image store as [`BaseImages`] for graph building.
+pub struct StoreImages<'a> {
+    /// The content store.
+    pub content: &'a ContentStore,
+    /// The image index.
+    pub images: &'a ImageIndex,
+}
+
+impl BaseImages for StoreImages<'_> {
+    fn resolve(&self, reference: &str, _platform: &str) -> Result<BaseImage, String> {
+        let image = resolve_image(self.content, self.images, reference)?;
+        Ok(BaseImage {
+            config: image_config::from_doc(&image.config),
+        })
+    }
+}
+
+fn store_err(what: &str) -> impl Fn(String) -> BuildError + '_ {
+    move |e| BuildError::Store(format!("{what}: {e}"))
+}
+
+/// Runs a whole build into the store of `root`; see the module docs.
+pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
+    let file = request
+        .dockerfile_path
+        .as_ref()
+        .map_or("Dockerfile".to_string(), |p| p.display().to_string());
+    let dockerfile = parse_dockerfile(&request.dockerfile)
+        .map_err(|e| BuildError::Dockerfile(e.display_in(&file)))?;
+    let content = ContentStore::new(root).map_err(|e| store_err("content store")(e.to_string()))?;
+    let images = ImageIndex::new(root).map_err(|e| store_err("image index")(e.to_string()))?;
+    let bases = StoreImages {
+        content: &content,
+        images: &images,
+    };
+    let graph = graph::build_graph(&dockerfile, &request.options, &bases).map_err(|error| {
+        BuildError::Graph {
+            file: file.clone(),
+            error,
+        }
+    })?;
+    let context = match &request.context_dir {
+        Some(dir) => {
+            let ignore = match &request.dockerfile_path {
+                Some(p) => Ignore::ForDockerfile(p.clone()),
+                None => Ignore::ContextFile,
+            };
+            let options = OpenOptions {
+                ignore,
+                kiln_root: Some(root.to_path_buf()),
+            };
+            let ctx =
+                Context::open(dir, options).map_err(|e| store_err("context")(e.to_string()))?;
+            Some(Arc::new(ctx))
+        }
+        None => None,
+    };
+    let snapshotter =
+        kiln_runtime::rootfs::open_snapshotter(root, None).map_err(store_err("snapshotter"))?;
+    let build_id = format!("{}-{}", kiln_image::time::now().0, std::process::id());
+    let executor = KilnExecutor {
+        root: root.to_path_buf(),
+        content: content.clone(),
+        images: images.clone(),
+        snapshotter,
+        context: context.clone(),
+        helper_exe: request.helper_exe.clone(),
+        runtime: request.runtime.clone(),
+        secrets: request.secrets.clone(),
+        diff: DiffOptions {
+            compression: media::Compression::Gzip,
+            source_date_epoch: request.source_date_epoch,
+        },
+        build_id,
+    };
+    let cache = CacheStore::new(
+        root,
+        &content,
+        executor.snapshotter.as_ref(),
+        context.clone(),
+    );
+    let jobs = match request.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let events = request.events.clone();
+    let forward = move |e: Event| {
+        if let Some(f) = &events {
+            f(e)
+        }
+    };
+    let solved = Solver::new(&executor, jobs)
+        .with_cache(&cache)
+        .with_events(&forward)
+        .solve(&graph, &[graph.output()])?;
+    if let Some(ctx) = &context {
+        let _ = ctx.save_index();
+    }
+    let created = created_time(request.source_date_epoch);
+    let mut doc = assemble(&graph, &solved.outputs, &content, &images, &created)?;
+    let (manifest, config) = doc
+        .write(&content, &created)
+        .map_err(store_err("write image"))?;
+    for tag in &request.tags {
+        let reference = Reference::parse(tag)
+            .map_err(|e| BuildError::Store(format!("invalid tag {tag:?}: {e}")))?;
+        images
+            .tag(&reference, &manifest)
+            .map_err(|e| BuildError::Store(format!("tag {tag}: {e}")))?;
+    }
+    Ok(Built {
+        manifest,
+        config,
+        tags: request.tags.clone(),
+        vertices: solved.outputs.len(),
+        cached: solved.cached.len(),
+        log_dir: executor.log_dir(),
+    })
+}
+
+fn created_time(epoch: Option<i64>) -> String {
+    match epoch {
+        Some(e) => kiln_image::time::format_rfc3339(e.max(0) as u64),
+        None => {
+            let (secs, nanos) = kiln_image::time::now();
+            kiln_image::time::format_rfc3339_nanos(secs, nanos)
+        }
+    }
+}
+
+fn root_of(outputs: &BTreeMap<VertexId, Output>, v: VertexId) -> Result<&RootFs, BuildError> {
+    outputs
+        .get(&v)
+        .ok_or_else(|| BuildError::Store(format!("vertex {v} was not solved")))?
+        .root()
+        .map_err(|e| BuildError::Store(e.to_string()))
+}
+
+/// The image document of the target stage.
+fn assemble(
+    graph: &BuildGraph,
+    outputs: &BTreeMap<VertexId, Output>,
+    content: &ContentStore,
+    images: &ImageIndex,
+    created: &str,
+) -> Result<ImageDoc, BuildError> {
+    let target = graph.target();
+    // The bottom of the target's chain: its image or scratch source.
+    let mut bottom = target.root;
+    while !matches!(graph.vertex(bottom).op, Op::Source(_)) {
+        bottom = *graph
+            .inputs(bottom)
+            .first()
+            .ok_or_else(|| BuildError::Store(format!("vertex {bottom} has no input")))?;
+    }
+    let mut doc = match &graph.vertex(bottom).op {
+        Op::Source(graph::SourceOp::Image { reference, .. }) => {
+            let image = resolve_image(content, images, reference).map_err(BuildError::Store)?;
+            let base = root_of(outputs, bottom)?;
+            if base.image_manifest != Some(image.manifest) {
+                return Err(BuildError::Store(format!(
+                    "image {reference} changed during the build"
+                )));
+            }
+            ImageDoc::from_base(
+                image.config,
+                image.layers.iter().map(|l| l.desc()).collect(),
+            )
+        }
+        _ => ImageDoc::scratch(),
+    };
+    for entry in &target.history {
+        let own = match entry.vertex {
+            Some(v) if !entry.empty_layer => root_of(outputs, v)?.own.clone(),
+            _ => None,
+        };
+        match own {
+            Some(l) => {
+                let layer = Layer {
+                    digest: l.digest,
+                    size: l.size,
+                    diff_id: l.diff_id,
+                };
+                doc.add_layer(&layer, &l.media_type, created, &entry.created_by);
+            }
+            None => doc.add_empty(created, &entry.created_by),
+        }
+    }
+    let out = root_of(outputs, target.root)?;
+    if doc.layers.len() != out.layers.len() {
+        return Err(BuildError::Store(format!(
+            "the image would have {} layers but its tree has {}",
+            doc.layers.len(),
+            out.layers.len()
+        )));
+    }
+    image_config::apply(&target.config, doc.config());
+    if let Some(author) = &target.config.author {
+        if let Some(o) = doc.doc.as_object_mut() {
+            o.insert("author".into(), serde_json::json!(author));
+        }
+    }
+    Ok(doc)
+}

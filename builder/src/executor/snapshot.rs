@@ -1,0 +1,197 @@
+//! The steps every filesystem-changing op shares: prepare an active
+//! snapshot on the input tree, mount it on the host, let the op change it,
+//! export the change as a layer and commit it under the vertex's name.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kiln_image::media;
+use kiln_snapshotter::{mount, Labels, Mount};
+
+use super::{KilnExecutor, RootFs, RootLayer};
+use crate::export::export_layer;
+use crate::solver::{CacheKey, ExecError};
+
+/// The diff_id of an empty layer (a tar of only its end blocks).
+const EMPTY_TAR_DIFF_ID: &str =
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
+/// The committed snapshot name of the vertex with `key`.
+pub fn committed_name(key: &CacheKey) -> String {
+    format!("build-{}", key.0.hex())
+}
+
+/// A process-unique suffix for temporary snapshot keys and folders.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An active snapshot being changed by one vertex; removed on drop unless
+/// committed.
+pub struct Active<'a> {
+    ex: &'a KilnExecutor,
+    /// The snapshotter key.
+    pub key: String,
+    /// The parent (committed) snapshot.
+    pub parent: Option<String>,
+    /// The mounts of the active snapshot.
+    pub mounts: Vec<Mount>,
+    /// A scratch folder for this step (`<root>/builder/run/<key>`).
+    pub work: PathBuf,
+    done: bool,
+}
+
+impl<'a> Active<'a> {
+    /// Prepares an active snapshot over `input` (its committed snapshot).
+    pub fn prepare(ex: &'a KilnExecutor, input: &RootFs) -> Result<Active<'a>, ExecError> {
+        let key = unique("build-active");
+        let parent = input.snapshot.clone();
+        let mounts = ex
+            .snapshotter
+            .prepare(&key, parent.as_deref(), &Labels::new())
+            .map_err(|e| ExecError::other(format!("prepare snapshot {key}: {e}")))?;
+        let work = ex.root.join("builder/run").join(&key);
+        std::fs::create_dir_all(&work)
+            .map_err(|e| ExecError::other(format!("create {}: {e}", work.display())))?;
+        Ok(Active {
+            ex,
+            key,
+            parent,
+            mounts,
+            work,
+            done: false,
+        })
+    }
+
+    /// Mounts the active snapshot on the host, runs `change` on its root,
+    /// unmounts (also when `change` fails).
+    pub fn with_mounted<T>(
+        &self,
+        change: impl FnOnce(&Path) -> Result<T, ExecError>,
+    ) -> Result<T, ExecError> {
+        with_mounted(&self.mounts, &self.work.join("root"), change)
+    }
+
+    /// Exports the change as a layer and commits the snapshot as the
+    /// vertex's; returns the vertex's root filesystem on top of `input`.
+    pub fn finish(mut self, input: &RootFs, key: CacheKey) -> Result<RootFs, ExecError> {
+        let name = committed_name(&key);
+        let layer = export_layer(
+            self.ex.snapshotter.as_ref(),
+            &self.key,
+            self.parent.as_deref(),
+            &self.ex.content,
+            &self.ex.diff,
+        )
+        .map_err(|e| ExecError::other(format!("export layer: {e}")))?;
+        if self.ex.snapshotter.stat(&name).is_err() {
+            // Another build may commit the same step at the same time: then
+            // its snapshot (same inputs, same key) is used.
+            if let Err(e) = self.ex.snapshotter.commit(&name, &self.key) {
+                if self.ex.snapshotter.stat(&name).is_err() {
+                    return Err(ExecError::other(format!("commit snapshot {name}: {e}")));
+                }
+            } else {
+                self.done = true;
+            }
+        }
+        let mut out = input.clone();
+        out.key = key;
+        out.snapshot = Some(name);
+        out.image_manifest = None;
+        out.own = None;
+        if layer.diff_id.to_string() != EMPTY_TAR_DIFF_ID {
+            let own = RootLayer {
+                media_type: media_type(&self.ex.diff).to_string(),
+                digest: layer.digest,
+                size: layer.size,
+                diff_id: layer.diff_id,
+            };
+            out.layers.push(own.clone());
+            out.own = Some(own);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.ex.snapshotter.remove(&self.key);
+        }
+        let _ = std::fs::remove_dir_all(&self.work);
+    }
+}
+
+/// The media type of layers written with `diff`.
+pub fn media_type(diff: &kiln_snapshotter::DiffOptions) -> &'static str {
+    match diff.compression {
+        kiln_image::media::Compression::Gzip => media::OCI_LAYER_TAR_GZIP,
+        kiln_image::media::Compression::None => media::OCI_LAYER_TAR,
+        _ => media::OCI_LAYER_TAR_ZSTD,
+    }
+}
+
+/// Mounts `mounts` on `dir` (created), runs `f`, unmounts.
+pub fn with_mounted<T>(
+    mounts: &[Mount],
+    dir: &Path,
+    f: impl FnOnce(&Path) -> Result<T, ExecError>,
+) -> Result<T, ExecError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ExecError::other(format!("create {}: {e}", dir.display())))?;
+    mount::mount_all(mounts, dir)
+        .map_err(|e| ExecError::other(format!("mount {}: {e}", dir.display())))?;
+    let result = f(dir);
+    let unmounted = unmount_patiently(dir);
+    let value = result?;
+    unmounted.map_err(|e| ExecError::other(format!("unmount {}: {e}", dir.display())))?;
+    Ok(value)
+}
+
+/// Unmounts `dir`, retrying while it is busy: another thread's freshly
+/// forked child holds copies of this process's descriptors until it execs
+/// (measured: an occasional EBUSY while parallel steps start processes).
+/// After about a second the mount is detached lazily instead.
+fn unmount_patiently(dir: &Path) -> kiln_snapshotter::Result<()> {
+    for _ in 0..50 {
+        match mount::unmount_all(dir, false) {
+            Ok(()) => return Ok(()),
+            Err(kiln_snapshotter::Error::Unmount { source, .. })
+                if source.raw_os_error() == Some(libc::EBUSY) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    mount::unmount_all(dir, true)
+}
+
+/// A read-only view of `input` mounted on `dir` for the duration of `f`
+/// (an empty folder for the empty tree).
+pub fn with_view<T>(
+    ex: &KilnExecutor,
+    input: &RootFs,
+    dir: &Path,
+    f: impl FnOnce(&Path) -> Result<T, ExecError>,
+) -> Result<T, ExecError> {
+    let Some(parent) = &input.snapshot else {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ExecError::other(format!("create {}: {e}", dir.display())))?;
+        return f(dir);
+    };
+    let key = unique("build-view");
+    let mounts = ex
+        .snapshotter
+        .view(&key, Some(parent))
+        .map_err(|e| ExecError::other(format!("view of snapshot {parent}: {e}")))?;
+    let result = with_mounted(&mounts, dir, f);
+    let _ = ex.snapshotter.remove(&key);
+    result
+}

@@ -1,0 +1,117 @@
+//! FROM: base images from the local image store (kiln does not pull yet)
+//! and the empty tree of `FROM scratch`.
+
+use kiln_image::archive::docs::ManifestDoc;
+use kiln_image::{ContentStore, ImageIndex, Reference};
+
+use super::{KilnExecutor, RootFs, RootLayer};
+use crate::graph::SourceOp;
+use crate::solver::{CacheKey, ExecError};
+use crate::Digest;
+
+/// A base image found in the store, resolved to this machine's platform.
+#[derive(Debug, Clone)]
+pub struct ResolvedImage {
+    /// The platform manifest's digest.
+    pub manifest: kiln_image::Digest,
+    /// The config document (JSON).
+    pub config: serde_json::Value,
+    /// The layers with their diff_ids, bottom first.
+    pub layers: Vec<RootLayer>,
+}
+
+/// Finds `reference` (normalised like Docker: `busybox` is
+/// `docker.io/library/busybox:latest`) in the image index and reads its
+/// host-platform manifest and config.
+pub fn resolve_image(
+    content: &ContentStore,
+    images: &ImageIndex,
+    reference: &str,
+) -> Result<ResolvedImage, String> {
+    let parsed = Reference::parse(reference)
+        .map_err(|e| format!("invalid image reference {reference:?}: {e}"))?;
+    let record = images
+        .get(&parsed)
+        .map_err(|e| format!("image index: {e}"))?
+        .ok_or_else(|| format!("image {reference} not found locally (kiln does not pull yet)"))?;
+    let manifest = kiln_image::host_manifest(content, &record.digest)
+        .map_err(|e| format!("image {reference}: {e}"))?;
+    let doc: ManifestDoc = content
+        .read_json(&manifest)
+        .map_err(|e| format!("image {reference}: manifest {manifest}: {e}"))?;
+    let config: serde_json::Value = content
+        .read_json(&doc.config.digest)
+        .map_err(|e| format!("image {reference}: config {}: {e}", doc.config.digest))?;
+    let diff_ids: Vec<kiln_image::Digest> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|d| d.as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if diff_ids.len() != doc.layers.len() {
+        return Err(format!(
+            "image {reference}: {} layers but {} diff_ids",
+            doc.layers.len(),
+            diff_ids.len()
+        ));
+    }
+    let layers = doc
+        .layers
+        .iter()
+        .zip(diff_ids)
+        .map(|(l, diff_id)| RootLayer {
+            media_type: l.media_type.clone(),
+            digest: l.digest,
+            size: l.size,
+            diff_id,
+        })
+        .collect();
+    Ok(ResolvedImage {
+        manifest,
+        config,
+        layers,
+    })
+}
+
+/// The content digest of a source: the resolved manifest digest, so a tag
+/// moved to another image changes the key (BuildKit resolves first, too).
+pub fn content_digest(ex: &KilnExecutor, op: &SourceOp) -> Result<Option<Digest>, ExecError> {
+    match op {
+        SourceOp::Scratch => Ok(None),
+        SourceOp::Image { reference, .. } => {
+            let image =
+                resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::Other)?;
+            Ok(Digest::parse(&image.manifest.to_string()))
+        }
+    }
+}
+
+/// Unpacks the image into the snapshotter (layers already there are
+/// reused) and describes its tree.
+pub fn execute(ex: &KilnExecutor, op: &SourceOp, key: CacheKey) -> Result<RootFs, ExecError> {
+    match op {
+        SourceOp::Scratch => Ok(RootFs {
+            key,
+            snapshot: None,
+            layers: Vec::new(),
+            own: None,
+            image_manifest: None,
+        }),
+        SourceOp::Image { reference, .. } => {
+            let image =
+                resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::Other)?;
+            let top =
+                kiln_snapshotter::unpack(&ex.content, &image.manifest, ex.snapshotter.as_ref())
+                    .map_err(|e| ExecError::other(format!("unpack {reference}: {e}")))?;
+            Ok(RootFs {
+                key,
+                snapshot: (!top.is_empty()).then_some(top),
+                layers: image.layers,
+                own: None,
+                image_manifest: Some(image.manifest),
+            })
+        }
+    }
+}

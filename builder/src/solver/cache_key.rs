@@ -1,0 +1,323 @@
+//! Cache keys: sha256 over a versioned, typed encoding of a vertex's op, the
+//! keys of its inputs and an optional content digest.
+//!
+//! The preimage is kept as a [`KeyExplanation`] (named op fields, input keys,
+//! content digest) so `--debug-cache` can say which component changed
+//! ([`KeyExplanation::changes`]). Not part of the key: the Dockerfile line,
+//! the progress name, `created_by` and `ignore_cache`; moving a RUN down a
+//! line or changing a LABEL before it keeps its key, as in BuildKit.
+//! Secret contents are never part of a key (only the secret's id and target).
+//!
+//! Bump [`KEY_VERSION`] whenever the encoding or the meaning of a field changes.
+
+use std::fmt;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::Digest;
+use crate::graph::{CopySource, ExecMount, MountKind, Op, SourceOp, Vertex};
+
+/// The version of the key encoding; part of every key.
+pub const KEY_VERSION: u32 = 1;
+
+/// A vertex's cache key.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CacheKey(pub Digest);
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({})", self.0)
+    }
+}
+
+/// One typed value of an op field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// A string.
+    Str(String),
+    /// An unsigned number.
+    Int(u64),
+    /// A flag.
+    Bool(bool),
+    /// An ordered list of strings.
+    List(Vec<String>),
+    /// An optional field that is not set.
+    Absent,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::Str(s) => write!(f, "{s:?}"),
+            Field::Int(n) => write!(f, "{n}"),
+            Field::Bool(b) => write!(f, "{b}"),
+            Field::List(l) => write!(f, "{l:?}"),
+            Field::Absent => write!(f, "(unset)"),
+        }
+    }
+}
+
+/// The preimage of a cache key, component by component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyExplanation {
+    /// [`KEY_VERSION`] at the time it was computed.
+    pub version: u32,
+    /// The op kind (`exec`, `copy`, ...).
+    pub op: &'static str,
+    /// The op's fields in a fixed order.
+    pub fields: Vec<(&'static str, Field)>,
+    /// The keys of the inputs, by slot.
+    pub inputs: Vec<CacheKey>,
+    /// The checksum of the files the op reads, when the executor gave one.
+    pub content: Option<Digest>,
+}
+
+/// The cache key of `vertex` given its inputs' keys and content digest.
+pub fn cache_key(vertex: &Vertex, input_keys: &[CacheKey], content: Option<Digest>) -> CacheKey {
+    explain(vertex, input_keys, content).key()
+}
+
+/// The components [`cache_key`] hashes.
+pub fn explain(
+    vertex: &Vertex,
+    input_keys: &[CacheKey],
+    content: Option<Digest>,
+) -> KeyExplanation {
+    KeyExplanation {
+        version: KEY_VERSION,
+        op: vertex.op.kind(),
+        fields: op_fields(&vertex.op),
+        inputs: input_keys.to_vec(),
+        content,
+    }
+}
+
+impl KeyExplanation {
+    /// The key: sha256 of the length-prefixed, type-tagged encoding.
+    pub fn key(&self) -> CacheKey {
+        let mut h = Sha256::new();
+        h.update(b"kiln-cache-key\0");
+        h.update(self.version.to_be_bytes());
+        put_str(&mut h, self.op);
+        h.update((self.fields.len() as u64).to_be_bytes());
+        for (name, value) in &self.fields {
+            put_str(&mut h, name);
+            put_field(&mut h, value);
+        }
+        h.update((self.inputs.len() as u64).to_be_bytes());
+        for input in &self.inputs {
+            h.update(input.0.as_bytes());
+        }
+        match &self.content {
+            Some(d) => {
+                h.update([1]);
+                h.update(d.as_bytes());
+            }
+            None => h.update([0]),
+        }
+        CacheKey(Digest::from_bytes(h.finalize().into()))
+    }
+
+    /// What differs from `previous`, one line per changed component
+    /// (`field args: [..] -> [..]`, `input 1: sha256:.. -> sha256:..`,
+    /// `content: .. -> ..`); empty when the keys are equal.
+    pub fn changes(&self, previous: &KeyExplanation) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.version != previous.version {
+            out.push(format!(
+                "key version: {} -> {}",
+                previous.version, self.version
+            ));
+        }
+        if self.op != previous.op {
+            out.push(format!("op: {} -> {}", previous.op, self.op));
+            return out;
+        }
+        for ((name, now), (_, before)) in self.fields.iter().zip(&previous.fields) {
+            if now != before {
+                out.push(format!("field {name}: {before} -> {now}"));
+            }
+        }
+        let slots = self.inputs.len().max(previous.inputs.len());
+        for slot in 0..slots {
+            let (now, before) = (self.inputs.get(slot), previous.inputs.get(slot));
+            if now != before {
+                let show = |k: Option<&CacheKey>| k.map_or("(none)".into(), |k| k.to_string());
+                out.push(format!("input {slot}: {} -> {}", show(before), show(now)));
+            }
+        }
+        if self.content != previous.content {
+            let show = |d: Option<Digest>| d.map_or("(none)".into(), |d| d.to_string());
+            out.push(format!(
+                "content: {} -> {}",
+                show(previous.content),
+                show(self.content)
+            ));
+        }
+        out
+    }
+}
+
+fn put_str(h: &mut Sha256, s: &str) {
+    h.update((s.len() as u64).to_be_bytes());
+    h.update(s.as_bytes());
+}
+
+fn put_field(h: &mut Sha256, field: &Field) {
+    match field {
+        Field::Str(s) => {
+            h.update([b's']);
+            put_str(h, s);
+        }
+        Field::Int(n) => {
+            h.update([b'i']);
+            h.update(n.to_be_bytes());
+        }
+        Field::Bool(b) => h.update([b'b', u8::from(*b)]),
+        Field::List(items) => {
+            h.update([b'l']);
+            h.update((items.len() as u64).to_be_bytes());
+            for item in items {
+                put_str(h, item);
+            }
+        }
+        Field::Absent => h.update([b'0']),
+    }
+}
+
+fn s(v: &str) -> Field {
+    Field::Str(v.to_string())
+}
+
+fn opt(v: &Option<String>) -> Field {
+    v.as_deref().map_or(Field::Absent, s)
+}
+
+fn op_fields(op: &Op) -> Vec<(&'static str, Field)> {
+    match op {
+        Op::Source(SourceOp::Image {
+            reference,
+            platform,
+        }) => vec![("reference", s(reference)), ("platform", s(platform))],
+        Op::Source(SourceOp::Scratch) => Vec::new(),
+        Op::Context(c) => vec![
+            ("include", Field::List(c.include.clone())),
+            ("exclude", Field::List(c.exclude.clone())),
+        ],
+        Op::Exec(e) => vec![
+            ("args", Field::List(e.args.clone())),
+            ("env", Field::List(e.env.clone())),
+            ("cwd", s(&e.cwd)),
+            ("user", s(&e.user)),
+            ("network", s(&format!("{:?}", e.network).to_lowercase())),
+            ("security", s(&format!("{:?}", e.security).to_lowercase())),
+            (
+                "mounts",
+                Field::List(e.mounts.iter().map(mount_text).collect()),
+            ),
+        ],
+        Op::File(f) => vec![
+            (
+                "sources",
+                Field::List(f.sources.iter().map(source_text).collect()),
+            ),
+            ("dest", s(&f.dest)),
+            (
+                "from",
+                f.from.map_or(Field::Absent, |n| Field::Int(n as u64)),
+            ),
+            ("chown", opt(&f.chown)),
+            ("chmod", opt(&f.chmod)),
+            ("link", Field::Bool(f.link)),
+            ("exclude", Field::List(f.exclude.clone())),
+            ("parents", Field::Bool(f.parents)),
+            ("add", add_field(f)),
+        ],
+        Op::Mkdir(m) => vec![
+            ("path", s(&m.path)),
+            ("mode", Field::Int(m.mode.into())),
+            ("parents", Field::Bool(m.parents)),
+            ("owner", opt(&m.owner)),
+        ],
+    }
+}
+
+fn add_field(f: &crate::graph::FileAction) -> Field {
+    match &f.add {
+        None => Field::Absent,
+        Some(a) => Field::List(vec![
+            format!("checksum={}", a.checksum.as_deref().unwrap_or("")),
+            format!("unpack={:?}", a.unpack),
+            format!("keep_git_dir={}", a.keep_git_dir),
+        ]),
+    }
+}
+
+/// A canonical one-line form of a copy source (inline bodies by digest).
+fn source_text(source: &CopySource) -> String {
+    match source {
+        CopySource::Path(p) => format!("path:{p}"),
+        CopySource::Inline { name, content } => {
+            format!("inline:{name}:{}", Digest::of(content.as_bytes()))
+        }
+        CopySource::Remote(url) => format!("remote:{url}"),
+    }
+}
+
+/// A canonical one-line form of a mount: every field that changes what the
+/// process sees, and nothing secret.
+fn mount_text(m: &ExecMount) -> String {
+    let t = &m.target;
+    match &m.kind {
+        MountKind::Bind {
+            input,
+            source,
+            read_only,
+        } => format!("bind;target={t};input={input};source={source};ro={read_only}"),
+        MountKind::Cache {
+            id,
+            sharing,
+            from,
+            mode,
+            uid,
+            gid,
+            read_only,
+        } => {
+            let from = from
+                .as_ref()
+                .map_or(String::new(), |(slot, path)| format!("{slot}:{path}"));
+            format!(
+                "cache;target={t};id={id};sharing={sharing:?};from={from};mode={mode:o};uid={uid};gid={gid};ro={read_only}"
+            )
+        }
+        MountKind::Tmpfs { size } => format!("tmpfs;target={t};size={}", size.unwrap_or(0)),
+        MountKind::Secret {
+            id,
+            env,
+            required,
+            mode,
+            uid,
+            gid,
+        } => format!(
+            "secret;target={t};id={id};env={};required={required};mode={mode:o};uid={uid};gid={gid}",
+            env.as_deref().unwrap_or("")
+        ),
+        MountKind::Ssh {
+            id,
+            required,
+            mode,
+            uid,
+            gid,
+        } => format!("ssh;target={t};id={id};required={required};mode={mode:o};uid={uid};gid={gid}"),
+        MountKind::Inline { content, mode } => format!(
+            "inline;target={t};mode={mode:o};content={}",
+            Digest::of(content.as_bytes())
+        ),
+    }
+}
