@@ -12,10 +12,6 @@ use super::{KilnExecutor, RootFs, RootLayer};
 use crate::export::export_layer;
 use crate::solver::{CacheKey, ExecError};
 
-/// The diff_id of an empty layer (a tar of only its end blocks).
-const EMPTY_TAR_DIFF_ID: &str =
-    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
-
 /// The committed snapshot name of the vertex with `key`.
 pub fn committed_name(key: &CacheKey) -> String {
     format!("build-{}", key.0.hex())
@@ -104,17 +100,16 @@ impl<'a> Active<'a> {
         out.key = key;
         out.snapshot = Some(name);
         out.image_manifest = None;
-        out.own = None;
-        if layer.diff_id.to_string() != EMPTY_TAR_DIFF_ID {
-            let own = RootLayer {
-                media_type: media_type(&self.ex.diff).to_string(),
-                digest: layer.digest,
-                size: layer.size,
-                diff_id: layer.diff_id,
-            };
-            out.layers.push(own.clone());
-            out.own = Some(own);
-        }
+        // Every RUN, COPY/ADD and WORKDIR makes a layer, even one that changed
+        // nothing, as BuildKit does (difftest cases 05, 10, 14).
+        let own = RootLayer {
+            media_type: media_type(&self.ex.diff).to_string(),
+            digest: layer.digest,
+            size: layer.size,
+            diff_id: layer.diff_id,
+        };
+        out.layers.push(own.clone());
+        out.own = Some(own);
         Ok(out)
     }
 }

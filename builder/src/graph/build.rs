@@ -142,6 +142,9 @@ pub(super) struct StageState<'a> {
     pub(super) scope: StageScope<'a>,
     /// Declared ARG names in first-declaration order.
     pub(super) arg_order: Vec<String>,
+    /// ARGs declared after an ENV of the same name: RUN sees the ARG's value
+    /// (BuildKit), while the image's Env keeps the ENV's.
+    pub(super) args_over_env: Vec<String>,
     pub(super) platform: String,
     pub(super) step: usize,
     pub(super) total: usize,
@@ -216,6 +219,13 @@ impl<'a> Builder<'a> {
         for (k, v) in &config.env {
             scope.set_env(k, v);
         }
+        let inherited: Vec<(String, String)> = match base {
+            Base::Stage(k) => self.graph.stages[k].args.clone(),
+            _ => Vec::new(),
+        };
+        for (k, v) in &inherited {
+            scope.set_arg(k, v);
+        }
         let mut st = StageState {
             index: i,
             label,
@@ -223,7 +233,8 @@ impl<'a> Builder<'a> {
             config,
             history,
             scope,
-            arg_order: Vec::new(),
+            arg_order: inherited.iter().map(|(k, _)| k.clone()).collect(),
+            args_over_env: Vec::new(),
             platform,
             step: 1,
             total,
@@ -238,6 +249,11 @@ impl<'a> Builder<'a> {
             index: i,
             name: stage.name.clone(),
             root: st.root,
+            args: st
+                .arg_order
+                .iter()
+                .filter_map(|name| st.scope.args().iter().find(|(k, _)| k == name).cloned())
+                .collect(),
             config: st.config,
             history: st.history,
             platform: st.platform,

@@ -150,9 +150,16 @@ impl Builder<'_> {
     }
 
     /// WORKDIR: config, plus a mkdir layer unless it is `/` (as BuildKit).
+    /// An absolute WORKDIR is stored in the config verbatim
+    /// (`/a/b/../z/.` stays so, as BuildKit does), a relative one joined to
+    /// the previous and cleaned; the directory made is the cleaned path.
     fn dispatch_workdir(&mut self, st: &mut StageState<'_>, x: &Instruction, dir: &str) {
-        let wd = clean_path(&join(&st.config.working_dir, dir));
-        st.config.working_dir = wd.clone();
+        let wd = clean_path(&join(&clean_path(&st.config.working_dir), dir));
+        st.config.working_dir = if dir.starts_with('/') {
+            dir.to_string()
+        } else {
+            wd.clone()
+        };
         let created_by = format!("WORKDIR {wd}");
         if wd == "/" {
             st.history.push(empty(created_by));
@@ -310,6 +317,8 @@ fn dispatch_config(
             for (k, v) in &kv {
                 c.env_set(k, v);
             }
+            st.args_over_env
+                .retain(|name| !kv.iter().any(|(k, _)| k == name));
             created_by::pairs("ENV", &kv)
         }
         InstructionKind::Label(pairs) => {
@@ -325,6 +334,11 @@ fn dispatch_config(
             for d in decls {
                 if !st.arg_order.contains(&d.name) {
                     st.arg_order.push(d.name.clone());
+                }
+                if st.config.env.iter().any(|(k, _)| *k == d.name)
+                    && !st.args_over_env.contains(&d.name)
+                {
+                    st.args_over_env.push(d.name.clone());
                 }
                 match st.scope.args().iter().find(|(k, _)| *k == d.name) {
                     Some((k, v)) => words.push(format!("{k}={v}")),

@@ -87,6 +87,9 @@ pub struct StageOutput {
     pub history: Vec<HistoryEntry>,
     /// The platform the stage is built for.
     pub platform: String,
+    /// The stage's declared ARGs with their values, in declaration order: a
+    /// stage built `FROM` this one inherits them (BuildKit's behaviour).
+    pub args: Vec<(String, String)>,
 }
 
 /// The DAG of a build: vertices are [`Vertex`]es, an edge `a -> b` with

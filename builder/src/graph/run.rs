@@ -205,14 +205,23 @@ fn is_lone_heredoc(line: &str, name: &str) -> bool {
     unquoted == name
 }
 
-/// The process environment: image ENV in order, then declared ARGs that no
-/// ENV hides, then proxy build args, then PATH if still missing.
+/// The process environment: image ENV in order (an ARG declared after an ENV
+/// of its name replaces its value), then declared ARGs that no ENV hides,
+/// then proxy build args, then PATH if still missing.
 fn run_env(
     st: &StageState<'_>,
     build_args: &std::collections::BTreeMap<String, String>,
 ) -> Vec<(String, String)> {
     let mut env = st.config.env.clone();
     let args = st.scope.args();
+    for name in &st.args_over_env {
+        if let (Some(slot), Some((_, v))) = (
+            env.iter_mut().find(|(k, _)| k == name),
+            args.iter().find(|(k, _)| k == name),
+        ) {
+            slot.1 = v.clone();
+        }
+    }
     for name in &st.arg_order {
         if env.iter().any(|(k, _)| k == name) {
             continue;

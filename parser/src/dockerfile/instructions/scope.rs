@@ -163,6 +163,13 @@ impl<'g> StageScope<'g> {
         Ok(())
     }
 
+    /// Sets an ARG's value directly (a stage built on an earlier stage
+    /// inherits that stage's ARG values, as BuildKit does).
+    pub fn set_arg(&mut self, key: &str, value: &str) {
+        self.args.retain(|(k, _)| k != key);
+        self.args.insert(0, (key.to_string(), value.to_string()));
+    }
+
     /// Sets an ENV variable (replacing an earlier value).
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
