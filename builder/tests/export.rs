@@ -7,7 +7,8 @@ use std::path::Path;
 use kiln_builder::export::{export_layer, ImageDoc};
 use kiln_image::{media, ContentStore};
 use kiln_snapshotter::{
-    mount, tree_listing, unpack, DiffOptions, Labels, NativeSnapshotter, OverlaySnapshotter, Snapshotter,
+    mount, tree_listing, unpack, DiffOptions, Labels, NativeSnapshotter, OverlaySnapshotter,
+    Snapshotter,
 };
 
 /// Mounts `key` on a fresh dir under `root`, runs `change`, unmounts.
@@ -48,8 +49,15 @@ fn round_trip(make: impl Fn(&Path) -> Box<dyn Snapshotter>) {
     });
     let first = export_layer(sn.as_ref(), "step1", None, &content, &opts).unwrap();
     sn.commit("c1", "step1").unwrap();
-    image.add_layer(&first, media::OCI_LAYER_TAR_GZIP, "2024-01-01T00:00:00Z", "COPY app /app # buildkit");
-    image.config().insert("Env".into(), serde_json::json!(["A=1"]));
+    image.add_layer(
+        &first,
+        media::OCI_LAYER_TAR_GZIP,
+        "2024-01-01T00:00:00Z",
+        "COPY app /app # buildkit",
+    );
+    image
+        .config()
+        .insert("Env".into(), serde_json::json!(["A=1"]));
     image.add_empty("2024-01-01T00:00:00Z", "ENV A=1");
 
     sn.prepare("step2", Some("c1"), &Labels::new()).unwrap();
@@ -59,10 +67,16 @@ fn round_trip(make: impl Fn(&Path) -> Box<dyn Snapshotter>) {
     });
     let second = export_layer(sn.as_ref(), "step2", Some("c1"), &content, &opts).unwrap();
     sn.commit("c2", "step2").unwrap();
-    image.add_layer(&second, media::OCI_LAYER_TAR_GZIP, "2024-01-01T00:00:01Z", "RUN /bin/sh -c rm app/sub/gone # buildkit");
+    image.add_layer(
+        &second,
+        media::OCI_LAYER_TAR_GZIP,
+        "2024-01-01T00:00:01Z",
+        "RUN /bin/sh -c rm app/sub/gone # buildkit",
+    );
     let (manifest, config) = image.write(&content, "2024-01-01T00:00:02Z").unwrap();
 
-    let doc: serde_json::Value = serde_json::from_slice(&content.read_bytes(&config).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&content.read_bytes(&config).unwrap()).unwrap();
     assert_eq!(doc["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
     assert_eq!(doc["rootfs"]["diff_ids"][1], second.diff_id.to_string());
     assert_eq!(doc["history"].as_array().unwrap().len(), 3);
@@ -77,7 +91,10 @@ fn round_trip(make: impl Fn(&Path) -> Box<dyn Snapshotter>) {
     let unpacked = listing_of(root, other.as_ref(), &top, "unpacked");
     assert_eq!(built, unpacked);
     assert!(unpacked.contains("app/new"));
-    assert!(!unpacked.contains("app/sub/gone"), "the deletion became a whiteout");
+    assert!(
+        !unpacked.contains("app/sub/gone"),
+        "the deletion became a whiteout"
+    );
 }
 
 #[test]

@@ -33,7 +33,11 @@ pub fn format_rfc3339_nanos(epoch: u64, nanos: u32) -> String {
         return whole;
     }
     let fraction = format!("{nanos:09}");
-    format!("{}.{}Z", &whole[..whole.len() - 1], fraction.trim_end_matches('0'))
+    format!(
+        "{}.{}Z",
+        &whole[..whole.len() - 1],
+        fraction.trim_end_matches('0')
+    )
 }
 
 /// The current time as (Unix seconds, nanoseconds).
@@ -98,8 +102,14 @@ mod tests {
     #[test]
     fn formats_nanosecond_timestamps() {
         assert_eq!(format_rfc3339_nanos(0, 0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339_nanos(0, 500_000_000), "1970-01-01T00:00:00.5Z");
-        assert_eq!(format_rfc3339_nanos(0, 123_456_789), "1970-01-01T00:00:00.123456789Z");
+        assert_eq!(
+            format_rfc3339_nanos(0, 500_000_000),
+            "1970-01-01T00:00:00.5Z"
+        );
+        assert_eq!(
+            format_rfc3339_nanos(0, 123_456_789),
+            "1970-01-01T00:00:00.123456789Z"
+        );
     }
 
     #[test]

@@ -3,14 +3,12 @@
 //! fails; `import_rootfs` sniffs zstd input. Real zstd is tested end to end
 //! in the workspace's tests/cli_zstd.rs.
 
-
 use std::io::Read;
 
 use kiln_image::{
     import_rootfs, media, save, ArchiveError, ArchiveFormat, ContentStore, Digest, ImageIndex,
     Reference,
 };
-
 
 /// A small tar with one file.
 fn layer_tar() -> Vec<u8> {

@@ -59,7 +59,10 @@ mod tests {
         for i in 0..phnum {
             let at = phoff + i * phentsize;
             let p_type = u32::from_le_bytes(elf[at..at + 4].try_into().unwrap());
-            assert_ne!(p_type, 3, "kiln-init has a program interpreter (PT_INTERP): not static");
+            assert_ne!(
+                p_type, 3,
+                "kiln-init has a program interpreter (PT_INTERP): not static"
+            );
         }
     }
 }

@@ -71,7 +71,9 @@ fn bounding_count(last: usize) -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
     let set = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
-    (0..=last.min(40)).filter(|bit| set & (1 << bit) != 0).count()
+    (0..=last.min(40))
+        .filter(|bit| set & (1 << bit) != 0)
+        .count()
 }
 
 #[test]

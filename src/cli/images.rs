@@ -90,8 +90,7 @@ fn parse_reference(text: &str) -> Result<Reference> {
 }
 
 /// Gives kiln-image's archives the zstd decoder (kiln-image links none).
-fn install_zstd() {
-}
+fn install_zstd() {}
 
 /// Runs `kiln import`.
 pub fn import(root: &Path, args: ImportArgs) -> Result<()> {

@@ -98,7 +98,9 @@ pub fn restart(root: &Path, args: StopArgs) -> Result<()> {
 
 /// `kiln kill`.
 pub fn kill(root: &Path, args: KillArgs) -> Result<()> {
-    for_each(root, &args.containers, true, |store, c| lifecycle::kill(store, c, &args.signal))
+    for_each(root, &args.containers, true, |store, c| {
+        lifecycle::kill(store, c, &args.signal)
+    })
 }
 
 /// `kiln rm`.
@@ -134,12 +136,21 @@ pub fn prune(root: &Path, _args: PruneArgs) -> Result<()> {
     let mut reclaimed = 0u64;
     for mut container in store.list()? {
         lifecycle::reconcile(&store, &mut container);
-        if matches!(container.state.status, Status::Created | Status::Exited | Status::Dead) {
+        if matches!(
+            container.state.status,
+            Status::Created | Status::Exited | Status::Dead
+        ) {
             let record = &container.record;
-            if let Ok(snapshotter) = kiln_runtime::rootfs::open_snapshotter(root, Some(&record.snapshotter)) {
-                reclaimed += snapshotter.usage(&record.snapshot_key).map(|u| u.bytes).unwrap_or(0);
+            if let Ok(snapshotter) =
+                kiln_runtime::rootfs::open_snapshotter(root, Some(&record.snapshotter))
+            {
+                reclaimed += snapshotter
+                    .usage(&record.snapshot_key)
+                    .map(|u| u.bytes)
+                    .unwrap_or(0);
             }
-            lifecycle::remove(root, &store, &container, false, false).map_err(|m| Exit::new(1, &m))?;
+            lifecycle::remove(root, &store, &container, false, false)
+                .map_err(|m| Exit::new(1, &m))?;
             removed.push(container.record.id);
         }
     }
@@ -150,6 +161,9 @@ pub fn prune(root: &Path, _args: PruneArgs) -> Result<()> {
         }
         println!();
     }
-    println!("Total reclaimed space: {}", crate::cli::display::human_size(reclaimed));
+    println!(
+        "Total reclaimed space: {}",
+        crate::cli::display::human_size(reclaimed)
+    );
     Ok(())
 }

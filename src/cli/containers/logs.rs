@@ -42,8 +42,9 @@ fn parse_time(text: &str) -> Result<u64> {
     if let Ok(secs) = text.split('.').next().unwrap_or("").parse::<u64>() {
         return Ok(secs);
     }
-    let ago = kiln_parser::dockerfile::instructions::parse_go_duration(text)
-        .map_err(|_| anyhow!("invalid value for \"since\": failed to parse value as time or duration: {text:?}"))?;
+    let ago = kiln_parser::dockerfile::instructions::parse_go_duration(text).map_err(|_| {
+        anyhow!("invalid value for \"since\": failed to parse value as time or duration: {text:?}")
+    })?;
     Ok(kiln_image::time::now().0.saturating_sub(ago.as_secs()))
 }
 
@@ -56,7 +57,10 @@ pub fn logs(root: &Path, args: LogsArgs) -> Result<()> {
     let until = args.until.as_deref().map(parse_time).transpose()?;
     let tail = match args.tail.as_str() {
         "all" | "-1" => None,
-        n => Some(n.parse::<usize>().map_err(|_| anyhow!("invalid value for --tail: {n:?}"))?),
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|_| anyhow!("invalid value for --tail: {n:?}"))?,
+        ),
     };
     let keep = |e: &LogEntry| {
         let t = parse_rfc3339(&e.time).unwrap_or(0);

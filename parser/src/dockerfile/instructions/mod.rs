@@ -45,9 +45,9 @@ pub use model::{
     KeyValue, NetworkMode, Onbuild, RunSpec, SecurityMode, Source,
 };
 pub use mount::{BindMount, CacheMount, CacheSharing, Mount, SecretMount, SshMount, TmpfsMount};
-pub use values::parse_go_duration;
 pub use scope::{predefined_args, GlobalScope, StageScope, PREDEFINED_ARGS};
 pub use stage::{from_ast, Dockerfile, Stage};
+pub use values::parse_go_duration;
 
 use super::error::DockerfileError;
 use super::syntax::parse;
