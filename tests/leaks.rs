@@ -265,7 +265,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 /// The STATUS column of `ps -a` for the only container.
 fn ps_status(root: &Path) -> String {
     let out = ok_as(
-        kiln(&root, &["ps", "-a", "--format", "{{.Status}}"]),
+        kiln(root, &["ps", "-a", "--format", "{{.Status}}"]),
         "ps -a",
     );
     let lines: Vec<&str> = out.lines().collect();

@@ -13,7 +13,7 @@ pub(crate) fn parse_key_values(ctx: &Ctx<'_>) -> Result<Vec<KeyValue>, Dockerfil
     if values.is_empty() {
         return Err(ctx.at_least_one());
     }
-    if values.len() % 3 != 0 {
+    if !values.len().is_multiple_of(3) {
         return Err(ctx.err(format!("Bad input to {}, too many arguments", ctx.keyword)));
     }
     values
