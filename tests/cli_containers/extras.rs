@@ -156,3 +156,46 @@ fn pure_cgroup_v1_and_v2_views() {
         );
     }
 }
+
+#[test]
+fn image_volumes_become_anonymous_volumes_filled_from_the_image() {
+    let r = Root::new("anonvol");
+    let ctx = r.dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {IMG}\nRUN mkdir /data && echo seeded > /data/seed\nVOLUME /data\n"),
+    )
+    .unwrap();
+    r.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "kiln-test/vol:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let id = r.detach(&[
+        "kiln-test/vol:1",
+        "sh",
+        "-c",
+        "cat /data/seed; echo more > /data/new; sleep 300",
+    ]);
+    r.wait_log(&id, "seeded", Duration::from_secs(10));
+    let doc = r.inspect_json(&id);
+    let mounts = doc["Mounts"].as_array().unwrap().clone();
+    assert_eq!(mounts.len(), 1, "{mounts:?}");
+    assert_eq!(mounts[0]["Type"], "volume");
+    assert_eq!(mounts[0]["Destination"], "/data");
+    let name = mounts[0]["Name"].as_str().unwrap().to_string();
+    let source = std::path::PathBuf::from(mounts[0]["Source"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(source.join("seed")).unwrap(),
+        "seeded\n"
+    );
+    let ls = r.ok(&["volume", "ls", "-q"]);
+    assert!(ls.lines().any(|l| l == name), "{ls}");
+    // rm -v removes the anonymous volume with its container.
+    r.ok(&["rm", "-f", "-v", &id]);
+    let ls = r.ok(&["volume", "ls", "-q"]);
+    assert!(!ls.lines().any(|l| l == name), "{ls}");
+}
