@@ -11,7 +11,14 @@
 //!
 //! Without `SOURCE_DATE_EPOCH` the `created` times are the build's time, so
 //! two builds give different image IDs even when every step was cached.
+//!
+//! Progress: [`BuildRequest::names`] receives every step's progress name
+//! (indexed by [`VertexId`]) before anything runs, so events can be printed
+//! with names; the names are also written to `<log dir>/steps.json` for
+//! `kiln build --logs`. Every executed step's cache key preimage is kept for
+//! `--debug-cache` ([`BuildRequest::cache_misses`], see `explain`).
 
+mod explain;
 mod image_config;
 
 use std::collections::BTreeMap;
@@ -30,10 +37,17 @@ use crate::export::{ImageDoc, Layer};
 use crate::graph::{self, BaseImage, BaseImages, BuildGraph, BuildOptions, Op, VertexId};
 use crate::solver::{Event, SolveError, Solver};
 
+pub use explain::CacheMisses;
 pub use image_config::{apply as apply_config, from_doc as config_from_doc};
 
 /// A progress callback (called from the solver's worker threads).
 pub type Events = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Receives the progress name of every vertex, indexed by [`VertexId`].
+pub type Names = Arc<dyn Fn(&[String]) + Send + Sync>;
+
+/// The file listing a build's steps, by vertex number, in its log folder.
+pub const STEPS_FILE: &str = "steps.json";
 
 /// Everything one build needs.
 #[derive(Clone)]
@@ -59,6 +73,12 @@ pub struct BuildRequest {
     pub runtime: String,
     /// Progress events.
     pub events: Option<Events>,
+    /// The steps' names, given once the graph is built (before any event).
+    pub names: Option<Names>,
+    /// `--debug-cache`: why each executed step missed the cache.
+    pub cache_misses: Option<CacheMisses>,
+    /// Compression of the layers this build writes.
+    pub compression: media::Compression,
     /// `SOURCE_DATE_EPOCH`: created times and layer mtimes clamped to it.
     pub source_date_epoch: Option<i64>,
 }
@@ -78,6 +98,9 @@ impl BuildRequest {
             helper_exe: helper_exe.to_path_buf(),
             runtime: "kiln".into(),
             events: None,
+            names: None,
+            cache_misses: None,
+            compression: media::Compression::Gzip,
             source_date_epoch: None,
         }
     }
@@ -98,6 +121,8 @@ pub struct Built {
     pub cached: usize,
     /// The folder holding every step's full output.
     pub log_dir: PathBuf,
+    /// The committed snapshot of the final filesystem (`None`: empty).
+    pub snapshot: Option<String>,
 }
 
 /// Why a build failed (one line, except a failed step, whose output tail
@@ -193,7 +218,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         runtime: request.runtime.clone(),
         secrets: request.secrets.clone(),
         diff: DiffOptions {
-            compression: media::Compression::Gzip,
+            compression: request.compression,
             source_date_epoch: request.source_date_epoch,
         },
         build_id,
@@ -214,7 +239,26 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
             f(e)
         }
     };
-    let solved = Solver::new(&executor, jobs)
+    let names: Vec<String> = (0..graph.len())
+        .map(|i| graph.vertex(VertexId(i)).name.clone())
+        .collect();
+    write_steps(&executor.log_dir(), &names);
+    if let Some(f) = &request.names {
+        f(&names);
+    }
+    let scope = format!(
+        "{}\0{}",
+        request
+            .context_dir
+            .as_ref()
+            .map(|d| d.canonicalize().unwrap_or_else(|_| d.clone()))
+            .unwrap_or_default()
+            .display(),
+        file
+    );
+    let explaining =
+        explain::Explaining::new(&executor, &graph, scope, request.cache_misses.clone());
+    let solved = Solver::new(&explaining, jobs)
         .with_cache(&cache)
         .with_events(&forward)
         .solve(&graph, &[graph.output()])?;
@@ -240,7 +284,17 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         vertices: solved.outputs.len(),
         cached: solved.cached.len(),
         log_dir: executor.log_dir(),
+        snapshot: root_of(&solved.outputs, graph.output())?.snapshot.clone(),
     })
+}
+
+/// Writes the step names into the build's log folder (best effort: the
+/// logs are a convenience, the build does not depend on them).
+fn write_steps(dir: &Path, names: &[String]) {
+    let _ = std::fs::create_dir_all(dir);
+    if let Ok(bytes) = serde_json::to_vec(names) {
+        let _ = std::fs::write(dir.join(STEPS_FILE), bytes);
+    }
 }
 
 fn created_time(epoch: Option<i64>) -> String {

@@ -5,6 +5,14 @@
 //! snapshot and every layer blob still exist. Context vertices are answered
 //! with the build's own context handle (their key already covers the files'
 //! content), so a fully cached build reports every vertex as cached.
+//!
+//! For `--debug-cache`, the preimage of the key of every executed step (and
+//! of every context selection) is kept as an [`ExplanationRecord`] under
+//! `<root>/builder/cache/explain/<sha256 of the step name>.json` (a context
+//! selection's file list next to it as `.files`): the most recent one per
+//! step name (the caller scopes the progress name, `[stage-1 2/4] COPY app
+//! /app`, by project), so a later miss can be compared with the previous
+//! build of the same step. `kiln builder prune` removes them too.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,10 +21,15 @@ use std::sync::Arc;
 use kiln_image::ContentStore;
 use kiln_snapshotter::Snapshotter;
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
 use crate::context::Context;
 use crate::executor::{Output, RootFs};
 use crate::graph::{Op, Vertex};
+use crate::solver::cache_key::{Field, KeyExplanation};
 use crate::solver::{CacheKey, CacheLookup};
+use crate::Digest;
 
 /// The folder of cache entries under a kiln root.
 pub fn cache_dir(root: &Path) -> PathBuf {
@@ -31,8 +44,12 @@ pub fn prune(root: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
-            std::fs::remove_file(entry.path())?;
-            removed += 1;
+            if entry.file_type()?.is_dir() {
+                std::fs::remove_dir_all(entry.path())?;
+            } else {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
         }
     }
     let mounts = root.join("builder/cache-mounts");
@@ -84,15 +101,239 @@ impl<'a> CacheStore<'a> {
     }
 
     fn write(&self, key: &CacheKey, root: &RootFs) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.path(key);
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         let bytes = serde_json::to_vec(root).map_err(std::io::Error::other)?;
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)
+        write_atomically(&self.path(key), &bytes)
     }
+}
+
+/// Writes `bytes` to `path` through a temp file, fsync and rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!(
+        "tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// One op field of a stored [`KeyExplanation`] (the typed [`Field`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StoredField {
+    Str(String),
+    Int(u64),
+    Bool(bool),
+    List(Vec<String>),
+    Absent,
+}
+
+impl From<&Field> for StoredField {
+    fn from(f: &Field) -> StoredField {
+        match f {
+            Field::Str(s) => StoredField::Str(s.clone()),
+            Field::Int(n) => StoredField::Int(*n),
+            Field::Bool(b) => StoredField::Bool(*b),
+            Field::List(l) => StoredField::List(l.clone()),
+            Field::Absent => StoredField::Absent,
+        }
+    }
+}
+
+impl From<&StoredField> for Field {
+    fn from(f: &StoredField) -> Field {
+        match f {
+            StoredField::Str(s) => Field::Str(s.clone()),
+            StoredField::Int(n) => Field::Int(*n),
+            StoredField::Bool(b) => Field::Bool(*b),
+            StoredField::List(l) => Field::List(l.clone()),
+            StoredField::Absent => Field::Absent,
+        }
+    }
+}
+
+/// A step's cache key preimage as kept on disk for `--debug-cache`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplanationRecord {
+    /// The step's name (its progress name, scoped by the caller).
+    pub name: String,
+    /// The key the preimage hashes to.
+    pub key: String,
+    version: u32,
+    op: String,
+    fields: Vec<(String, StoredField)>,
+    inputs: Vec<String>,
+    content: Option<String>,
+}
+
+impl ExplanationRecord {
+    /// The record of `explanation` for the step called `name`.
+    pub fn new(name: &str, explanation: &KeyExplanation) -> ExplanationRecord {
+        ExplanationRecord {
+            name: name.to_string(),
+            key: explanation.key().to_string(),
+            version: explanation.version,
+            op: explanation.op.to_string(),
+            fields: explanation
+                .fields
+                .iter()
+                .map(|(n, f)| (n.to_string(), f.into()))
+                .collect(),
+            inputs: explanation.inputs.iter().map(|k| k.to_string()).collect(),
+            content: explanation.content.map(|d| d.to_string()),
+        }
+    }
+
+    /// What changed from this (earlier) record to `now`
+    /// ([`KeyExplanation::changes`] over both preimages), one line each.
+    pub fn changes_to(&self, now: &KeyExplanation) -> Vec<String> {
+        let previous = self;
+        if previous.op != now.op {
+            return vec![format!("op: {} -> {}", previous.op, now.op)];
+        }
+        let before = KeyExplanation {
+            version: previous.version,
+            op: now.op,
+            // Field names come from the current op (same kind, same order).
+            fields: previous
+                .fields
+                .iter()
+                .zip(
+                    now.fields
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .chain(std::iter::repeat("?")),
+                )
+                .map(|((_, f), name)| (name, f.into()))
+                .collect(),
+            inputs: previous
+                .inputs
+                .iter()
+                .map(|k| CacheKey(parse_digest(k)))
+                .collect(),
+            content: previous.content.as_deref().map(parse_digest),
+        };
+        let mut out = now.changes(&before);
+        // An environment list is shown variable by variable.
+        for ((name, f_now), (_, f_before)) in now.fields.iter().zip(&before.fields) {
+            if let (Field::List(a), Field::List(b)) = (f_now, f_before) {
+                if *name == "env" && a != b {
+                    let prefix = format!("field {name}: ");
+                    out.retain(|l| !l.starts_with(&prefix));
+                    out.extend(env_changes(b, a));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The files added, removed or changed from `before` to `now` (a context
+/// selection's entries as [`Entry::describe`] lines), as `path (what now)`,
+/// `path (added)` or `path (removed)`.
+///
+/// [`Entry::describe`]: crate::context::Entry::describe
+pub fn file_changes(now: &[String], before: &[String]) -> Vec<String> {
+    let index = |lines: &[String]| {
+        lines
+            .iter()
+            .map(|line| {
+                (
+                    line.splitn(5, ' ').nth(4).unwrap_or("").to_string(),
+                    line.clone(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (now, before) = (index(now), index(before));
+    let mut out = Vec::new();
+    for (path, line) in &now {
+        match before.get(path) {
+            Some(old) if old == line => {}
+            Some(_) => out.push(format!("{path} ({})", describe_what(line))),
+            None => out.push(format!("{path} (added)")),
+        }
+    }
+    for path in before.keys().filter(|p| !now.contains_key(*p)) {
+        out.push(format!("{path} (removed)"));
+    }
+    out
+}
+
+/// `env NAME: "old" -> "new"` for each variable that differs between two
+/// `KEY=VALUE` lists (`(unset)` for a missing one).
+fn env_changes(before: &[String], now: &[String]) -> Vec<String> {
+    let map = |l: &[String]| {
+        l.iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (before, now) = (map(before), map(now));
+    let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| format!("{v:?}"));
+    let keys: std::collections::BTreeSet<_> = before.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != now.get(*k))
+        .map(|k| format!("env {k}: {} -> {}", show(before.get(k)), show(now.get(k))))
+        .collect()
+}
+
+/// The middle of a `describe` line: mode, owner and content digest.
+fn describe_what(line: &str) -> String {
+    let parts: Vec<&str> = line.splitn(5, ' ').collect();
+    parts.get(1..4).map(|p| p.join(" ")).unwrap_or_default()
+}
+
+/// A stored `sha256:<hex>` (an unreadable one becomes the zero digest,
+/// which still shows as "changed").
+fn parse_digest(text: &str) -> Digest {
+    Digest::parse(text).unwrap_or_else(|| Digest::from_bytes([0; 32]))
+}
+
+fn explain_path(root: &Path, name: &str, ext: &str) -> PathBuf {
+    let hex: String = Sha256::digest(name.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    cache_dir(root).join("explain").join(format!("{hex}.{ext}"))
+}
+
+/// The most recent explanation recorded for the step called `name`.
+pub fn load_explanation(root: &Path, name: &str) -> Option<ExplanationRecord> {
+    let bytes = std::fs::read(explain_path(root, name, "json")).ok()?;
+    let record: ExplanationRecord = serde_json::from_slice(&bytes).ok()?;
+    (record.name == name).then_some(record)
+}
+
+/// Records `record` as the most recent explanation of its step (atomically;
+/// a record that cannot be written only costs a `--debug-cache` answer).
+pub fn save_explanation(root: &Path, record: &ExplanationRecord) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+    write_atomically(&explain_path(root, &record.name, "json"), &bytes)
+}
+
+/// The file list recorded with the step called `name` (context selections).
+pub fn load_files(root: &Path, name: &str) -> Vec<String> {
+    std::fs::read_to_string(explain_path(root, name, "files"))
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Records the file list of the step called `name` (a context selection's
+/// [`Entry::describe`] lines), next to its explanation.
+///
+/// [`Entry::describe`]: crate::context::Entry::describe
+pub fn save_files(root: &Path, name: &str, files: &[String]) -> std::io::Result<()> {
+    let mut text = files.join("\n");
+    text.push('\n');
+    write_atomically(&explain_path(root, name, "files"), text.as_bytes())
 }
 
 impl CacheLookup<Output> for CacheStore<'_> {

@@ -125,8 +125,25 @@ pub enum Command {
 
 /// Commands whose usage errors exit 125 with one line, as Docker's do.
 const CONTAINER_COMMANDS: &[&str] = &[
-    "run", "create", "start", "stop", "restart", "kill", "rm", "ps", "logs", "inspect", "wait",
-    "pause", "unpause", "container", "exec", "top", "stats", "cp", "volume",
+    "run",
+    "create",
+    "start",
+    "stop",
+    "restart",
+    "kill",
+    "rm",
+    "ps",
+    "logs",
+    "inspect",
+    "wait",
+    "pause",
+    "unpause",
+    "container",
+    "exec",
+    "top",
+    "stats",
+    "cp",
+    "volume",
 ];
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
@@ -147,23 +164,60 @@ pub fn run() -> ExitCode {
         Command::System(cmd) => image_df::run(&cli.root, cmd),
         Command::Build(args) => build::run(&cli.root, args),
         Command::Builder(cmd) => build::builder(&cli.root, cmd),
-        Command::Run(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Run(args)),
-        Command::Create(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Create(args)),
-        Command::Start(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Start(args)),
-        Command::Stop(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Stop(args)),
-        Command::Restart(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Restart(args)),
-        Command::Kill(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Kill(args)),
-        Command::Rm(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Rm(args)),
-        Command::Ps(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Ls(args)),
-        Command::Logs(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Logs(args)),
-        Command::Inspect(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Inspect(args)),
-        Command::Wait(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Wait(args)),
-        Command::Pause(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Pause(args)),
-        Command::Unpause(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Unpause(args)),
-        Command::Exec(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Exec(args)),
-        Command::Top(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Top(args)),
-        Command::Stats(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Stats(args)),
-        Command::Cp(args) => containers::run_container_command(&cli.root, containers::ContainerCommand::Cp(args)),
+        Command::Run(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Run(args))
+        }
+        Command::Create(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Create(args))
+        }
+        Command::Start(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Start(args))
+        }
+        Command::Stop(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Stop(args))
+        }
+        Command::Restart(args) => containers::run_container_command(
+            &cli.root,
+            containers::ContainerCommand::Restart(args),
+        ),
+        Command::Kill(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Kill(args))
+        }
+        Command::Rm(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Rm(args))
+        }
+        Command::Ps(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Ls(args))
+        }
+        Command::Logs(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Logs(args))
+        }
+        Command::Inspect(args) => containers::run_container_command(
+            &cli.root,
+            containers::ContainerCommand::Inspect(args),
+        ),
+        Command::Wait(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Wait(args))
+        }
+        Command::Pause(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Pause(args))
+        }
+        Command::Unpause(args) => containers::run_container_command(
+            &cli.root,
+            containers::ContainerCommand::Unpause(args),
+        ),
+        Command::Exec(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Exec(args))
+        }
+        Command::Top(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Top(args))
+        }
+        Command::Stats(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Stats(args))
+        }
+        Command::Cp(args) => {
+            containers::run_container_command(&cli.root, containers::ContainerCommand::Cp(args))
+        }
         Command::Container(cmd) => containers::run_container_command(&cli.root, cmd),
         Command::Volume(cmd) => volume::run(&cli.root, cmd),
         Command::ContainerMonitor { id } => containers::monitor(&cli.root, &id),
@@ -190,14 +244,28 @@ pub fn run() -> ExitCode {
 /// container commands, which print one line and exit 125 as Docker's do.
 fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
-    let command = std::env::args().skip(1).find(|a| !a.starts_with('-') && !a.contains('/'));
-    if command.as_deref().is_some_and(|c| CONTAINER_COMMANDS.contains(&c)) {
+    let command = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && !a.contains('/'));
+    if command
+        .as_deref()
+        .is_some_and(|c| CONTAINER_COMMANDS.contains(&c))
+    {
         let text = err.to_string();
-        let line = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+        let line = text
+            .lines()
+            .next()
+            .unwrap_or("invalid arguments")
+            .trim_start_matches("error: ");
         eprintln!("kiln: {line}");
         return ExitCode::from(125);
     }

@@ -28,12 +28,12 @@ use kiln_runtime::lifecycle;
 pub use control::{KillArgs, NamesArgs, PruneArgs, RmArgs, StopArgs};
 pub use cp::CpArgs;
 pub use exec::ExecArgs;
-pub use stats::StatsArgs;
-pub use top::TopArgs;
 pub use inspect::InspectArgs;
 pub use logs::LogsArgs;
 pub use ps::PsArgs;
 pub use run::{CreateArgs, RunArgs};
+pub use stats::StatsArgs;
+pub use top::TopArgs;
 
 /// An exit with a specific code (and a message for stderr, if any).
 #[derive(Debug)]
@@ -47,12 +47,18 @@ pub struct Exit {
 impl Exit {
     /// An error exit with Docker's `code`.
     pub fn new(code: i32, message: &str) -> Exit {
-        Exit { code, message: Some(message.to_string()) }
+        Exit {
+            code,
+            message: Some(message.to_string()),
+        }
     }
 
     /// A silent exit with `code` (the container's exit code).
     pub fn code(code: i32) -> Exit {
-        Exit { code, message: None }
+        Exit {
+            code,
+            message: None,
+        }
     }
 }
 
@@ -167,7 +173,12 @@ pub fn oneshot(job: &Path) -> Result<()> {
 /// Finds each container named on the command line and applies `action`,
 /// printing each name on success as Docker does; failures are reported one
 /// line each and make the command exit 1 at the end.
-fn for_each(root: &Path, names: &[String], print: bool, mut action: impl FnMut(&ContainerStore, &Container) -> Result<(), String>) -> Result<()> {
+fn for_each(
+    root: &Path,
+    names: &[String],
+    print: bool,
+    mut action: impl FnMut(&ContainerStore, &Container) -> Result<(), String>,
+) -> Result<()> {
     let store = ContainerStore::open(root)?;
     let mut failed = false;
     for name in names {

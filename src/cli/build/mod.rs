@@ -1,13 +1,22 @@
 //! `kiln build` (like `docker build` with BuildKit) and `kiln builder prune`.
 //!
-//! What exists today: a context directory (read in place, `.dockerignore`
-//! applied), `-f FILE|-`, several `-t`, `--build-arg`, `--target`, `--label`,
-//! `--secret id=…,src=…|env=…`, `--no-cache`, `--no-cache-filter`, `--jobs`,
-//! `--iidfile`, `-q`, `--progress plain` (every step's output, prefixed with
-//! its vertex number; the full output of every step is also kept under
-//! `<root>/builder/logs/`), `--platform` (this machine's only), `--runtime`.
-//! Not yet: tar or git contexts, `--output`, `--cache-to/--cache-from`, the
-//! live tty progress view, `--ssh`, `--metadata-file`, `--debug-cache`.
+//! Flags: the context (a directory read in place with `.dockerignore`
+//! applied, `-` for a tar on stdin, or a git URL `REPO#REF:DIR`: see
+//! [`context_source`]), `-f FILE|-`, several `-t`, `--build-arg`,
+//! `--target`, `--label`, `--secret id=…,src=…|env=…`, `--no-cache`,
+//! `--no-cache-filter`, `--jobs`, `--iidfile`, `--metadata-file` (buildx's
+//! keys), `-q`, `--progress auto|plain|tty|rawjson` ([`progress`]),
+//! `--output`/`-o` ([`output`]), `--debug-cache` (why each step missed the
+//! cache), `--platform` (this machine's only), `--runtime`.
+//!
+//! `kiln build --logs` prints the full output of every step of the most
+//! recent build (kept under `<root>/builder/logs/<build id>/`, never
+//! clipped), each under its step name. Not yet: `--cache-to/--cache-from`
+//! and `--ssh` (a one-line error).
+
+mod context_source;
+mod output;
+mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -16,9 +25,11 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use kiln_builder::build::{build, BuildRequest};
+use kiln_builder::build::{build, BuildRequest, Built, STEPS_FILE};
 use kiln_builder::graph::Platform;
-use kiln_builder::solver::Event;
+
+use context_source::ContextSource;
+use progress::{Mode, Progress};
 
 /// `kiln build` flags (Docker's names).
 #[derive(Debug, Args)]
@@ -53,10 +64,25 @@ pub struct BuildArgs {
     /// Write the image ID to the file.
     #[arg(long)]
     iidfile: Option<PathBuf>,
+    /// Write the build result metadata (JSON, buildx's keys) to the file.
+    #[arg(long = "metadata-file")]
+    metadata_file: Option<PathBuf>,
+    /// Output destination: type=image|oci|docker|tar|local[,dest=PATH][,compression=gzip|zstd|uncompressed], or a directory.
+    #[arg(short = 'o', long = "output")]
+    output: Vec<String>,
+    /// Print why each step missed the cache (the file, argument or input that changed its key).
+    #[arg(long = "debug-cache")]
+    debug_cache: bool,
+    /// SSH agent sockets or keys to expose to RUN --mount=type=ssh (not supported yet).
+    #[arg(long)]
+    ssh: Vec<String>,
+    /// Print the full output of every step of the most recent build, then exit.
+    #[arg(long, conflicts_with_all = ["context", "tag", "file"])]
+    logs: bool,
     /// Suppress the build output and print the image ID on success.
     #[arg(short = 'q', long)]
     quiet: bool,
-    /// Progress output: auto, plain (auto is plain until the tty view exists).
+    /// Progress output: auto (tty on a terminal, else plain), plain, tty, rawjson.
     #[arg(long, default_value = "auto")]
     progress: String,
     /// Target platform (this machine's only, for now).
@@ -65,8 +91,9 @@ pub struct BuildArgs {
     /// Low-level runtime for RUN steps: kiln (embedded), crun, runc, PATH.
     #[arg(long, env = "KILN_RUNTIME", default_value = "kiln")]
     runtime: String,
-    /// The build context directory.
-    context: PathBuf,
+    /// The build context: a directory, `-` (a tar on stdin) or a git URL (REPO#REF:DIR).
+    #[arg(required_unless_present = "logs")]
+    context: Option<String>,
 }
 
 /// `kiln builder …`.
@@ -100,13 +127,16 @@ pub fn builder(root: &Path, command: BuilderCommand) -> Result<()> {
 
 /// Runs `kiln build`.
 pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
-    if !args.context.is_dir() {
-        bail!(
-            "unable to prepare context: path {:?} not found",
-            args.context
-        );
+    if args.logs {
+        return print_logs(root);
     }
-    let (dockerfile, dockerfile_path) = read_dockerfile(&args)?;
+    if let Some(ssh) = args.ssh.first() {
+        bail!("--ssh {ssh}: forwarding SSH agents or keys is not supported yet");
+    }
+    let context_arg = args.context.clone().unwrap_or_else(|| ".".into());
+    if context_arg == "-" && args.file.as_deref() == Some("-") {
+        bail!("-f -: the Dockerfile cannot come from stdin when the context does (context -)");
+    }
     if let Some(platform) = &args.platform {
         let host = Platform::host();
         match Platform::parse(platform) {
@@ -114,18 +144,17 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
             _ => bail!("--platform {platform}: kiln builds only for this machine's platform ({host}) so far"),
         }
     }
-    if !matches!(args.progress.as_str(), "auto" | "plain" | "tty" | "rawjson") {
-        bail!(
-            "invalid --progress {:?}: use auto, plain, tty or rawjson",
-            args.progress
-        );
-    }
+    let mode = Mode::parse(&args.progress)?;
+    let out = output::parse(&args.output)?;
+    let context = context_source::prepare(root, &context_arg)?;
+    let (dockerfile, dockerfile_path) = read_dockerfile(&args, &context)?;
     let exe = std::env::current_exe().context("find the kiln executable")?;
-    let mut request = BuildRequest::new(&dockerfile, &args.context, &exe);
+    let mut request = BuildRequest::new(&dockerfile, &context.dir, &exe);
     request.dockerfile_path = Some(dockerfile_path);
     request.tags = args.tag.clone();
     request.jobs = args.jobs;
     request.runtime = args.runtime.clone();
+    request.compression = out.compression;
     request.options.target = args.target.clone();
     request.options.build_args = parse_build_args(&args.build_arg)?;
     request.options.labels = parse_pairs(&args.label, "--label")?;
@@ -139,14 +168,30 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
     request.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.parse().ok());
-    if !args.quiet {
-        request.events = Some(Arc::new(print_event));
+    let progress = (!args.quiet).then(|| Progress::new(mode));
+    if let Some(p) = &progress {
+        let (names, events) = (Arc::clone(p), Arc::clone(p));
+        request.names = Some(Arc::new(move |n: &[String]| names.set_names(n)));
+        request.events = Some(Arc::new(move |e| events.event(e)));
+        if args.debug_cache {
+            let misses = Arc::clone(p);
+            request.cache_misses = Some(Arc::new(move |v, r| misses.cache_miss(v, r)));
+        }
     }
-    let built = build(root, request).map_err(|e| anyhow!("{e}"))?;
-    if let Some(file) = &args.iidfile {
-        std::fs::write(file, built.config.to_string())
-            .with_context(|| format!("write {}", file.display()))?;
+    let built = build(root, request);
+    if let Some(p) = &progress {
+        p.finish();
     }
+    let built = built.map_err(|e| anyhow!("{e}"))?;
+    output::export(
+        root,
+        &out.kind,
+        &built.manifest,
+        &built.tags,
+        built.snapshot.as_deref(),
+    )?;
+    drop(context);
+    write_results(&args, &built)?;
     if args.quiet {
         println!("{}", built.config);
     } else {
@@ -161,51 +206,82 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
     Ok(())
 }
 
-/// Plain progress: one line per step event, step output prefixed with the
-/// vertex number, as BuildKit's `--progress plain`.
-fn print_event(event: Event) {
-    let mut err = std::io::stderr().lock();
-    let _ = match event {
-        Event::Started { vertex } => writeln!(err, "#{} started", vertex.0 + 1),
-        Event::Cached { vertex, .. } => writeln!(err, "#{} CACHED", vertex.0 + 1),
-        Event::Done { vertex, duration } => {
-            writeln!(err, "#{} DONE {:.1}s", vertex.0 + 1, duration.as_secs_f64())
+/// `--iidfile` and `--metadata-file`.
+fn write_results(args: &BuildArgs, built: &Built) -> Result<()> {
+    if let Some(file) = &args.iidfile {
+        std::fs::write(file, built.config.to_string())
+            .with_context(|| format!("--iidfile: write {}", file.display()))?;
+    }
+    if let Some(file) = &args.metadata_file {
+        let mut meta = serde_json::json!({
+            "containerimage.digest": built.manifest.to_string(),
+            "containerimage.config.digest": built.config.to_string(),
+        });
+        if !built.tags.is_empty() {
+            meta["image.name"] = built.tags.join(",").into();
         }
-        Event::Log { vertex, bytes } => {
-            let text = String::from_utf8_lossy(&bytes);
-            let mut out = String::new();
-            for line in text.lines() {
-                out.push_str(&format!("#{} {line}\n", vertex.0 + 1));
-            }
-            err.write_all(out.as_bytes())
-        }
-        Event::Failed { vertex, error, .. } => writeln!(err, "#{} ERROR: {error}", vertex.0 + 1),
-    };
+        let text = serde_json::to_string_pretty(&meta)?;
+        std::fs::write(file, text)
+            .with_context(|| format!("--metadata-file: write {}", file.display()))?;
+    }
+    Ok(())
 }
 
-/// The Dockerfile's text and its path (for error messages).
-fn read_dockerfile(args: &BuildArgs) -> Result<(String, PathBuf)> {
-    match args.file.as_deref() {
+/// `kiln build --logs`: every step of the most recent build, by name, with
+/// its full output (steps that ran no process, or came from the cache, have
+/// none).
+fn print_logs(root: &Path) -> Result<()> {
+    let dir = root.join("builder/logs");
+    let latest = std::fs::read_dir(&dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(STEPS_FILE).exists())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    let Some((_, build_dir)) = latest else {
+        bail!("--logs: no build logs under {}", dir.display());
+    };
+    let steps_path = build_dir.join(STEPS_FILE);
+    let names: Vec<String> = serde_json::from_slice(
+        &std::fs::read(&steps_path)
+            .with_context(|| format!("--logs: read {}", steps_path.display()))?,
+    )
+    .with_context(|| format!("--logs: parse {}", steps_path.display()))?;
+    let mut out = std::io::stdout().lock();
+    for (n, name) in names.iter().enumerate() {
+        let log = build_dir.join(format!("{n}.log"));
+        let Ok(bytes) = std::fs::read(&log) else {
+            continue;
+        };
+        writeln!(out, "#{} {name}", n + 1)?;
+        out.write_all(&bytes)?;
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The Dockerfile's text and its path (for error messages): `-f -` reads
+/// stdin; `-f PATH` is relative to the context for tar and git contexts.
+fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String, PathBuf)> {
+    let path = match args.file.as_deref() {
         Some("-") => {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
                 .context("read Dockerfile from stdin")?;
-            Ok((text, PathBuf::from("Dockerfile")))
+            return Ok((text, PathBuf::from("Dockerfile")));
         }
-        Some(path) => {
-            let path = PathBuf::from(path);
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
-            Ok((text, path))
-        }
-        None => {
-            let path = args.context.join("Dockerfile");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
-            Ok((text, path))
-        }
-    }
+        Some(path) if context.remote => context.dir.join(path.trim_start_matches('/')),
+        Some(path) => PathBuf::from(path),
+        None => context.dir.join("Dockerfile"),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
+    Ok((text, path))
 }
 
 /// `--build-arg KEY=VALUE`; a bare `KEY` takes kiln's own environment value
