@@ -65,7 +65,7 @@ pub struct BuildRequest {
     pub tags: Vec<String>,
     /// Secrets by id for `RUN --mount=type=secret`.
     pub secrets: BTreeMap<String, Vec<u8>>,
-    /// Vertices at once (0 = the number of cores).
+    /// Vertices at once (0 = twice the cores, at least 4).
     pub jobs: usize,
     /// The `kiln` executable (RUN steps run as `kiln oneshot-run`).
     pub helper_exe: PathBuf,
@@ -230,7 +230,11 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         context.clone(),
     );
     let jobs = match request.jobs {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // Twice the cores, at least 4: build steps mostly wait (on RUN
+        // commands' sleeps, the network, the disk), so capping them at the
+        // core count left W1's third independent stage waiting (measured:
+        // 5.3 s against BuildKit's 3.2 s, which does not cap at all).
+        0 => (2 * std::thread::available_parallelism().map_or(1, |n| n.get())).max(4),
         n => n,
     };
     let events = request.events.clone();

@@ -293,11 +293,11 @@ fn fixed_vertex() -> Vertex {
 
 #[test]
 fn cache_key_is_stable_golden() {
-    assert_eq!(KEY_VERSION, 1);
+    assert_eq!(KEY_VERSION, 2);
     let key = cache_key(&fixed_vertex(), &[], None);
     assert_eq!(
         key.to_string(),
-        "sha256:01fe1706fe6a672aba992033c74836c89d8339c10a36f1378690df7a749acb1e",
+        "sha256:5c576f247ae19c1a032eed99c2f6920e9e98150b20d0d8ca0fcac1f0f12f51ca",
         "changing this breaks every stored cache: bump KEY_VERSION"
     );
 }
@@ -393,4 +393,35 @@ fn unused_failing_stage_never_runs() {
     let runs = fake.runs.lock().unwrap();
     assert!(runs.iter().all(|r| command(g.vertex(r.0)) != Some("fail")));
     assert_eq!(runs.len(), 2, "image + RUN ok");
+}
+
+/// `COPY --from=stage` is keyed by what it copies: the source stage's key
+/// may change (rebuilt) without changing the COPY's key while the copied
+/// content is the same; the destination's key and the content still count.
+#[test]
+fn copy_from_a_stage_is_keyed_by_content_not_by_the_stage() {
+    let df =
+        parse_dockerfile("FROM a AS src\nRUN make\nFROM b\nCOPY --from=src /out /out\n").unwrap();
+    let g = BuildGraph::new(&df, &BuildOptions::default()).unwrap();
+    let copy = g.output();
+    let vertex = g.vertex(copy);
+    assert!(matches!(vertex.op, Op::File(_)), "{:?}", vertex.op);
+    let k = |name: &str| kiln_builder::solver::CacheKey(Digest::of(name.as_bytes()));
+    let content = Some(Digest::of(b"the copied files"));
+    let base = cache_key(vertex, &[k("dest"), k("src-v1")], content);
+    assert_eq!(base, cache_key(vertex, &[k("dest"), k("src-v2")], content));
+    assert_ne!(base, cache_key(vertex, &[k("dest2"), k("src-v1")], content));
+    assert_ne!(
+        base,
+        cache_key(
+            vertex,
+            &[k("dest"), k("src-v1")],
+            Some(Digest::of(b"other"))
+        )
+    );
+    // Without a content digest the source's key is all there is.
+    assert_ne!(
+        cache_key(vertex, &[k("dest"), k("src-v1")], None),
+        cache_key(vertex, &[k("dest"), k("src-v2")], None)
+    );
 }

@@ -8,6 +8,12 @@
 //! line or changing a LABEL before it keeps its key, as in BuildKit.
 //! Secret contents are never part of a key (only the secret's id and target).
 //!
+//! A COPY/ADD that reads from another stage or image (`--from`) and has a
+//! content digest is keyed by *what it copies*, not by how the source was
+//! built: that input's key is replaced by a fixed marker, so rebuilding the
+//! source stage with the same resulting files keeps the COPY cached (BuildKit's
+//! content-based checksums). The destination's input key stays.
+//!
 //! Bump [`KEY_VERSION`] whenever the encoding or the meaning of a field changes.
 
 use std::fmt;
@@ -18,7 +24,7 @@ use crate::digest::Digest;
 use crate::graph::{CopySource, ExecMount, MountKind, Op, SourceOp, Vertex};
 
 /// The version of the key encoding; part of every key.
-pub const KEY_VERSION: u32 = 1;
+pub const KEY_VERSION: u32 = 2;
 
 /// A vertex's cache key.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -89,11 +95,17 @@ pub fn explain(
     input_keys: &[CacheKey],
     content: Option<Digest>,
 ) -> KeyExplanation {
+    let mut inputs = input_keys.to_vec();
+    if let (Op::File(action), Some(_)) = (&vertex.op, &content) {
+        if let Some(slot) = action.from.filter(|&slot| slot > 0 && slot < inputs.len()) {
+            inputs[slot] = CacheKey(Digest::of(b"kiln-cache-key: input keyed by its content"));
+        }
+    }
     KeyExplanation {
         version: KEY_VERSION,
         op: vertex.op.kind(),
         fields: op_fields(&vertex.op),
-        inputs: input_keys.to_vec(),
+        inputs,
         content,
     }
 }

@@ -58,7 +58,7 @@ pub struct BuildArgs {
     /// Do not use cache for the named stages.
     #[arg(long = "no-cache-filter", value_delimiter = ',')]
     no_cache_filter: Vec<String>,
-    /// How many steps run at once (default: the number of cores).
+    /// How many steps run at once (default: twice the cores, at least 4: steps mostly wait).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
     /// Write the image ID to the file.
