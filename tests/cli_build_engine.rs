@@ -248,7 +248,7 @@ fn secrets_are_readable_and_never_in_the_image() {
         let digest: kiln_image::Digest = layer["digest"].as_str().unwrap().parse().unwrap();
         let mut bytes = Vec::new();
         use std::io::Read;
-        flate2::read::GzDecoder::new(content.open(&digest).unwrap())
+        flate2::read::MultiGzDecoder::new(content.open(&digest).unwrap())
             .read_to_end(&mut bytes)
             .unwrap();
         assert!(

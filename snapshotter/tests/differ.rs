@@ -77,6 +77,56 @@ fn every_compression_round_trips_with_one_diff_id() {
 }
 
 #[test]
+fn multi_member_gzip_layer_over_2_mib_round_trips() {
+    let (_base, src, dst) = tmp_dirs();
+    build_tree(&src);
+    // 3 MiB + a bit, half pseudo-random, so the gzip layer spans several members.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let big: Vec<u8> = (0..(3 << 20) + 4321)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if i % 2 == 0 {
+                state as u8
+            } else {
+                b'k'
+            }
+        })
+        .collect();
+    fs::write(src.join("big.bin"), &big).unwrap();
+    let mut plain = Vec::new();
+    let none = diff_trees(None, &src, &mut plain, &opts(Compression::None)).unwrap();
+    let mut layer = Vec::new();
+    let d = diff_trees(None, &src, &mut layer, &opts(Compression::Gzip)).unwrap();
+    assert!(d.uncompressed_size > 3 << 20);
+    assert_eq!(
+        d.diff_id, none.diff_id,
+        "diff_id is of the uncompressed tar"
+    );
+    assert_eq!(
+        d.digest,
+        format!("sha256:{}", hex::encode(Sha256::digest(&layer)))
+    );
+    assert_eq!(d.size, layer.len() as u64);
+    let header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let members = layer.windows(10).filter(|w| *w == header).count();
+    assert!(
+        members >= 4,
+        "expected one gzip member per MiB, got {members}"
+    );
+    let applied = apply(layer.as_slice(), &dst).unwrap();
+    assert_eq!(applied.diff_id, d.diff_id);
+    assert_eq!(applied.uncompressed_size, d.uncompressed_size);
+    assert_eq!(manifest(&src), manifest(&dst));
+    assert!(fs::read(dst.join("big.bin")).unwrap() == big);
+    // The same tree diffed again gives the same bytes.
+    let mut again = Vec::new();
+    diff_trees(None, &src, &mut again, &opts(Compression::Gzip)).unwrap();
+    assert!(again == layer, "gzip layer is not deterministic");
+}
+
+#[test]
 fn same_tree_same_digest_and_epoch_clamps() {
     let (_base, src, _) = tmp_dirs();
     build_tree(&src);

@@ -87,7 +87,7 @@ pub fn describe(r: &Root, reference: &Reference) -> (ManifestDoc, Digest, Vec<Di
 /// The entries (path, type, mode, size, link) of a tar, gzip or not.
 pub fn tar_entries(bytes: &[u8]) -> Vec<String> {
     let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(bytes))
+        Box::new(flate2::read::MultiGzDecoder::new(bytes))
     } else {
         Box::new(bytes)
     };

@@ -24,7 +24,10 @@
 //! of a multiply-linked inode become tar hard links to the first. Directory names
 //! end in `/`. Sockets are skipped. Mtimes are whole seconds, clamped to
 //! [`DiffOptions::source_date_epoch`] when set; whiteout markers are root-owned,
-//! mode 0644, mtime 0. gzip output has an empty header (no name, mtime 0).
+//! mode 0644, mtime 0. gzip output is a series of members, one per 1 MiB of tar,
+//! compressed in parallel on every core, each with an empty header (no name,
+//! mtime 0); the bytes do not depend on the thread count. Readers must read all
+//! members (`MultiGzDecoder`, Go's `gzip.Reader`, `gzip -d` all do).
 //! The tar is hashed (diff_id) and then compressed and hashed again (digest)
 //! while it streams to the caller's writer; nothing is buffered whole, and file
 //! contents are read in chunks.
@@ -69,6 +72,10 @@
 
 mod apply;
 mod changes;
+mod pargz;
+#[cfg(test)]
+#[path = "pargz_tests.rs"]
+mod pargz_tests;
 mod safe;
 mod stream;
 pub mod testkit;

@@ -5,6 +5,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
+use super::pargz::ParallelGzWriter;
 use super::Compression;
 
 /// Formats a finished sha256 as an OCI digest string (`sha256:<hex>`).
@@ -86,8 +87,9 @@ impl<R: Read> Read for HashReader<R> {
 pub(crate) enum Encoder<W: Write> {
     /// Plain tar.
     Plain(W),
-    /// gzip (deterministic header: no name, mtime 0).
-    Gzip(flate2::write::GzEncoder<W>),
+    /// gzip, one member per 1 MiB chunk compressed on every core (deterministic:
+    /// no name, mtime 0, same bytes whatever the thread count).
+    Gzip(ParallelGzWriter<W>),
     /// zstd.
     Zstd(zstd::Encoder<'static, W>),
 }
@@ -97,10 +99,7 @@ impl<W: Write> Encoder<W> {
     pub(crate) fn new(inner: W, compression: Compression) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Encoder::Plain(inner),
-            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                inner,
-                flate2::Compression::default(),
-            )),
+            Compression::Gzip => Encoder::Gzip(ParallelGzWriter::new(inner)),
             Compression::Zstd => Encoder::Zstd(zstd::Encoder::new(inner, 3)?),
         })
     }
