@@ -11,16 +11,26 @@
 //!   dependency order; versioned content-based cache keys with an explanation
 //!   of their preimage; progress events; clean stop on the first error.
 //!
-//! Still to come (later issues): executors (RUN via the runtime, file ops via
-//! the snapshotter), exporters, the persistent cache, the CLI.
+//! - [`context`]: the build context read in place, `.dockerignore` applied,
+//!   content checksums of exactly what a COPY selects, a stat-keyed hash index
+//!   in the kiln root.
+//! - [`executor`]: kiln's [`Executor`](solver::Executor): image sources, RUN
+//!   as one-shot containers (`kiln oneshot-run`), COPY/ADD and WORKDIR on
+//!   snapshots; [`cache_store`]: the persistent cache records.
+//! - [`export`]: layers from snapshots and the image's config and manifest.
+//! - [`build`]: the driver `kiln build` calls: parse, resolve bases, graph,
+//!   solve, export, tag.
+//!
+//! [`Digest`] is this crate's sha256 for keys and checksums; it prints like
+//! `kiln_image::Digest` (`sha256:<hex>`), which the export side uses.
 
+pub mod build;
+pub mod cache_store;
 pub mod context;
 pub mod digest;
+pub mod executor;
 pub mod export;
 pub mod graph;
 pub mod solver;
 
 pub use digest::Digest;
-pub mod build;
-pub mod cache_store;
-pub mod executor;
