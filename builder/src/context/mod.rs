@@ -23,7 +23,7 @@
 mod checksum;
 mod entry;
 mod error;
-mod fs;
+pub(crate) mod fs;
 mod gomatch;
 mod hash;
 mod index;

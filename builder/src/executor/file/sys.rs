@@ -3,7 +3,7 @@
 //! inside a destination root as in a chroot), and the `*at` calls that create
 //! and adjust one name inside an open directory.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -136,53 +136,16 @@ pub(super) fn readlink_fd(fd: RawFd) -> io::Result<String> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "symlink target is not UTF-8"))
 }
 
-/// The names in directory `fd`, without `.` and `..`, sorted byte-wise.
+/// The names in directory `fd`, without `.` and `..`, sorted byte-wise;
+/// a name that is not UTF-8 is an error.
 pub(super) fn read_dir(fd: RawFd) -> io::Result<Vec<String>> {
-    // SAFETY: dup of a valid descriptor; fdopendir owns the dup from now on.
-    let dup = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
-    // SAFETY: `dup` is a directory descriptor.
-    let dirp = unsafe { libc::fdopendir(dup) };
-    if dirp.is_null() {
-        let err = io::Error::last_os_error();
-        // SAFETY: fdopendir failed, `dup` is still ours.
-        unsafe { libc::close(dup) };
-        return Err(err);
-    }
-    // SAFETY: valid DIR pointer.
-    unsafe { libc::rewinddir(dirp) };
-    let mut names = Vec::new();
-    let result = loop {
-        // SAFETY: errno is thread-local.
-        unsafe { *libc::__errno_location() = 0 };
-        // SAFETY: valid DIR pointer.
-        let ent = unsafe { libc::readdir(dirp) };
-        if ent.is_null() {
-            let err = io::Error::last_os_error();
-            break if err.raw_os_error() == Some(0) {
-                Ok(())
-            } else {
-                Err(err)
-            };
-        }
-        // SAFETY: d_name is NUL-terminated.
-        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
-        if name != b"." && name != b".." {
-            match std::str::from_utf8(name) {
-                Ok(s) => names.push(s.to_string()),
-                Err(_) => {
-                    break Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "name is not UTF-8",
-                    ))
-                }
-            }
-        }
-    };
-    // SAFETY: closes the DIR exactly once.
-    unsafe { libc::closedir(dirp) };
-    result?;
-    names.sort_unstable();
-    Ok(names)
+    crate::context::fs::read_dir_names(fd)?
+        .into_iter()
+        .map(|name| {
+            String::from_utf8(name)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "name is not UTF-8"))
+        })
+        .collect()
 }
 
 /// `mkdirat(dir, name, mode)`; `Ok(false)` when it already exists.
