@@ -21,16 +21,15 @@
 //! - [`build`]: the driver `kiln build` calls: parse, resolve bases, graph,
 //!   solve, export, tag.
 //!
-//! [`Digest`] is this crate's sha256 for keys and checksums; it prints like
-//! `kiln_image::Digest` (`sha256:<hex>`), which the export side uses.
+//! Keys, checksums and blobs all use [`kiln_image::Digest`] (re-exported as
+//! [`Digest`]).
 
 pub mod build;
 pub mod cache_store;
 pub mod context;
-pub mod digest;
 pub mod executor;
 pub mod export;
 pub mod graph;
 pub mod solver;
 
-pub use digest::Digest;
+pub use kiln_image::Digest;

@@ -24,6 +24,11 @@ pub const SHA256: &str = "sha256";
 pub struct Digest([u8; 32]);
 
 impl Digest {
+    /// The digest whose raw sha256 bytes are `bytes` (a hasher's output).
+    pub fn from_bytes(bytes: [u8; 32]) -> Digest {
+        Digest(bytes)
+    }
+
     /// Hashes `bytes` in one go (for small documents; stream big ones through
     /// a [`DigestWriter`]).
     pub fn of(bytes: &[u8]) -> Digest {

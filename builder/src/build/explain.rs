@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cache_store::{self, ExplanationRecord};
 use crate::context::Selection;
-use crate::digest::Digest;
+use crate::Digest;
 use crate::executor::{KilnExecutor, Output};
 use crate::graph::{BuildGraph, Op, Vertex, VertexId};
 use crate::solver::cache_key::{explain, KeyExplanation};

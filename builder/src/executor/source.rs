@@ -83,7 +83,7 @@ pub fn content_digest(ex: &KilnExecutor, op: &SourceOp) -> Result<Option<Digest>
         SourceOp::Image { reference, .. } => {
             let image =
                 resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::Other)?;
-            Ok(Digest::parse(&image.manifest.to_string()))
+            Ok(Some(image.manifest))
         }
     }
 }

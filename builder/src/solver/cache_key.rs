@@ -20,7 +20,7 @@ use std::fmt;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::Digest;
+use crate::Digest;
 use crate::graph::{CopySource, ExecMount, MountKind, Op, SourceOp, Vertex};
 
 /// The version of the key encoding; part of every key.

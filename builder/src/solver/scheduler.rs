@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::{cache_key, CacheKey, CancelToken, Event, ExecError, SolveError};
-use crate::digest::Digest;
+use crate::Digest;
 use crate::graph::{BuildGraph, Vertex, VertexId};
 
 /// How many bytes of a vertex's output are kept for its error message.
