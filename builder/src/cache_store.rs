@@ -294,7 +294,9 @@ fn describe_what(line: &str) -> String {
 /// A stored `sha256:<hex>` (an unreadable one becomes the zero digest,
 /// which still shows as "changed").
 fn parse_digest(text: &str) -> Digest {
-    text.parse::<Digest>().ok().unwrap_or_else(|| Digest::from_bytes([0; 32]))
+    text.parse::<Digest>()
+        .ok()
+        .unwrap_or_else(|| Digest::from_bytes([0; 32]))
 }
 
 fn explain_path(root: &Path, name: &str, ext: &str) -> PathBuf {

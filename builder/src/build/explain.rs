@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::cache_store::{self, ExplanationRecord};
 use crate::context::Selection;
-use crate::Digest;
 use crate::executor::{KilnExecutor, Output};
 use crate::graph::{BuildGraph, Op, Vertex, VertexId};
 use crate::solver::cache_key::{explain, KeyExplanation};
 use crate::solver::{ExecContext, ExecError, Executor};
+use crate::Digest;
 
 /// Called for each step that missed the cache with the reasons, one line
 /// each (`--debug-cache`).

@@ -231,7 +231,8 @@ mod key_serde {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CacheKey, D::Error> {
         let text = String::deserialize(d)?;
-        text.parse::<Digest>().ok()
+        text.parse::<Digest>()
+            .ok()
             .map(CacheKey)
             .ok_or_else(|| serde::de::Error::custom(format!("bad cache key {text:?}")))
     }

@@ -20,8 +20,8 @@ use std::fmt;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::Digest;
 use crate::graph::{CopySource, ExecMount, MountKind, Op, SourceOp, Vertex};
+use crate::Digest;
 
 /// The version of the key encoding; part of every key.
 pub const KEY_VERSION: u32 = 2;

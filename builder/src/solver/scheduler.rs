@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::{cache_key, CacheKey, CancelToken, Event, ExecError, SolveError};
-use crate::Digest;
 use crate::graph::{BuildGraph, Vertex, VertexId};
+use crate::Digest;
 
 /// How many bytes of a vertex's output are kept for its error message.
 const TAIL_BYTES: usize = 4096;
