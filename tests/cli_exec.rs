@@ -59,6 +59,11 @@ fn exec_runs_in_the_container_with_dockers_exit_codes() {
     assert_eq!(out.trim(), "yes");
     // Same UTS and PID namespaces as the container's init.
     assert_eq!(r.ok(&["exec", "web", "hostname"]).trim(), "box1");
+    // The exec'd process joins the container's cgroup (every hierarchy).
+    let own = r.ok(&["exec", "web", "cat", "/proc/self/cgroup"]);
+    let init = r.ok(&["exec", "web", "cat", "/proc/1/cgroup"]);
+    assert_eq!(own, init);
+    assert!(own.contains("/kiln/"), "{own}");
     let ps = r.ok(&["exec", "web", "ps"]);
     let first = ps.lines().nth(1).unwrap_or_default();
     assert!(
