@@ -130,7 +130,16 @@ impl ContainerStore {
             }
             other => other?,
         };
-        let state = self.state(id)?;
+        // The directory may be renamed away by a concurrent `rm` between the
+        // two reads: then the container is gone, not an error of the store.
+        let state = match self.state(id) {
+            Err(ContainerError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Err(ContainerError::NotFound(id.to_string()))
+            }
+            other => other?,
+        };
         Ok(Container { record, state })
     }
 
@@ -309,6 +318,30 @@ mod tests {
         assert!(store.list().unwrap().is_empty());
         assert!(store.leftovers().is_empty());
         store.remove_dir(&web.id).unwrap();
+    }
+
+    #[test]
+    fn a_container_removed_between_reads_is_not_found_not_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
+        let gone = record("gone");
+        let kept = record("kept");
+        store.create(&gone).unwrap();
+        store.create(&kept).unwrap();
+        // As if `rm` renamed the directory after config.json was read.
+        fs::remove_file(store.dir(&gone.id).join("state.json")).unwrap();
+        assert!(matches!(
+            store.get(&gone.id),
+            Err(ContainerError::NotFound(_))
+        ));
+        let names: Vec<_> = store
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.record.name)
+            .collect();
+        assert_eq!(names, ["kept"]);
+        assert_eq!(store.find("kept").unwrap().record.id, kept.id);
     }
 
     #[test]
