@@ -65,6 +65,9 @@ pub struct BuildRequest {
     pub tags: Vec<String>,
     /// Secrets by id for `RUN --mount=type=secret`.
     pub secrets: BTreeMap<String, Vec<u8>>,
+    /// SSH agent sockets by id for `RUN --mount=type=ssh` (`--ssh default`
+    /// is `$SSH_AUTH_SOCK`).
+    pub ssh_agents: BTreeMap<String, PathBuf>,
     /// Vertices at once (0 = twice the cores, at least 4).
     pub jobs: usize,
     /// The `kiln` executable (RUN steps run as `kiln oneshot-run`).
@@ -94,6 +97,7 @@ impl BuildRequest {
             options: BuildOptions::default(),
             tags: Vec::new(),
             secrets: BTreeMap::new(),
+            ssh_agents: BTreeMap::new(),
             jobs: 0,
             helper_exe: helper_exe.to_path_buf(),
             runtime: "kiln".into(),
@@ -217,6 +221,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         helper_exe: request.helper_exe.clone(),
         runtime: request.runtime.clone(),
         secrets: request.secrets.clone(),
+        ssh_agents: request.ssh_agents.clone(),
         diff: DiffOptions {
             compression: request.compression,
             source_date_epoch: request.source_date_epoch,

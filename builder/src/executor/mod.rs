@@ -138,6 +138,9 @@ pub struct KilnExecutor {
     pub runtime: String,
     /// Secrets by id (RUN --mount=type=secret); never written to a layer.
     pub secrets: BTreeMap<String, Vec<u8>>,
+    /// SSH agent sockets by id (RUN --mount=type=ssh); forwarded, never
+    /// written to a layer.
+    pub ssh_agents: BTreeMap<String, PathBuf>,
     /// How layers are written (compression, SOURCE_DATE_EPOCH clamping).
     pub diff: DiffOptions,
     /// This build's id: names the log folder `<root>/builder/logs/<id>/`.
