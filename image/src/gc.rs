@@ -3,7 +3,8 @@
 //! Mark: every record of the [`ImageIndex`] is a root; a manifest marks its
 //! config and layers, an index (or manifest list) marks its child manifests,
 //! recursively. Blobs that are missing or are not JSON documents are leaves.
-//! Sweep: blobs not marked are deleted.
+//! Sweep: blobs not marked are deleted, then cache records that point into
+//! deleted blobs (uncompressed sizes, member reuse entries) are dropped.
 //!
 //! Both run while holding the image index lock (via [`ImageIndex::update`],
 //! which changes nothing), so a concurrent `tag` cannot point a reference at a
@@ -74,6 +75,8 @@ pub fn collect(store: &ContentStore, index: &ImageIndex, options: &GcOptions) ->
         // Deleting a blob drops its uncompressed-size record; this also drops
         // records left behind by interrupted deletes or older versions.
         store.sweep_uncompressed()?;
+        // Member reuse entries pointing into deleted blobs are misses; drop them.
+        store.members().sweep()?;
         Ok(report)
     })?
 }
@@ -245,6 +248,31 @@ mod tests {
         for d in [shared, only_a, config, a, b, list] {
             assert!(store.exists(&d).unwrap(), "{d}");
         }
+    }
+
+    #[test]
+    fn collect_drops_member_entries_of_swept_blobs() {
+        use crate::content::MemberRecord;
+        let (_dir, store, index) = setup();
+        let (kept, orphan) = (put(&store, b"kept layer"), put(&store, b"orphan"));
+        let config = put(&store, b"{}");
+        let m = manifest(&store, &config, &[kept]);
+        index.tag(&Reference::parse("k").unwrap(), &m).unwrap();
+        let record = |chunk: &[u8]| MemberRecord {
+            chunk: Digest::of(chunk),
+            uncompressed_len: chunk.len() as u64,
+            offset: 0,
+            len: 6,
+        };
+        let members = store.members();
+        members.record("c", &kept, &[record(b"one")]).unwrap();
+        members.record("c", &orphan, &[record(b"two")]).unwrap();
+
+        std::thread::sleep(Duration::from_millis(20));
+        collect(&store, &index, &now()).unwrap();
+        assert!(members.lookup("c", &Digest::of(b"one"), 3).is_some());
+        assert_eq!(members.lookup("c", &Digest::of(b"two"), 3), None);
+        assert_eq!(members.sweep().unwrap(), 0, "collect already swept");
     }
 
     #[test]

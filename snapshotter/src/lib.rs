@@ -44,7 +44,8 @@ pub mod unpack;
 mod usage;
 
 pub use differ::{
-    apply, diff_overlay, diff_trees, Applied, Compression, DiffOptions, LayerDigests,
+    apply, diff_overlay, diff_overlay_reusing, diff_trees, diff_trees_reusing, Applied,
+    Compression, DiffOptions, LayerDigests, GZIP_MEMBER_CODEC,
 };
 pub use error::{Error, Result};
 pub use native::NativeSnapshotter;

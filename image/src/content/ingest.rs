@@ -42,7 +42,7 @@ impl ContentStore {
             }
         }
         let temp = TempBlob::create(&self.ingest)?;
-        let mut out = DigestWriter::new(&temp.file);
+        let mut out = DigestWriter::new(EarlyWriteback::new(&temp.file));
         copy_stream(&mut reader, &mut out, &temp.path)?;
         let (_, digest, size) = out.finish();
         if let Some(expected) = expected {
@@ -58,6 +58,20 @@ impl ContentStore {
         temp.file.sync_all().map_err(io_err("fsync", &temp.path))?;
         self.publish(temp, &digest)?;
         Ok((digest, size))
+    }
+
+    /// A blob written by a producer that hashes every byte it writes itself
+    /// (the differ computes a layer's digest while it writes it): the bytes
+    /// go straight to a temp file, without a second hashing pass, and
+    /// [`BlobWriter::commit`] publishes them under the producer's digest.
+    /// Dropped without commit, it leaves nothing behind.
+    pub fn blob_writer(&self) -> Result<BlobWriter<'_>> {
+        let temp = TempBlob::create(&self.ingest)?;
+        Ok(BlobWriter {
+            store: self,
+            temp,
+            progress: Writeback::default(),
+        })
     }
 
     /// Convenience for small in-memory blobs (manifests, configs).
@@ -97,6 +111,113 @@ impl ContentStore {
             }
         }
         Ok(removed)
+    }
+}
+
+/// How many written bytes are handed to the disk at a time while a blob is
+/// still being written, so the final fsync only waits for the tail.
+const WRITEBACK_WINDOW: u64 = 8 << 20;
+
+/// Starts the disk write of every full window behind the writer
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: asynchronous, no wait); the
+/// fsync at the end is what makes the blob durable.
+fn start_writeback(file: &File, from: u64, to: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor; the call only starts writeback of a range.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            from as libc::off64_t,
+            (to - from) as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+/// How far a file has been written and handed to the disk.
+#[derive(Default)]
+struct Writeback {
+    written: u64,
+    flushed: u64,
+}
+
+impl Writeback {
+    /// Writes `buf` to `file`, starting writeback of each full window.
+    fn write(&mut self, file: &File, buf: &[u8]) -> io::Result<usize> {
+        let n = (&*file).write(buf)?;
+        self.written += n as u64;
+        if self.written - self.flushed >= WRITEBACK_WINDOW {
+            start_writeback(file, self.flushed, self.written);
+            self.flushed = self.written;
+        }
+        Ok(n)
+    }
+}
+
+/// A file writer that starts writeback behind itself every
+/// [`WRITEBACK_WINDOW`] bytes.
+struct EarlyWriteback<'a> {
+    file: &'a File,
+    progress: Writeback,
+}
+
+impl<'a> EarlyWriteback<'a> {
+    fn new(file: &'a File) -> Self {
+        EarlyWriteback {
+            file,
+            progress: Writeback::default(),
+        }
+    }
+}
+
+impl Write for EarlyWriteback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.progress.write(self.file, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A blob being written by a producer that hashes it itself; see
+/// [`ContentStore::blob_writer`].
+pub struct BlobWriter<'a> {
+    store: &'a ContentStore,
+    temp: TempBlob,
+    progress: Writeback,
+}
+
+impl Write for BlobWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.progress.write(&self.temp.file, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BlobWriter<'_> {
+    /// Publishes what was written as the blob `digest` (the producer's hash
+    /// of exactly these bytes) after checking its `size`: fsync, rename into
+    /// place, fsync the directory.
+    pub fn commit(self, digest: &Digest, size: u64) -> Result<()> {
+        if size != self.progress.written {
+            return Err(ImageError::io(
+                "commit",
+                &self.temp.path,
+                io::Error::other(format!(
+                    "the producer reports {size} bytes for {digest}, {} were written",
+                    self.progress.written
+                )),
+            ));
+        }
+        self.temp
+            .file
+            .sync_all()
+            .map_err(io_err("fsync", &self.temp.path))?;
+        self.store.publish(self.temp, digest)
     }
 }
 

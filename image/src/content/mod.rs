@@ -6,6 +6,7 @@
 //! <root>/content/blobs/sha256/<hex>   published blobs, read-only (0444), never rewritten
 //! <root>/content/ingest/<unique>      blobs being written; renamed into blobs/ when complete
 //! <root>/content/uncompressed/<hex>  cached diff_id and size of a compressed layer blob
+//! <root>/content/members/<codec>/..   where compressed chunks sit in layer blobs (see [`MemberIndex`])
 //! ```
 //!
 //! A blob appears under `blobs/` only via `rename(2)` of a fully written,
@@ -18,6 +19,7 @@
 //! filesystem, which `rename` needs. No lock is taken anywhere in the store.
 
 mod ingest;
+mod members;
 #[cfg(test)]
 mod tests;
 mod uncompressed;
@@ -27,6 +29,9 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+
+pub use ingest::BlobWriter;
+pub use members::{MemberIndex, MemberRecord};
 
 use crate::digest::{Digest, DigestWriter};
 use crate::error::{io_err, ImageError, Result};

@@ -58,10 +58,15 @@ fn walk_overlay<W: Write>(
             }
             continue;
         }
-        refuse_redirects(&disk)?;
-        tw.add(&child, &disk)?;
+        let names = sys::list_xattrs(&disk).map_err(Error::io("list xattrs", &disk))?;
+        let has = |name: &[u8]| names.iter().any(|n| n.as_bytes() == name);
+        if has(b"trusted.overlay.redirect") || has(b"trusted.overlay.metacopy") {
+            return Err(refused(&disk));
+        }
+        let opaque = md.is_dir() && has(b"trusted.overlay.opaque") && is_opaque(&disk)?;
+        tw.add_inspected(&child, &disk, &md, names)?;
         if md.is_dir() {
-            if is_opaque(&disk)? {
+            if opaque {
                 tw.opaque(&child)?;
             }
             walk_overlay(tw, upper, lowers, &child)?;
@@ -94,20 +99,22 @@ fn is_opaque(dir: &Path) -> Result<bool> {
     Ok(overlay_xattr(dir, "trusted.overlay.opaque")?.is_some_and(|v| v == b"y"))
 }
 
-/// Refuses entries made by overlayfs's `redirect_dir` (renamed directories) or
-/// `metacopy` (metadata-only copy-up): their data lives in a lower layer, so a
-/// layer built from the upper dir alone would lose it.
-fn refuse_redirects(path: &Path) -> Result<()> {
-    for name in ["trusted.overlay.redirect", "trusted.overlay.metacopy"] {
-        if overlay_xattr(path, name)?.is_some() {
-            return Err(Error::UnusablePath {
-                path: path.to_path_buf(),
-                reason: "made by overlayfs redirect_dir or metacopy, which the differ \
-                         cannot read; mount with redirect_dir=off,metacopy=off",
-            });
-        }
+/// The xattrs of `path` as PAX records (overlayfs's own left out).
+fn entry_xattrs(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let names = sys::list_xattrs(path).map_err(Error::io("list xattrs", path))?;
+    xattrs_pax(path, names)
+}
+
+/// The refusal of an entry made by overlayfs's `redirect_dir` (renamed
+/// directories) or `metacopy` (metadata-only copy-up), found by its xattrs:
+/// their data lives in a lower layer, so a layer built from the upper dir
+/// alone would lose it.
+fn refused(path: &Path) -> Error {
+    Error::UnusablePath {
+        path: path.to_path_buf(),
+        reason: "made by overlayfs redirect_dir or metacopy, which the differ \
+                 cannot read; mount with redirect_dir=off,metacopy=off",
     }
-    Ok(())
 }
 
 /// Compares two plain trees (native snapshotter) and writes what changed.
@@ -214,7 +221,7 @@ fn changed(low: &Metadata, up: &Metadata, low_path: &Path, up_path: &Path) -> Re
         || (!up.is_dir() && low.size() != up.size())
         || low.mtime() != up.mtime()
         || low.mtime_nsec() != up.mtime_nsec();
-    if meta_differs || xattrs_pax(low_path)? != xattrs_pax(up_path)? {
+    if meta_differs || entry_xattrs(low_path)? != entry_xattrs(up_path)? {
         return Ok(true);
     }
     if up.file_type().is_symlink() {

@@ -24,13 +24,41 @@
 //! of a multiply-linked inode become tar hard links to the first. Directory names
 //! end in `/`. Sockets are skipped. Mtimes are whole seconds, clamped to
 //! [`DiffOptions::source_date_epoch`] when set; whiteout markers are root-owned,
-//! mode 0644, mtime 0. gzip output is a series of members, one per 1 MiB of tar,
-//! compressed in parallel on every core, each with an empty header (no name,
-//! mtime 0); the bytes do not depend on the thread count. Readers must read all
-//! members (`MultiGzDecoder`, Go's `gzip.Reader`, `gzip -d` all do).
+//! mode 0644, mtime 0. gzip output is a series of members, one per
+//! content-defined chunk of the tar (gear-hash cuts, 256 KiB to 4 MiB, about
+//! 1 MiB on average: an edit changes the one or two chunks around it and later
+//! cuts fall where they fell before), compressed in parallel on every core,
+//! each with an empty header (no name, mtime 0); the bytes depend only on the
+//! tar, not on the thread count. Readers must read all members
+//! (`MultiGzDecoder`, Go's `gzip.Reader`, `gzip -d` all do).
 //! The tar is hashed (diff_id) and then compressed and hashed again (digest)
 //! while it streams to the caller's writer; nothing is buffered whole, and file
 //! contents are read in chunks.
+//!
+//! # Member reuse
+//!
+//! [`diff_overlay_reusing`] and [`diff_trees_reusing`] take the content store's
+//! [`MemberIndex`]: each chunk is hashed (sha256) and, when the index knows a
+//! member of an existing blob holding that chunk (under [`GZIP_MEMBER_CODEC`])
+//! and its gzip trailer matches the chunk, its bytes are copied instead of
+//! compressed. The output is byte-identical to a diff without an index (a
+//! member is a deterministic function of its chunk under that codec), so
+//! re-exporting a big layer with one small change costs the tar, the hashing
+//! and copying, plus compressing the one or two changed chunks. Contract for
+//! the caller:
+//!
+//! ```text
+//! let digests = diff_overlay_reusing(upper, lowers, out, &opts, Some(&content.members()))?;
+//! let (blob, _) = content.ingest(/* the bytes written to out */)?;
+//! content.members().record(GZIP_MEMBER_CODEC, &blob, &digests.members)?; // a cache: may be ignored on error
+//! ```
+//!
+//! [`LayerDigests::members`] lists every member written with its offset in the
+//! output (so `out` must receive nothing else, and be the whole blob) and is
+//! filled only when an index is given and the compression is gzip; it is empty
+//! for zstd and plain tar (no reuse there). Recording before the blob is in
+//! the store fails; an index entry whose blob was deleted is a miss, and
+//! garbage collection sweeps such entries.
 //!
 //! # Apply
 //!
@@ -71,6 +99,7 @@
 //! file type, raw tar entries), public so callers' tests can use them too.
 
 mod apply;
+mod cdc;
 mod changes;
 mod pargz;
 #[cfg(test)]
@@ -85,7 +114,11 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use kiln_image::content::{MemberIndex, MemberRecord};
+
 use crate::{Error, Result};
+
+pub use pargz::GZIP_MEMBER_CODEC;
 
 /// Name prefix of a whiteout entry.
 const WHITEOUT_PREFIX: &str = ".wh.";
@@ -118,6 +151,13 @@ pub struct LayerDigests {
     pub size: u64,
     /// Size of the uncompressed tar.
     pub uncompressed_size: u64,
+    /// Every gzip member written, in order, with its offset in the output: what
+    /// to pass to [`MemberIndex::record`] (with [`GZIP_MEMBER_CODEC`]) once the
+    /// output is a blob of the store. Filled only by the `_reusing` entry points
+    /// given an index, with gzip compression; empty otherwise.
+    pub members: Vec<MemberRecord>,
+    /// How many of `members` were copied from the index instead of compressed.
+    pub members_reused: u64,
 }
 
 /// What an apply read.
@@ -137,7 +177,20 @@ pub fn diff_overlay<W: Write>(
     out: W,
     opts: &DiffOptions,
 ) -> Result<LayerDigests> {
-    let mut tw = write::TarWriter::new(out, opts)?;
+    diff_overlay_reusing(upper, lowers, out, opts, None)
+}
+
+/// [`diff_overlay`], reusing gzip members from `members` (see the module docs
+/// on member reuse: the output bytes are the same, and the result lists the
+/// members to record once the output is a blob).
+pub fn diff_overlay_reusing<W: Write>(
+    upper: &Path,
+    lowers: &[PathBuf],
+    out: W,
+    opts: &DiffOptions,
+    members: Option<&MemberIndex>,
+) -> Result<LayerDigests> {
+    let mut tw = write::TarWriter::new(out, opts, members)?;
     changes::overlay(&mut tw, upper, lowers)?;
     tw.finish()
 }
@@ -150,7 +203,19 @@ pub fn diff_trees<W: Write>(
     out: W,
     opts: &DiffOptions,
 ) -> Result<LayerDigests> {
-    let mut tw = write::TarWriter::new(out, opts)?;
+    diff_trees_reusing(lower, upper, out, opts, None)
+}
+
+/// [`diff_trees`], reusing gzip members from `members` (see the module docs on
+/// member reuse).
+pub fn diff_trees_reusing<W: Write>(
+    lower: Option<&Path>,
+    upper: &Path,
+    out: W,
+    opts: &DiffOptions,
+    members: Option<&MemberIndex>,
+) -> Result<LayerDigests> {
+    let mut tw = write::TarWriter::new(out, opts, members)?;
     let mut walk = changes::TreeDiff {
         tw: &mut tw,
         lower,

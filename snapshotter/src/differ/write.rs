@@ -3,11 +3,14 @@
 //! and big ids) and streams them through the hashing/compressing sink.
 
 use std::collections::HashMap;
+use std::ffi::CString;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+
+use kiln_image::content::MemberIndex;
 
 use super::stream::{Encoder, HashWriter};
 use super::{DiffOptions, LayerDigests, OPAQUE, WHITEOUT_PREFIX};
@@ -38,14 +41,15 @@ fn write_err(entry: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 }
 
 impl<W: Write> TarWriter<W> {
-    /// Starts a layer written to `out`.
-    pub(crate) fn new(out: W, opts: &DiffOptions) -> Result<Self> {
-        let encoder = Encoder::new(HashWriter::new(out), opts.compression).map_err(|source| {
-            Error::LayerStream {
-                op: "start compression",
-                source,
-            }
-        })?;
+    /// Starts a layer written to `out`; gzip reuses members from `index`.
+    pub(crate) fn new(out: W, opts: &DiffOptions, index: Option<&MemberIndex>) -> Result<Self> {
+        let encoder =
+            Encoder::new(HashWriter::new(out), opts.compression, index).map_err(|source| {
+                Error::LayerStream {
+                    op: "start compression",
+                    source,
+                }
+            })?;
         Ok(TarWriter {
             builder: tar::Builder::new(HashWriter::new(encoder)),
             links: HashMap::new(),
@@ -57,13 +61,28 @@ impl<W: Write> TarWriter<W> {
     /// (tar cannot carry them).
     pub(crate) fn add(&mut self, rel: &Path, disk: &Path) -> Result<()> {
         let md = fs::symlink_metadata(disk).map_err(Error::io("inspect", disk))?;
+        let names = sys::list_xattrs(disk).map_err(Error::io("list xattrs", disk))?;
+        self.add_inspected(rel, disk, &md, names)
+    }
+
+    /// [`TarWriter::add`] for an entry whose metadata and xattr names the
+    /// caller already read (the overlay walk needs them too: one `lstat`
+    /// and one `llistxattr` per entry in all).
+    pub(crate) fn add_inspected(
+        &mut self,
+        rel: &Path,
+        disk: &Path,
+        md: &Metadata,
+        xattr_names: Vec<CString>,
+    ) -> Result<()> {
+        let md = md.clone();
         let ft = md.file_type();
         if ft.is_socket() {
             return Ok(());
         }
         let mut header = self.base_header(&md);
         let mut pax = ids_pax(&md);
-        pax.extend(xattrs_pax(disk)?);
+        pax.extend(xattrs_pax(disk, xattr_names)?);
         if let Some(first) = self.earlier_link(rel, &md) {
             header.set_entry_type(tar::EntryType::Link);
             set_name(&mut header, &mut pax, "linkpath", &first);
@@ -128,7 +147,7 @@ impl<W: Write> TarWriter<W> {
         let err = |op| move |source| Error::LayerStream { op, source };
         let sink = self.builder.into_inner().map_err(err("finish tar"))?;
         let (encoder, diff_id, uncompressed_size) = sink.finish();
-        let counted = encoder.finish().map_err(err("finish compression"))?;
+        let (counted, log) = encoder.finish().map_err(err("finish compression"))?;
         let (mut out, digest, size) = counted.finish();
         out.flush().map_err(err("flush output"))?;
         Ok(LayerDigests {
@@ -136,6 +155,8 @@ impl<W: Write> TarWriter<W> {
             digest,
             size,
             uncompressed_size,
+            members: log.members,
+            members_reused: log.reused,
         })
     }
 
@@ -243,8 +264,7 @@ fn ids_pax(md: &Metadata) -> Vec<(String, Vec<u8>)> {
 
 /// `SCHILY.xattr.<name>` records for the entry's xattrs, sorted by name, without
 /// overlayfs's own `trusted.overlay.*`.
-pub(crate) fn xattrs_pax(disk: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut names = sys::list_xattrs(disk).map_err(Error::io("list xattrs", disk))?;
+pub(crate) fn xattrs_pax(disk: &Path, mut names: Vec<CString>) -> Result<Vec<(String, Vec<u8>)>> {
     names.retain(|n| !n.as_bytes().starts_with(OVERLAY_XATTR_PREFIX));
     names.sort();
     let mut pax = Vec::with_capacity(names.len());
