@@ -1,7 +1,8 @@
 //! End-to-end tests of the `kiln build` command line: progress output with
 //! step names (plain, rawjson, tty), `-f -`, `--iidfile`, `--metadata-file`,
 //! `--output` (oci, docker, tar, local, compression), `--debug-cache`, tar
-//! contexts on stdin, git contexts, `--logs` and `--ssh`.
+//! contexts on stdin, git contexts, `--logs` and `--ssh` with a key file
+//! (the rest of `--ssh`: tests/cli_build_ssh.rs).
 
 mod support;
 
@@ -459,11 +460,13 @@ fn logs_print_every_step_of_the_last_build_unclipped() {
 }
 
 #[test]
-fn ssh_is_a_one_line_error() {
+fn ssh_with_a_key_file_is_a_one_line_error() {
     let env = Env::new("ssh");
-    let err = one_line_error(env.run(&["build", "--ssh", "default", &env.ctx_str()]));
+    let key = env.ctx().join("Dockerfile");
+    let spec = format!("default={}", key.display());
+    let err = one_line_error(env.run(&["build", "--ssh", &spec, &env.ctx_str()]));
     assert!(
-        err.contains("--ssh default") && err.contains("not supported yet"),
+        err.contains(&spec) && err.contains("only SSH agent sockets are supported"),
         "{err}"
     );
 }

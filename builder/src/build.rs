@@ -32,8 +32,8 @@ use kiln_snapshotter::DiffOptions;
 use crate::cache_store::CacheStore;
 use crate::context::{Context, Ignore, OpenOptions};
 use crate::executor::source::resolve_image;
-use crate::executor::{KilnExecutor, Output, RootFs};
-use crate::export::{ImageDoc, Layer};
+use crate::executor::{BuiltLayer, KilnExecutor, Output, RootFs, RootLayer};
+use crate::export::{built_layer, ImageDoc, Layer};
 use crate::graph::{self, BaseImage, BaseImages, BuildGraph, BuildOptions, Op, VertexId};
 use crate::solver::{Event, SolveError, Solver};
 
@@ -275,7 +275,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         let _ = ctx.save_index();
     }
     let created = created_time(request.source_date_epoch);
-    let mut doc = assemble(&graph, &solved.outputs, &content, &images, &created)?;
+    let mut doc = assemble(&graph, &solved.outputs, &executor, &created)?;
     let (manifest, config) = doc
         .write(&content, &created)
         .map_err(store_err("write image"))?;
@@ -324,14 +324,15 @@ fn root_of(outputs: &BTreeMap<VertexId, Output>, v: VertexId) -> Result<&RootFs,
         .map_err(|e| BuildError::Store(e.to_string()))
 }
 
-/// The image document of the target stage.
+/// The image document of the target stage; writes the blobs of its built
+/// layers (only these: intermediate stages' layers are never exported).
 fn assemble(
     graph: &BuildGraph,
     outputs: &BTreeMap<VertexId, Output>,
-    content: &ContentStore,
-    images: &ImageIndex,
+    executor: &KilnExecutor,
     created: &str,
 ) -> Result<ImageDoc, BuildError> {
+    let (content, images) = (&executor.content, &executor.images);
     let target = graph.target();
     // The bottom of the target's chain: its image or scratch source.
     let mut bottom = target.root;
@@ -357,12 +358,16 @@ fn assemble(
         }
         _ => ImageDoc::scratch(),
     };
+    let mut built = Vec::with_capacity(target.history.len());
     for entry in &target.history {
-        let own = match entry.vertex {
+        built.push(match entry.vertex {
             Some(v) if !entry.empty_layer => root_of(outputs, v)?.own.clone(),
             _ => None,
-        };
-        match own {
+        });
+    }
+    let blobs = export_built(executor, &built)?;
+    for (entry, blob) in target.history.iter().zip(blobs) {
+        match blob {
             Some(l) => {
                 let layer = Layer {
                     digest: l.digest,
@@ -389,4 +394,68 @@ fn assemble(
         }
     }
     Ok(doc)
+}
+
+/// How many layers are exported at once (each one also compresses on every
+/// core; a few at once keep the cores busy through the single-threaded tar
+/// and hashing parts of small layers).
+const EXPORT_THREADS: usize = 4;
+
+/// The blobs of `layers` (in order; `None` stays `None`), exported a few at
+/// a time.
+fn export_built(
+    executor: &KilnExecutor,
+    layers: &[Option<BuiltLayer>],
+) -> Result<Vec<Option<RootLayer>>, BuildError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<RootLayer, String>>>> =
+        Mutex::new(vec![None; layers.len()]);
+    let export = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = layers.get(i) else { return };
+        let Some(layer) = slot else { continue };
+        let result = built_layer(
+            &executor.root,
+            executor.snapshotter.as_ref(),
+            &executor.content,
+            &executor.diff,
+            layer,
+        )
+        .map_err(|e| format!("export layer: {e}"));
+        let failed = result.is_err();
+        if let Ok(mut all) = results.lock() {
+            all[i] = Some(result);
+        }
+        if failed {
+            // Stop handing out more work; the others finish theirs.
+            next.store(layers.len(), Ordering::Relaxed);
+        }
+    };
+    let wanted = layers.iter().filter(|l| l.is_some()).count();
+    std::thread::scope(|scope| {
+        for _ in 1..EXPORT_THREADS.min(wanted) {
+            scope.spawn(export);
+        }
+        export();
+    });
+    let results = results
+        .into_inner()
+        .map_err(|_| BuildError::Store("export layer: a worker panicked".into()))?;
+    let mut out = Vec::with_capacity(layers.len());
+    for (slot, result) in layers.iter().zip(results) {
+        match (slot, result) {
+            (None, _) => out.push(None),
+            (Some(_), Some(Ok(blob))) => out.push(Some(blob)),
+            (Some(_), Some(Err(e))) => return Err(BuildError::Store(e)),
+            (Some(layer), None) => {
+                return Err(BuildError::Store(format!(
+                    "export layer of snapshot {}: not exported (an earlier export failed)",
+                    layer.snapshot
+                )))
+            }
+        }
+    }
+    Ok(out)
 }

@@ -1,9 +1,10 @@
 //! The persistent build cache: `<root>/builder/cache/<key hex>.json` holds
-//! the [`RootFs`] a vertex produced (committed snapshot name, layers with
-//! diff_ids), written atomically (temp file, fsync, rename), so concurrent
-//! builds and later invocations share it. A lookup is a hit only while the
-//! snapshot and every layer blob still exist. Context vertices are answered
-//! with the build's own context handle (their key already covers the files'
+//! the [`RootFs`] a vertex produced (committed snapshot name, its layers:
+//! base image blobs and built snapshots), written atomically (temp file,
+//! fsync, rename), so concurrent builds and later invocations share it. A
+//! lookup is a hit only while the snapshot, every base layer blob and every
+//! built layer's snapshot still exist. Context vertices are answered with
+//! the build's own context handle (their key already covers the files'
 //! content), so a fully cached build reports every vertex as cached.
 //!
 //! For `--debug-cache`, the preimage of the key of every executed step (and
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::context::Context;
-use crate::executor::{Output, RootFs};
+use crate::executor::{Output, RootFs, TreeLayer};
 use crate::graph::{Op, Vertex};
 use crate::solver::cache_key::{Field, KeyExplanation};
 use crate::solver::{CacheKey, CacheLookup};
@@ -94,10 +95,10 @@ impl<'a> CacheStore<'a> {
             .as_ref()
             .is_none_or(|s| self.snapshotter.stat(s).is_ok());
         snapshot_ok
-            && root
-                .layers
-                .iter()
-                .all(|l| self.content.exists(&l.digest).unwrap_or(false))
+            && root.layers.iter().all(|l| match l {
+                TreeLayer::Blob(b) => self.content.exists(&b.digest).unwrap_or(false),
+                TreeLayer::Built(b) => self.snapshotter.stat(&b.snapshot).is_ok(),
+            })
     }
 
     fn write(&self, key: &CacheKey, root: &RootFs) -> std::io::Result<()> {

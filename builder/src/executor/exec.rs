@@ -8,6 +8,7 @@
 //! kiln has no build network yet); `--security=insecure` is privileged.
 //! Mount points the step's mounts needed and the input did not have are
 //! removed again when empty, as BuildKit does, so they stay out of the layer.
+//! A step with an ssh mount gets `SSH_AUTH_SOCK` (see `ssh_auth_sock`).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -21,7 +22,7 @@ use kiln_runtime::spec::{self, MountSpec, SpecOptions};
 
 use super::snapshot::{unique, Active};
 use super::{exec_mounts, KilnExecutor, Output, RootFs};
-use crate::graph::ExecOp;
+use crate::graph::{ExecOp, MountKind};
 use crate::solver::{CacheKey, ExecContext, ExecError};
 
 /// The hostname of build steps (BuildKit's).
@@ -52,6 +53,7 @@ pub fn execute(
         let mounts = exec_mounts::prepare(ex, &op.mounts, inputs, &active.work)?;
         let mut env = op.env.clone();
         env.extend(mounts.env.iter().cloned());
+        ssh_auth_sock(op, &mut env);
         let mut specs = etc;
         specs.extend(mounts.specs.iter().cloned());
         let options = SpecOptions {
@@ -85,6 +87,21 @@ pub fn execute(
         Ok(())
     })?;
     active.finish(input, key)
+}
+
+/// BuildKit's `SSH_AUTH_SOCK`: the target of the first ssh mount, unless
+/// the step's environment sets it (also when that mount is skipped, as the
+/// LLB carries it). The target is in the cache key already.
+fn ssh_auth_sock(op: &ExecOp, env: &mut Vec<String>) {
+    let first = op
+        .mounts
+        .iter()
+        .find(|m| matches!(m.kind, MountKind::Ssh { .. }));
+    if let Some(m) = first {
+        if !env.iter().any(|e| e.starts_with("SSH_AUTH_SOCK=")) {
+            env.push(format!("SSH_AUTH_SOCK={}", m.target));
+        }
+    }
 }
 
 /// The /etc/hosts and /etc/resolv.conf BuildKit gives every step (written

@@ -8,7 +8,10 @@
 //! `<root>/builder/cache-mounts/<sha256(id)>` and persist; `sharing=locked`
 //! holds an flock for the whole step, `private` uses a fresh folder when the
 //! cache is locked by another step. Secrets are files on a tmpfs mounted in
-//! the step's work folder, bind-mounted read-only: never in a layer.
+//! the step's work folder, bind-mounted read-only: never in a layer. An
+//! SSH agent is reached through a [`SshProxy`] socket in the step's work
+//! folder (the host's socket is never mounted); an ssh mount whose id was
+//! not forwarded with `--ssh` is skipped unless `required`, as in BuildKit.
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -20,6 +23,7 @@ use kiln_snapshotter::{mount, Labels, Mount};
 use sha2::{Digest as _, Sha256};
 
 use super::snapshot::unique;
+use super::ssh_proxy::SshProxy;
 use super::{KilnExecutor, Output};
 use crate::graph::{ExecMount, MountKind};
 use crate::solver::ExecError;
@@ -35,10 +39,12 @@ pub struct PreparedMounts<'a> {
     snapshots: Vec<String>,
     locks: Vec<File>,
     temp_dirs: Vec<PathBuf>,
+    proxies: Vec<SshProxy>,
 }
 
 impl Drop for PreparedMounts<'_> {
     fn drop(&mut self) {
+        self.proxies.clear();
         for dir in self.host_mounts.iter().rev() {
             let _ = mount::unmount_all(dir, true);
         }
@@ -71,6 +77,7 @@ pub fn prepare<'a>(
         snapshots: Vec::new(),
         locks: Vec::new(),
         temp_dirs: Vec::new(),
+        proxies: Vec::new(),
     };
     for (n, m) in mounts.iter().enumerate() {
         let dir = work.join(format!("mount-{n}"));
@@ -144,14 +151,13 @@ impl PreparedMounts<'_> {
                 self.bind(file, &m.target, true);
                 Ok(())
             }
-            MountKind::Ssh { id, required, .. } => {
-                if *required {
-                    return Err(ExecError::other(format!(
-                        "ssh agent {id}: ssh mounts are not supported yet"
-                    )));
-                }
-                Ok(())
-            }
+            MountKind::Ssh {
+                id,
+                required,
+                mode,
+                uid,
+                gid,
+            } => self.add_ssh(m, id, *required, (*mode, *uid, *gid), dir),
             MountKind::Inline { content, mode } => {
                 std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
                 let file = dir.join("script");
@@ -260,6 +266,39 @@ impl PreparedMounts<'_> {
                 .map_err(|e| io_err("chown", &path, e))?;
         }
         self.bind(path, &m.target, read_only);
+        Ok(())
+    }
+
+    fn add_ssh(
+        &mut self,
+        m: &ExecMount,
+        id: &str,
+        required: bool,
+        owner_mode: (u32, u32, u32),
+        dir: &Path,
+    ) -> Result<(), ExecError> {
+        let Some(agent) = self.ex.ssh_agents.get(id) else {
+            if required {
+                return Err(ExecError::other(format!(
+                    "ssh agent {id}: not forwarded (pass --ssh {id})"
+                )));
+            }
+            return Ok(());
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_err("chmod", dir, e))?;
+        self.temp_dirs.push(dir.to_path_buf());
+        let socket = dir.join("agent.sock");
+        let proxy = SshProxy::start(&socket, agent, owner_mode).map_err(|e| {
+            ExecError::other(format!(
+                "ssh agent {id}: forward {} at {}: {e}",
+                agent.display(),
+                socket.display()
+            ))
+        })?;
+        self.proxies.push(proxy);
+        self.bind(socket, &m.target, true);
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Every root-filesystem vertex produces a [`RootFs`]: the committed snapshot
 //! holding the whole tree (`None` = the empty tree of `FROM scratch`), the
-//! manifest layers and diff_ids that make it, and the layer the vertex itself
+//! layers that make it (base image blobs, then built layers kept as
+//! snapshots until an image needs them), and the layer the vertex itself
 //! added. Committed snapshots are named after the vertex's cache key
 //! (`build-<key hex>`), so identical steps share snapshots and the persistent
 //! cache ([`crate::cache_store`]) finds them in a later build. Context
@@ -21,8 +22,10 @@ mod exec_mounts;
 pub mod file;
 mod fileop;
 mod mkdir;
+mod rebase;
 mod snapshot;
 pub mod source;
+mod ssh_proxy;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,7 +41,8 @@ use crate::graph::{Op, Vertex};
 use crate::solver::{cache_key, CacheKey, ExecContext, ExecError, Executor};
 use crate::Digest;
 
-/// One layer of a [`RootFs`]: its manifest descriptor and its diff_id.
+/// A layer blob in the content store (a base image's layer, or a built
+/// layer once exported): its manifest descriptor and its diff_id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootLayer {
     /// The blob's media type.
@@ -62,6 +66,27 @@ impl RootLayer {
     }
 }
 
+/// A layer a build step made, kept as its committed snapshot: it becomes a
+/// blob only when an image needs it ([`crate::export::built_layer`]), so
+/// the layers of intermediate stages are never diffed or compressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltLayer {
+    /// The step's committed snapshot (its own changes over `parent`).
+    pub snapshot: String,
+    /// The committed snapshot below it (`None`: the empty tree).
+    pub parent: Option<String>,
+}
+
+/// One layer of a [`RootFs`]'s tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TreeLayer {
+    /// A base image's layer (a blob already in the store).
+    Blob(RootLayer),
+    /// A layer this or an earlier build made (a committed snapshot).
+    Built(BuiltLayer),
+}
+
 /// A root filesystem produced by a vertex (cheap to clone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootFs {
@@ -71,19 +96,11 @@ pub struct RootFs {
     /// The committed snapshot with the whole tree; `None` = empty (scratch).
     pub snapshot: Option<String>,
     /// Every layer of the tree, bottom first.
-    pub layers: Vec<RootLayer>,
-    /// The layer this vertex added (`None` for sources and steps that
-    /// changed nothing).
-    pub own: Option<RootLayer>,
+    pub layers: Vec<TreeLayer>,
+    /// The layer this vertex added (`None` for sources).
+    pub own: Option<BuiltLayer>,
     /// For image sources: the manifest digest of the base image.
     pub image_manifest: Option<kiln_image::Digest>,
-}
-
-impl RootFs {
-    /// The diff_ids of the tree, bottom first.
-    pub fn diff_ids(&self) -> Vec<kiln_image::Digest> {
-        self.layers.iter().map(|l| l.diff_id).collect()
-    }
 }
 
 /// What a vertex produces.
@@ -216,7 +233,9 @@ impl Executor for KilnExecutor {
             }),
             Op::Exec(op) => exec::execute(self, op, inputs, key, cx).map(Output::Root),
             Op::Mkdir(op) => mkdir::execute(self, op, inputs, key).map(Output::Root),
-            Op::File(action) => fileop::execute(self, action, inputs, key).map(Output::Root),
+            Op::File(action) => {
+                fileop::execute(self, vertex, action, inputs, key).map(Output::Root)
+            }
         }
     }
 }

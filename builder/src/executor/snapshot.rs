@@ -1,15 +1,14 @@
 //! The steps every filesystem-changing op shares: prepare an active
-//! snapshot on the input tree, mount it on the host, let the op change it,
-//! export the change as a layer and commit it under the vertex's name.
+//! snapshot on the input tree, mount it on the host, let the op change it
+//! and commit it under the vertex's name (the layer is exported later, only
+//! if an image contains it).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_image::media;
 use kiln_snapshotter::{mount, Labels, Mount};
 
-use super::{KilnExecutor, RootFs, RootLayer};
-use crate::export::export_layer;
+use super::{BuiltLayer, KilnExecutor, RootFs, TreeLayer};
 use crate::solver::{CacheKey, ExecError};
 
 /// The committed snapshot name of the vertex with `key`.
@@ -64,6 +63,19 @@ impl<'a> Active<'a> {
         })
     }
 
+    /// The upper directory of an overlay active snapshot (`None` for other
+    /// mounts), where its changes land.
+    pub fn upper_dir(&self) -> Option<PathBuf> {
+        let [mount] = self.mounts.as_slice() else {
+            return None;
+        };
+        mount
+            .options
+            .iter()
+            .find_map(|o| o.strip_prefix("upperdir="))
+            .map(PathBuf::from)
+    }
+
     /// Mounts the active snapshot on the host, runs `change` on its root,
     /// unmounts (also when `change` fails).
     pub fn with_mounted<T>(
@@ -73,18 +85,11 @@ impl<'a> Active<'a> {
         with_mounted(&self.mounts, &self.work.join("root"), change)
     }
 
-    /// Exports the change as a layer and commits the snapshot as the
-    /// vertex's; returns the vertex's root filesystem on top of `input`.
+    /// Commits the snapshot as the vertex's; returns the vertex's root
+    /// filesystem on top of `input`. The layer is not written here: an image
+    /// that contains it exports it ([`crate::export::built_layer`]).
     pub fn finish(mut self, input: &RootFs, key: CacheKey) -> Result<RootFs, ExecError> {
         let name = committed_name(&key);
-        let layer = export_layer(
-            self.ex.snapshotter.as_ref(),
-            &self.key,
-            self.parent.as_deref(),
-            &self.ex.content,
-            &self.ex.diff,
-        )
-        .map_err(|e| ExecError::other(format!("export layer: {e}")))?;
         if self.ex.snapshotter.stat(&name).is_err() {
             // Another build may commit the same step at the same time: then
             // its snapshot (same inputs, same key) is used.
@@ -98,17 +103,15 @@ impl<'a> Active<'a> {
         }
         let mut out = input.clone();
         out.key = key;
-        out.snapshot = Some(name);
+        out.snapshot = Some(name.clone());
         out.image_manifest = None;
         // Every RUN, COPY/ADD and WORKDIR makes a layer, even one that changed
         // nothing, as BuildKit does (difftest cases 05, 10, 14).
-        let own = RootLayer {
-            media_type: media_type(&self.ex.diff).to_string(),
-            digest: layer.digest,
-            size: layer.size,
-            diff_id: layer.diff_id,
+        let own = BuiltLayer {
+            snapshot: name,
+            parent: self.parent.clone(),
         };
-        out.layers.push(own.clone());
+        out.layers.push(TreeLayer::Built(own.clone()));
         out.own = Some(own);
         Ok(out)
     }
@@ -120,15 +123,6 @@ impl Drop for Active<'_> {
             let _ = self.ex.snapshotter.remove(&self.key);
         }
         let _ = std::fs::remove_dir_all(&self.work);
-    }
-}
-
-/// The media type of layers written with `diff`.
-pub fn media_type(diff: &kiln_snapshotter::DiffOptions) -> &'static str {
-    match diff.compression {
-        kiln_image::media::Compression::Gzip => media::OCI_LAYER_TAR_GZIP,
-        kiln_image::media::Compression::None => media::OCI_LAYER_TAR,
-        _ => media::OCI_LAYER_TAR_ZSTD,
     }
 }
 

@@ -4,7 +4,7 @@
 use kiln_image::archive::docs::ManifestDoc;
 use kiln_image::{ContentStore, ImageIndex, Reference};
 
-use super::{KilnExecutor, RootFs, RootLayer};
+use super::{KilnExecutor, RootFs, RootLayer, TreeLayer};
 use crate::graph::SourceOp;
 use crate::solver::{CacheKey, ExecError};
 use crate::Digest;
@@ -108,7 +108,7 @@ pub fn execute(ex: &KilnExecutor, op: &SourceOp, key: CacheKey) -> Result<RootFs
             Ok(RootFs {
                 key,
                 snapshot: (!top.is_empty()).then_some(top),
-                layers: image.layers,
+                layers: image.layers.into_iter().map(TreeLayer::Blob).collect(),
                 own: None,
                 image_manifest: Some(image.manifest),
             })

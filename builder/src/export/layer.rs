@@ -1,16 +1,24 @@
-//! A layer from a snapshot: the changes of an active snapshot over its
+//! A layer from a snapshot: the changes of an active snapshot
+//! ([`export_layer`]) or of a committed one ([`export_committed`]) over its
 //! parent, written as a (compressed) tar straight into the content store.
 //!
-//! For overlay snapshots the changes are read from the upper directory (the
-//! snapshot holds exactly what the step changed, whiteouts included); for
+//! For overlay snapshots the changes are read from the snapshot's own
+//! directory (the upper directory of an active snapshot, the top lower
+//! directory of a view of a committed one: it holds exactly what the step
+//! changed, whiteouts included); for
 //! native snapshots the tree is compared with its parent's tree. The tar
-//! streams through a pipe into the content store's ingest, so memory stays
-//! flat whatever the layer's size.
+//! streams into a content store blob writer (the differ hashes what it
+//! writes; nothing is hashed twice), so memory stays flat whatever the
+//! layer's size. gzip members already in the store (from
+//! an earlier export of mostly the same bytes) are copied, not compressed
+//! again: see the differ's "Member reuse".
 
 use std::path::PathBuf;
 
 use kiln_image::{ContentStore, Digest};
-use kiln_snapshotter::{diff_overlay, diff_trees, DiffOptions, Snapshotter};
+use kiln_snapshotter::{
+    diff_overlay_reusing, diff_trees_reusing, DiffOptions, Snapshotter, GZIP_MEMBER_CODEC,
+};
 
 /// A layer written to the content store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,15 +81,17 @@ fn source_of(snapshotter: &dyn Snapshotter, key: &str) -> Result<Source, LayerEr
                 .find_map(|o| o.strip_prefix(name))
                 .map(str::to_string)
         };
-        let upper =
-            option("upperdir=").ok_or_else(|| err("overlay mount without upperdir".into()))?;
-        let lowers = option("lowerdir=")
+        let mut lowers: Vec<PathBuf> = option("lowerdir=")
             .map(|l| l.split(':').map(PathBuf::from).collect())
             .unwrap_or_default();
-        return Ok(Source::Overlay {
-            upper: PathBuf::from(upper),
-            lowers,
-        });
+        let upper = match option("upperdir=") {
+            Some(upper) => PathBuf::from(upper),
+            // A view of a committed snapshot: its own directory is the top
+            // lower directory, its parents' are the rest.
+            None if !lowers.is_empty() => lowers.remove(0),
+            None => return Err(err("overlay mount without directories".into())),
+        };
+        return Ok(Source::Overlay { upper, lowers });
     }
     Ok(Source::Tree {
         dir: PathBuf::from(&mount.source),
@@ -114,37 +124,65 @@ pub fn export_layer(
         _ => None,
     };
     let made_view = parent_dir.is_some();
-    let (reader, writer) = std::io::pipe().map_err(|e| write_err(e.to_string()))?;
-    let result = std::thread::scope(|scope| {
-        let diff = scope.spawn(move || match &source {
-            Source::Overlay { upper, lowers } => diff_overlay(upper, lowers, writer, options),
-            Source::Tree { dir } => diff_trees(parent_dir.as_deref(), dir, writer, options),
-        });
-        let ingested = content.ingest(reader, None);
-        let digests = diff
-            .join()
-            .map_err(|_| write_err("diff thread panicked".into()))?;
-        let digests = digests.map_err(|e| write_err(e.to_string()))?;
-        let (digest, size) = ingested.map_err(|e| write_err(e.to_string()))?;
-        let diff_id: Digest = digests
-            .diff_id
-            .parse()
-            .map_err(|e| write_err(format!("diff_id: {e}")))?;
-        if digest.to_string() != digests.digest {
-            return Err(write_err(format!(
-                "blob digest {digest} differs from the written {}",
-                digests.digest
-            )));
+    let members = content.members();
+    let result = (|| {
+        // The differ hashes every byte it writes (the blob digest), so the
+        // blob goes straight to the store's temp file, hashed once.
+        let mut blob = content
+            .blob_writer()
+            .map_err(|e| write_err(e.to_string()))?;
+        let index = Some(&members);
+        let digests = match &source {
+            Source::Overlay { upper, lowers } => {
+                diff_overlay_reusing(upper, lowers, &mut blob, options, index)
+            }
+            Source::Tree { dir } => {
+                diff_trees_reusing(parent_dir.as_deref(), dir, &mut blob, options, index)
+            }
         }
+        .map_err(|e| write_err(e.to_string()))?;
+        let parse = |what: &str, text: &str| {
+            text.parse::<Digest>()
+                .map_err(|e| write_err(format!("{what}: {e}")))
+        };
+        let digest = parse("digest", &digests.digest)?;
+        let diff_id = parse("diff_id", &digests.diff_id)?;
+        blob.commit(&digest, digests.size)
+            .map_err(|e| write_err(e.to_string()))?;
+        // Where this blob's gzip members are, so a later export of a layer
+        // that shares most of its bytes copies them instead of compressing
+        // (a cache: not being able to record costs only that).
+        let _ = members.record(GZIP_MEMBER_CODEC, &digest, &digests.members);
         Ok(Layer {
             digest,
-            size,
+            size: digests.size,
             diff_id,
         })
-    });
+    })();
     if made_view {
         let _ = snapshotter.remove(&view_key);
     }
+    result
+}
+
+/// Writes the changes of the committed snapshot `name` over its parent
+/// `parent` as a layer blob into `content` (through a temporary view).
+pub fn export_committed(
+    snapshotter: &dyn Snapshotter,
+    name: &str,
+    parent: Option<&str>,
+    content: &ContentStore,
+    options: &DiffOptions,
+) -> Result<Layer, LayerError> {
+    let view_key = format!("export-committed-{}-{}", std::process::id(), unique());
+    snapshotter
+        .view(&view_key, Some(name))
+        .map_err(|e| LayerError::Snapshot {
+            key: name.to_string(),
+            message: format!("view: {e}"),
+        })?;
+    let result = export_layer(snapshotter, &view_key, parent, content, options);
+    let _ = snapshotter.remove(&view_key);
     result
 }
 

@@ -7,16 +7,17 @@
 //! `--no-cache-filter`, `--jobs`, `--iidfile`, `--metadata-file` (buildx's
 //! keys), `-q`, `--progress auto|plain|tty|rawjson` ([`progress`]),
 //! `--output`/`-o` ([`output`]), `--debug-cache` (why each step missed the
-//! cache), `--platform` (this machine's only), `--runtime`.
+//! cache), `--platform` (this machine's only), `--runtime`, `--ssh ID[=SOCKET]`
+//! (SSH agent sockets only: [`ssh`]).
 //!
 //! `kiln build --logs` prints the full output of every step of the most
 //! recent build (kept under `<root>/builder/logs/<build id>/`, never
-//! clipped), each under its step name. Not yet: `--cache-to/--cache-from`
-//! and `--ssh` (a one-line error).
+//! clipped), each under its step name. Not yet: `--cache-to/--cache-from`.
 
 mod context_source;
 mod output;
 mod progress;
+mod ssh;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -73,7 +74,7 @@ pub struct BuildArgs {
     /// Print why each step missed the cache (the file, argument or input that changed its key).
     #[arg(long = "debug-cache")]
     debug_cache: bool,
-    /// SSH agent sockets or keys to expose to RUN --mount=type=ssh (not supported yet).
+    /// SSH agent socket to expose to RUN --mount=type=ssh: default|ID[=SOCKET] (default: $SSH_AUTH_SOCK).
     #[arg(long)]
     ssh: Vec<String>,
     /// Print the full output of every step of the most recent build, then exit.
@@ -130,9 +131,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
     if args.logs {
         return print_logs(root);
     }
-    if let Some(ssh) = args.ssh.first() {
-        bail!("--ssh {ssh}: forwarding SSH agents or keys is not supported yet");
-    }
+    let ssh_agents = ssh::parse(&args.ssh)?;
     let context_arg = args.context.clone().unwrap_or_else(|| ".".into());
     if context_arg == "-" && args.file.as_deref() == Some("-") {
         bail!("-f -: the Dockerfile cannot come from stdin when the context does (context -)");
@@ -165,6 +164,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
         .cloned()
         .collect::<BTreeSet<_>>();
     request.secrets = read_secrets(&args.secret)?;
+    request.ssh_agents = ssh_agents;
     request.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.parse().ok());

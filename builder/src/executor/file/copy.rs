@@ -19,25 +19,34 @@ use super::remote;
 use super::source::{self, Selected, SourceRoot};
 use super::sys;
 use super::write::{join, Body, Meta, Writer};
-use super::{FileError, FileInput};
+use super::{FileError, FileInput, FileStamp, Produced, Reuse};
 use crate::context::path::{base, is_within, scoped_clean};
+use crate::context::Context;
 use crate::graph::{CopySource, FileAction};
 
 /// Settings shared by all sources of one action.
-struct Opts {
+struct Opts<'a> {
     chown: Option<(u32, u32)>,
     chmod: Option<Chmod>,
     /// Inode -> first destination path, for hard links within one copy.
     links: HashMap<(u64, u64), String>,
+    /// The build context, when copying from it (file digests).
+    context: Option<&'a Context>,
+    /// Files of a previous copy that may be kept.
+    reuse: Option<&'a Reuse<'a>>,
+    /// What was written, when the caller asked ([`super::apply_reusing`]).
+    produced: Option<Produced>,
 }
 
-/// Performs `action` (see [`super::apply`]).
+/// Performs `action` (see [`super::apply`]); `tracking` asks for the list
+/// of written paths, optionally keeping unchanged files of a previous copy.
 pub(super) fn run(
     action: &FileAction,
     input: Option<FileInput<'_>>,
     dest_root: &std::path::Path,
     workdir: &str,
-) -> Result<(), FileError> {
+    tracking: Option<Option<&Reuse<'_>>>,
+) -> Result<Produced, FileError> {
     let mut w = Writer::open(dest_root, "")?;
     let chown = action
         .chown
@@ -45,10 +54,17 @@ pub(super) fn run(
         .map(|c| resolve_chown(c, &w))
         .transpose()?;
     w.parent_owner = chown.unwrap_or((0, 0));
+    let context = match &input {
+        Some(FileInput::Context(ctx)) => Some(*ctx),
+        _ => None,
+    };
     let mut opts = Opts {
         chown,
         chmod: action.chmod.as_deref().map(Chmod::parse).transpose()?,
         links: HashMap::new(),
+        context,
+        reuse: tracking.flatten(),
+        produced: tracking.map(|_| Vec::new()),
     };
     let raw = if action.dest.starts_with('/') {
         action.dest.clone()
@@ -110,7 +126,8 @@ pub(super) fn run(
             CopySource::Remote(url) => add_url(url, action, &mut w, &dest, into_dir, &opts)?,
         }
     }
-    w.finish()
+    w.finish()?;
+    Ok(opts.produced.unwrap_or_default())
 }
 
 /// Where a non-directory named `name` goes.
@@ -216,15 +233,42 @@ fn copy_one(
         atime: (st.st_atime, st.st_atime_nsec),
         mtime: (st.st_mtime, st.st_mtime_nsec),
     };
+    let stamp = match (kind, opts.context) {
+        (libc::S_IFREG, Some(ctx)) => ctx.get(p).and_then(|e| e.digest).map(|digest| FileStamp {
+            digest,
+            mode: meta.mode & 0o7777,
+            uid: meta.uid,
+            gid: meta.gid,
+            mtime: meta.mtime,
+            size: st.st_size as u64,
+        }),
+        _ => None,
+    };
+    if let Some(produced) = &mut opts.produced {
+        produced.push((target.to_string(), stamp));
+    }
     match kind {
         libc::S_IFDIR => w.put(target, &meta, Body::Dir, keep_meta),
         libc::S_IFREG => {
             if st.st_nlink > 1 {
                 let key = (st.st_dev, st.st_ino);
                 if let Some(first) = opts.links.get(&key) {
+                    if let Some(produced) = &mut opts.produced {
+                        // A link is not a copy of content: never kept.
+                        if let Some(last) = produced.last_mut() {
+                            last.1 = None;
+                        }
+                    }
                     return w.put(target, &meta, Body::HardLink(first.clone()), false);
                 }
                 opts.links.insert(key, target.to_string());
+            }
+            if let (Some(reuse), Some(stamp)) = (opts.reuse, stamp) {
+                // The previous build wrote this very content with these
+                // attributes here, and its file is in place (hard link).
+                if reuse.previous.get(target) == Some(&Some(stamp)) {
+                    return Ok(());
+                }
             }
             let mut file = src.open_file(p)?;
             w.put(target, &meta, Body::File(&mut file), false)

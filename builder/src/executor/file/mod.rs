@@ -63,6 +63,35 @@ impl FileError {
     }
 }
 
+/// What a regular file copied from the build context was written with: its
+/// content digest and the attributes the copy gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    /// sha256 of the content.
+    pub digest: Digest,
+    /// Permission bits (with setuid, setgid, sticky).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time (seconds, nanoseconds).
+    pub mtime: (i64, i64),
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Every destination path a copy wrote (root-relative), with the stamp of
+/// regular files copied from the build context.
+pub type Produced = Vec<(String, Option<FileStamp>)>;
+
+/// A previous build's copy to start from (see `executor::rebase`): its
+/// files are under the destination already (hard links).
+pub struct Reuse<'a> {
+    /// What the previous build wrote, by destination path.
+    pub previous: &'a std::collections::HashMap<String, Option<FileStamp>>,
+}
+
 /// Performs `action` into `dest_root` (the stage's mounted, writable root),
 /// relative destinations taken from `workdir`.
 ///
@@ -76,7 +105,23 @@ pub fn apply(
     dest_root: &Path,
     workdir: &str,
 ) -> Result<(), FileError> {
-    copy::run(action, input, dest_root, workdir)
+    copy::run(action, input, dest_root, workdir, None).map(|_| ())
+}
+
+/// [`apply`], keeping the regular files of `reuse` that the copy would
+/// write with the same content and attributes; returns what it wrote.
+///
+/// # Errors
+///
+/// As [`apply`].
+pub fn apply_reusing(
+    action: &FileAction,
+    input: Option<FileInput<'_>>,
+    dest_root: &Path,
+    workdir: &str,
+    reuse: Option<&Reuse<'_>>,
+) -> Result<Produced, FileError> {
+    copy::run(action, input, dest_root, workdir, Some(reuse))
 }
 
 /// The content digest of what `action` selects from `input`, for its cache
