@@ -266,12 +266,13 @@ fn add_url_with_checksum() {
     )
     .unwrap();
     assert_eq!(fs::read(dest.join("named.tgz")).unwrap(), body);
+    // https is covered end to end by tests/cli_build_https.rs.
     let err = apply(
-        &url_action("https://example.invalid/x", "/", None),
+        &url_action("ftp://example.invalid/x", "/", None),
         None,
         &dest,
         "/",
     )
     .unwrap_err();
-    assert!(err.to_string().contains("https not supported yet"), "{err}");
+    assert!(err.to_string().contains("unsupported URL scheme"), "{err}");
 }

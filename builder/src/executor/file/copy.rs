@@ -290,10 +290,14 @@ fn add_url(
     into_dir: bool,
     opts: &Opts,
 ) -> Result<(), FileError> {
-    if !url.starts_with("http://") && !url.starts_with("https://") {
+    let git = url.starts_with("git@") || url.starts_with("git://") || url.contains(".git#");
+    if git || url.ends_with(".git") {
         return Err(FileError(format!(
             "ADD {url}: git sources are not supported yet"
         )));
+    }
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Err(FileError(format!("ADD {url}: unsupported URL scheme")));
     }
     let checksum = action.add.as_ref().and_then(|a| a.checksum.clone());
     if let Some(c) = &checksum {

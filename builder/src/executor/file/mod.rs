@@ -22,12 +22,13 @@
 //!   the stage's filesystem; the layer it produces holds the same files).
 //! - ADD: local archives (tar, plain or gzip/bzip2/xz/zstd, detected by
 //!   content) are extracted into dest unless `--unpack=false` (see `archive`);
-//!   `http://` URLs are downloaded (see `remote`), verified against
+//!   `http://` and `https://` URLs are downloaded (see `remote`), verified against
 //!   `--checksum`, never unpacked.
 //!
 //! [`content_digest`]'s encoding is documented in `digest`.
 
 mod archive;
+mod connection;
 mod copy;
 mod digest;
 mod owner;

@@ -1,5 +1,6 @@
-//! ADD of a URL: a plain HTTP/1.1 GET (no TLS yet: `https://` fails clearly),
-//! following up to 10 redirects, with `Content-Length`, chunked or
+//! ADD of a URL: an HTTP/1.1 GET over plain TCP (`http://`) or TLS
+//! (`https://`, see `connection` for the trusted certificates), following up
+//! to 10 redirects (also between the two schemes), with `Content-Length`, chunked or
 //! close-delimited bodies. The body streams into the destination while it is
 //! hashed; a `--checksum` mismatch removes the file and fails. The file is
 //! named after the last segment of the URL path (`download` when empty), gets
@@ -7,28 +8,48 @@
 //! one, else the current time. URLs are never unpacked.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
+use super::connection::Connection;
 use super::FileError;
 
-/// A parsed `http://host[:port]/path` URL.
+/// A parsed `http[s]://host[:port]/path` URL.
 #[derive(Debug)]
 struct Url {
+    /// `https`.
+    tls: bool,
     host: String,
     port: u16,
     path: String,
 }
 
-fn parse_url(url: &str) -> Result<Url, FileError> {
-    if url.starts_with("https://") {
-        return Err(FileError(format!("ADD {url}: https not supported yet")));
+impl Url {
+    /// `http` or `https`.
+    fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
     }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| FileError(format!("ADD {url}: unsupported URL scheme")))?;
+
+    /// The `Host` header: the port only when it is not the scheme's.
+    fn host_header(&self) -> String {
+        if self.port == if self.tls { 443 } else { 80 } {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+fn parse_url(url: &str) -> Result<Url, FileError> {
+    let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => return Err(FileError(format!("ADD {url}: unsupported URL scheme"))),
+    };
     let (authority, path) = match rest.find(['/', '?', '#']) {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -46,12 +67,17 @@ fn parse_url(url: &str) -> Result<Url, FileError> {
             p.parse()
                 .map_err(|_| FileError(format!("ADD {url}: bad port {p:?}")))?,
         ),
-        _ => (authority.to_string(), 80),
+        _ => (authority.to_string(), if tls { 443 } else { 80 }),
     };
     if host.is_empty() {
         return Err(FileError(format!("ADD {url}: no host")));
     }
-    Ok(Url { host, port, path })
+    Ok(Url {
+        tls,
+        host,
+        port,
+        path,
+    })
 }
 
 /// The file name ADD gives the download of `url`.
@@ -78,20 +104,15 @@ pub(super) fn fetch(url: &str, out: &mut dyn Write) -> Result<Fetched, FileError
     for _ in 0..10 {
         let u = parse_url(&current)?;
         let err = |op: &str, e: io::Error| FileError(format!("ADD {current}: {op}: {e}"));
-        let stream =
-            TcpStream::connect((u.host.as_str(), u.port)).map_err(|e| err("connect", e))?;
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
-        let host = if u.port == 80 {
-            u.host.clone()
-        } else {
-            format!("{}:{}", u.host, u.port)
-        };
+        let mut stream = Connection::open(&u.host, u.port, u.tls).map_err(|e| err("connect", e))?;
+        let host = u.host_header();
         let request = format!(
             "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: kiln\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
             u.path
         );
-        (&stream)
+        stream
             .write_all(request.as_bytes())
+            .and_then(|()| stream.flush())
             .map_err(|e| err("send request", e))?;
         let mut r = BufReader::new(stream);
         let (status, headers) = read_head(&mut r).map_err(|e| err("read response", e))?;
@@ -108,7 +129,8 @@ pub(super) fn fetch(url: &str, out: &mut dyn Write) -> Result<Fetched, FileError
                 loc
             } else {
                 format!(
-                    "http://{host}{}{loc}",
+                    "{}://{host}{}{loc}",
+                    u.scheme(),
                     if loc.starts_with('/') { "" } else { "/" }
                 )
             };
@@ -252,10 +274,10 @@ mod tests {
     fn urls_and_dates() {
         assert_eq!(file_name("http://h:8080/a/b/pkg.tar.gz?x=1"), "pkg.tar.gz");
         assert_eq!(file_name("http://h/"), "download");
-        assert!(parse_url("https://h/x")
-            .unwrap_err()
-            .0
-            .contains("https not supported yet"));
+        let u = parse_url("https://h/x").unwrap();
+        assert!(u.tls && u.port == 443 && u.host_header() == "h");
+        assert_eq!(parse_url("http://h:8080/").unwrap().host_header(), "h:8080");
+        assert!(parse_url("ftp://h/x").is_err());
         assert_eq!(
             parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(784_111_777)
