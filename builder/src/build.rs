@@ -17,6 +17,11 @@
 //! with names; the names are also written to `<log dir>/steps.json` for
 //! `kiln build --logs`. Every executed step's cache key preimage is kept for
 //! `--debug-cache` ([`BuildRequest::cache_misses`], see `explain`).
+//!
+//! Cache directories ([`crate::local_cache`]): the `cache_from` ones are
+//! read before solving and answer the steps the root's cache misses; after
+//! the image is written and tagged, the solved steps are exported to
+//! `cache_to` (a failed export fails the build, as in BuildKit).
 
 mod explain;
 mod image_config;
@@ -32,9 +37,10 @@ use kiln_snapshotter::DiffOptions;
 use crate::cache_store::CacheStore;
 use crate::context::{Context, Ignore, OpenOptions};
 use crate::executor::source::resolve_image;
-use crate::executor::{BuiltLayer, KilnExecutor, Output, RootFs, RootLayer};
+use crate::executor::{KilnExecutor, Output, RootFs, RootLayer, TreeLayer};
 use crate::export::{built_layer, ImageDoc, Layer};
 use crate::graph::{self, BaseImage, BaseImages, BuildGraph, BuildOptions, Op, VertexId};
+use crate::local_cache::{self, CacheExport, Imported, ImportingCache, LocalCacheError};
 use crate::solver::{Event, SolveError, Solver};
 
 pub use explain::CacheMisses;
@@ -84,6 +90,10 @@ pub struct BuildRequest {
     pub compression: media::Compression,
     /// `SOURCE_DATE_EPOCH`: created times and layer mtimes clamped to it.
     pub source_date_epoch: Option<i64>,
+    /// `--cache-to type=local`: where to export the solved steps.
+    pub cache_to: Option<CacheExport>,
+    /// `--cache-from type=local`: cache directories to import steps from.
+    pub cache_from: Vec<PathBuf>,
 }
 
 impl BuildRequest {
@@ -106,6 +116,8 @@ impl BuildRequest {
             cache_misses: None,
             compression: media::Compression::Gzip,
             source_date_epoch: None,
+            cache_to: None,
+            cache_from: Vec::new(),
         }
     }
 }
@@ -127,6 +139,8 @@ pub struct Built {
     pub log_dir: PathBuf,
     /// The committed snapshot of the final filesystem (`None`: empty).
     pub snapshot: Option<String>,
+    /// Imported cache records that could not be used (their steps ran).
+    pub cache_warnings: Vec<String>,
 }
 
 /// Why a build failed (one line, except a failed step, whose output tail
@@ -150,6 +164,9 @@ pub enum BuildError {
     /// The store, context or export failed.
     #[error("{0}")]
     Store(String),
+    /// A `--cache-from` directory could not be read, or `--cache-to` failed.
+    #[error("{0}")]
+    Cache(#[from] LocalCacheError),
 }
 
 /// The image store as [`BaseImages`] for graph building.
@@ -211,6 +228,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     };
     let snapshotter =
         kiln_runtime::rootfs::open_snapshotter(root, None).map_err(store_err("snapshotter"))?;
+    let imported = Imported::open(&request.cache_from)?;
     let build_id = format!("{}-{}", kiln_image::time::now().0, std::process::id());
     let executor = KilnExecutor {
         root: root.to_path_buf(),
@@ -228,12 +246,13 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         },
         build_id,
     };
-    let cache = CacheStore::new(
+    let local = CacheStore::new(
         root,
         &content,
         executor.snapshotter.as_ref(),
         context.clone(),
     );
+    let cache = ImportingCache::new(local, imported, &content, executor.snapshotter.as_ref());
     let jobs = match request.jobs {
         // Twice the cores, at least 4: build steps mostly wait (on RUN
         // commands' sleeps, the network, the disk), so capping them at the
@@ -286,6 +305,10 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
             .tag(&reference, &manifest)
             .map_err(|e| BuildError::Store(format!("tag {tag}: {e}")))?;
     }
+    if let Some(to) = &request.cache_to {
+        let roots = local_cache::select(&graph, &solved.outputs, to.mode);
+        local_cache::export(&executor, &roots, to)?;
+    }
     Ok(Built {
         manifest,
         config,
@@ -294,6 +317,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         cached: solved.cached.len(),
         log_dir: executor.log_dir(),
         snapshot: root_of(&solved.outputs, graph.output())?.snapshot.clone(),
+        cache_warnings: cache.warnings(),
     })
 }
 
@@ -401,11 +425,11 @@ fn assemble(
 /// and hashing parts of small layers).
 const EXPORT_THREADS: usize = 4;
 
-/// The blobs of `layers` (in order; `None` stays `None`), exported a few at
-/// a time.
+/// The blobs of `layers` (in order; `None` stays `None`), built ones
+/// exported a few at a time, blobs (imported from a cache) as they are.
 fn export_built(
     executor: &KilnExecutor,
-    layers: &[Option<BuiltLayer>],
+    layers: &[Option<TreeLayer>],
 ) -> Result<Vec<Option<RootLayer>>, BuildError> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
@@ -415,7 +439,16 @@ fn export_built(
     let export = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(slot) = layers.get(i) else { return };
-        let Some(layer) = slot else { continue };
+        let layer = match slot {
+            None => continue,
+            Some(TreeLayer::Blob(blob)) => {
+                if let Ok(mut all) = results.lock() {
+                    all[i] = Some(Ok(blob.clone()));
+                }
+                continue;
+            }
+            Some(TreeLayer::Built(layer)) => layer,
+        };
         let result = built_layer(
             &executor.root,
             executor.snapshotter.as_ref(),
@@ -450,10 +483,13 @@ fn export_built(
             (Some(_), Some(Ok(blob))) => out.push(Some(blob)),
             (Some(_), Some(Err(e))) => return Err(BuildError::Store(e)),
             (Some(layer), None) => {
+                let what = match layer {
+                    TreeLayer::Built(b) => format!("snapshot {}", b.snapshot),
+                    TreeLayer::Blob(b) => format!("blob {}", b.digest),
+                };
                 return Err(BuildError::Store(format!(
-                    "export layer of snapshot {}: not exported (an earlier export failed)",
-                    layer.snapshot
-                )))
+                    "export layer of {what}: not exported (an earlier export failed)"
+                )));
             }
         }
     }

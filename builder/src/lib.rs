@@ -20,6 +20,8 @@
 //! - [`export`]: layers from snapshots and the image's config and manifest.
 //! - [`build`]: the driver `kiln build` calls: parse, resolve bases, graph,
 //!   solve, export, tag.
+//! - [`local_cache`]: `--cache-to`/`--cache-from type=local` cache
+//!   directories (an OCI layout of layer blobs and a cache config).
 //!
 //! Keys, checksums and blobs all use [`kiln_image::Digest`] (re-exported as
 //! [`Digest`]).
@@ -30,6 +32,7 @@ pub mod context;
 pub mod executor;
 pub mod export;
 pub mod graph;
+pub mod local_cache;
 pub mod solver;
 
 pub use kiln_image::Digest;

@@ -97,8 +97,10 @@ pub struct RootFs {
     pub snapshot: Option<String>,
     /// Every layer of the tree, bottom first.
     pub layers: Vec<TreeLayer>,
-    /// The layer this vertex added (`None` for sources).
-    pub own: Option<BuiltLayer>,
+    /// The layer this vertex added (`None` for sources): a built snapshot,
+    /// or a blob for a result imported with `--cache-from`
+    /// ([`crate::local_cache`]). Always the last of `layers`.
+    pub own: Option<TreeLayer>,
     /// For image sources: the manifest digest of the base image.
     pub image_manifest: Option<kiln_image::Digest>,
 }

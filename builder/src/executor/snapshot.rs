@@ -112,7 +112,7 @@ impl<'a> Active<'a> {
             parent: self.parent.clone(),
         };
         out.layers.push(TreeLayer::Built(own.clone()));
-        out.own = Some(own);
+        out.own = Some(TreeLayer::Built(own));
         Ok(out)
     }
 }

@@ -152,6 +152,22 @@ pub fn unpack(
             diff_ids: diff_ids.len(),
         });
     }
+    let layers: Vec<(Digest, Digest)> = doc.layers.iter().map(|l| l.digest).zip(diff_ids).collect();
+    unpack_layers(store, &layers, snapshotter)
+}
+
+/// Makes the committed snapshots of a layer chain given as `(blob digest,
+/// diff_id)` pairs, bottom first, the blobs already in `store`: each layer
+/// is applied onto its parent chain ID exactly as [`unpack`] does (existing
+/// chain snapshots are reused, each diff_id is checked, nothing half-applied
+/// is committed). Returns the top chain ID (empty for no layers). For a
+/// chain that has no image around it (the build cache's imported records).
+pub fn unpack_layers(
+    store: &ContentStore,
+    layers: &[(Digest, Digest)],
+    snapshotter: &dyn Snapshotter,
+) -> UnpackResult<String> {
+    let diff_ids: Vec<Digest> = layers.iter().map(|(_, d)| *d).collect();
     let chains = chain_ids(&diff_ids);
     let mut todo = Vec::new();
     for (index, chain) in chains.iter().enumerate() {
@@ -159,7 +175,7 @@ pub fn unpack(
             continue;
         }
         todo.push(Todo {
-            blob: doc.layers[index].digest,
+            blob: layers[index].0,
             diff_id: diff_ids[index],
             chain: chain.clone(),
             parent: index.checked_sub(1).map(|i| chains[i].clone()),

@@ -12,8 +12,16 @@
 //!
 //! `kiln build --logs` prints the full output of every step of the most
 //! recent build (kept under `<root>/builder/logs/<build id>/`, never
-//! clipped), each under its step name. Not yet: `--cache-to/--cache-from`.
+//! clipped), each under its step name.
+//!
+//! `--cache-to type=local,dest=DIR[,mode=min|max]` exports the solved steps
+//! into a cache directory after the build, `--cache-from type=local,src=DIR`
+//! (repeatable) imports them on another root ([`cache`];
+//! [`kiln_builder::local_cache`] has the format). Imported records that
+//! cannot be used (a corrupt blob) are warned about on stderr and their
+//! steps run.
 
+mod cache;
 mod context_source;
 mod output;
 mod progress;
@@ -71,6 +79,12 @@ pub struct BuildArgs {
     /// Output destination: type=image|oci|docker|tar|local[,dest=PATH][,compression=gzip|zstd|uncompressed], or a directory.
     #[arg(short = 'o', long = "output")]
     output: Vec<String>,
+    /// Export the build cache: type=local,dest=DIR[,mode=min|max].
+    #[arg(long = "cache-to")]
+    cache_to: Vec<String>,
+    /// Import build cache: type=local,src=DIR (repeatable).
+    #[arg(long = "cache-from")]
+    cache_from: Vec<String>,
     /// Print why each step missed the cache (the file, argument or input that changed its key).
     #[arg(long = "debug-cache")]
     debug_cache: bool,
@@ -145,6 +159,8 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
     }
     let mode = Mode::parse(&args.progress)?;
     let out = output::parse(&args.output)?;
+    let cache_to = cache::parse_to(&args.cache_to)?;
+    let cache_from = cache::parse_from(&args.cache_from)?;
     let context = context_source::prepare(root, &context_arg)?;
     let (dockerfile, dockerfile_path) = read_dockerfile(&args, &context)?;
     let exe = std::env::current_exe().context("find the kiln executable")?;
@@ -165,6 +181,8 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
         .collect::<BTreeSet<_>>();
     request.secrets = read_secrets(&args.secret)?;
     request.ssh_agents = ssh_agents;
+    request.cache_to = cache_to;
+    request.cache_from = cache_from;
     request.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.parse().ok());
@@ -183,6 +201,9 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
         p.finish();
     }
     let built = built.map_err(|e| anyhow!("{e}"))?;
+    for warning in &built.cache_warnings {
+        eprintln!("warning: {warning}");
+    }
     output::export(
         root,
         &out.kind,
