@@ -470,3 +470,17 @@ fn ssh_with_a_key_file_is_a_one_line_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_relative_root_builds_and_runs_steps() {
+    let env = Env::new("relative-root");
+    // The same root, named relative to the working directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .current_dir(&env.scratch.0)
+        .args(["--root", "root", "build", "-q", "-t", "rel:1", "ctx"])
+        .env_remove("KILN_ROOT")
+        .output()
+        .unwrap();
+    let id = ok_as(out, "kiln --root root build ctx");
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+}

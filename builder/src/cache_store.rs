@@ -37,9 +37,11 @@ pub fn cache_dir(root: &Path) -> PathBuf {
     root.join("builder/cache")
 }
 
-/// Deletes every cache entry and persisted cache mount under `root` (for
-/// `kiln builder prune`); returns how many cache entries were removed. The
-/// snapshots they name are left for the snapshot garbage collector.
+/// Deletes every cache entry (with the COPY rebase records and `--debug-cache`
+/// explanations kept beside them), persisted cache mount and exported-layer
+/// record under `root` (for `kiln builder prune`); returns how many cache
+/// entries were removed. The snapshots they name are left for the snapshot
+/// garbage collector.
 pub fn prune(root: &Path) -> std::io::Result<usize> {
     let dir = cache_dir(root);
     let mut removed = 0;
@@ -53,9 +55,13 @@ pub fn prune(root: &Path) -> std::io::Result<usize> {
             }
         }
     }
-    let mounts = root.join("builder/cache-mounts");
-    if mounts.exists() {
-        std::fs::remove_dir_all(&mounts)?;
+    // Persisted cache mounts, and the records of which blob each built
+    // snapshot was exported as (`export::built_layer`).
+    for dir in ["builder/cache-mounts", "builder/layers"] {
+        let dir = root.join(dir);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
     }
     Ok(removed)
 }

@@ -55,10 +55,16 @@ fn prune_removes_cache_entries_and_cache_mounts() {
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join("a.json"), "{}").unwrap();
     std::fs::write(cache.join("b.json"), "{}").unwrap();
+    std::fs::create_dir_all(cache.join("rebase")).unwrap();
+    std::fs::write(cache.join("rebase/k"), "kiln-rebase-v1 s -\n").unwrap();
     let mounts = root.path().join("builder/cache-mounts/x");
     std::fs::create_dir_all(&mounts).unwrap();
+    let layers = root.path().join("builder/layers");
+    std::fs::create_dir_all(&layers).unwrap();
+    std::fs::write(layers.join("build-x.gzip.json"), "{}").unwrap();
     assert_eq!(kiln_builder::cache_store::prune(root.path()).unwrap(), 2);
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
     assert!(!mounts.exists());
+    assert!(!layers.exists());
     assert_eq!(kiln_builder::cache_store::prune(root.path()).unwrap(), 0);
 }

@@ -148,10 +148,15 @@ const CONTAINER_COMMANDS: &[&str] = &[
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    // Everything below works with an absolute root: paths into it are
+    // handed to runtimes and mount calls that require absolute paths.
+    if let Ok(absolute) = std::path::absolute(&cli.root) {
+        cli.root = absolute;
+    }
     let outcome = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
         Command::Import(args) => images::import(&cli.root, args),
