@@ -95,8 +95,11 @@ impl MemberIndex {
     }
 
     /// Records where the members of `blob` are, once the blob is in the store.
-    /// Fails if the blob is missing, a member's range exceeds it, or `codec`
-    /// is not a plain name (`[A-Za-z0-9._-]`, not starting with `.`).
+    /// A chunk whose entry already names a blob that still exists keeps it
+    /// (a re-export that copied most members from an earlier blob rewrites
+    /// only the entries of the members it compressed). Fails if the blob is
+    /// missing, a member's range exceeds it, or `codec` is not a plain name
+    /// (`[A-Za-z0-9._-]`, not starting with `.`).
     pub fn record(&self, codec: &str, blob: &Digest, members: &[MemberRecord]) -> Result<()> {
         let size = self.store.size(blob)?;
         let codec_dir = self.codec_dir(codec)?;
@@ -115,6 +118,13 @@ impl MemberIndex {
             }
             let hex = m.chunk.hex();
             let dir = codec_dir.join(&hex[..2]);
+            let known = fs::read_to_string(dir.join(&hex))
+                .ok()
+                .and_then(|text| parse_entry(&text))
+                .is_some_and(|e| self.store.exists(&e.blob).unwrap_or(false));
+            if known {
+                continue;
+            }
             fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
             let line = format!("{blob} {} {} {}\n", m.offset, m.len, m.uncompressed_len);
             write_atomic(&dir, &hex, line.as_bytes())?;
@@ -264,6 +274,7 @@ fn remove(path: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     const CODEC: &str = "gzip6-test-v1";
 
@@ -340,6 +351,26 @@ mod tests {
         assert!(index.lookup(CODEC, &m.chunk, 5).is_some());
         store.delete(&blob).unwrap();
         assert_eq!(index.lookup(CODEC, &m.chunk, 5), None);
+    }
+
+    #[test]
+    fn an_entry_whose_blob_exists_is_kept_and_a_stale_one_replaced() {
+        let (_dir, store, first) = setup();
+        let (second, _) = store.ingest_bytes(&[7u8; 200], None).unwrap();
+        let index = store.members();
+        let m = member(b"chunk", 0, 50);
+        index.record(CODEC, &first, &[m]).unwrap();
+        let path = index.entry_path(CODEC, &m.chunk).unwrap();
+        let before = fs::metadata(&path).unwrap().ino();
+        // Recorded again from a later blob: the existing entry stays.
+        index.record(CODEC, &second, &[m]).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().ino(), before);
+        assert!(fs::read_to_string(&path).unwrap().starts_with(&first.to_string()));
+        // Once its blob is gone, recording replaces it.
+        store.delete(&first).unwrap();
+        index.record(CODEC, &second, &[m]).unwrap();
+        assert!(fs::read_to_string(&path).unwrap().starts_with(&second.to_string()));
+        assert_eq!(index.lookup(CODEC, &m.chunk, 5), Some(vec![7u8; 50]));
     }
 
     #[test]
