@@ -365,11 +365,15 @@ mod tests {
         // Recorded again from a later blob: the existing entry stays.
         index.record(CODEC, &second, &[m]).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().ino(), before);
-        assert!(fs::read_to_string(&path).unwrap().starts_with(&first.to_string()));
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .starts_with(&first.to_string()));
         // Once its blob is gone, recording replaces it.
         store.delete(&first).unwrap();
         index.record(CODEC, &second, &[m]).unwrap();
-        assert!(fs::read_to_string(&path).unwrap().starts_with(&second.to_string()));
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .starts_with(&second.to_string()));
         assert_eq!(index.lookup(CODEC, &m.chunk, 5), Some(vec![7u8; 50]));
     }
 

@@ -38,6 +38,10 @@ pub(super) struct SourceRoot {
     /// Whether ownership is reset to 0:0 (the context, as BuildKit does).
     pub zero_owner: bool,
     real: PathBuf,
+    /// The directory [`SourceRoot::lstat`] last looked in (copies go
+    /// directory by directory): its path below the root and an `O_PATH`
+    /// descriptor opened without following anything.
+    last_dir: std::cell::RefCell<Option<(String, OwnedFd)>>,
 }
 
 /// The `"/path": not found` error BuildKit gives for a missing source.
@@ -73,6 +77,7 @@ impl SourceRoot {
             fd,
             zero_owner,
             real,
+            last_dir: std::cell::RefCell::new(None),
         })
     }
 
@@ -88,10 +93,31 @@ impl SourceRoot {
         .map_err(|e| FileError::io("open", format!("/{rel}"), e))
     }
 
-    /// `lstat` of `rel`.
+    /// `lstat` of `rel`: its directory is opened below the root without
+    /// following anything (and kept for the next call in the same
+    /// directory), then the last component is `fstatat`ed without following.
     pub(super) fn lstat(&self, rel: &str) -> Result<libc::stat, FileError> {
-        let fd = self.path_fd(rel)?;
-        sys::fstat(fd.as_raw_fd()).map_err(|e| FileError::io("stat", format!("/{rel}"), e))
+        let rel = if rel == "." { "" } else { rel };
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        if name.is_empty() || name == "." || name == ".." {
+            let fd = self.path_fd(rel)?;
+            return sys::fstat(fd.as_raw_fd())
+                .map_err(|e| FileError::io("stat", format!("/{rel}"), e));
+        }
+        let mut cache = self.last_dir.borrow_mut();
+        if cache.as_ref().is_none_or(|(d, _)| d != dir) {
+            let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            let fd = sys::open(self.fd.as_raw_fd(), dir, flags, Resolve::Beneath)
+                .map_err(|e| FileError::io("open", format!("/{dir}"), e))?;
+            *cache = Some((dir.to_string(), fd));
+        }
+        let dir_fd = cache.as_ref().map_or(-1, |(_, fd)| fd.as_raw_fd());
+        sys::lstat_at(dir_fd, name)
+            .map_err(|e| FileError::io("stat", format!("/{rel}"), e))?
+            .ok_or_else(|| {
+                let e = std::io::Error::from_raw_os_error(libc::ENOENT);
+                FileError::io("stat", format!("/{rel}"), e)
+            })
     }
 
     /// The target of symlink `rel`.
