@@ -15,7 +15,6 @@
 //! /app`, by project), so a later miss can be compared with the previous
 //! build of the same step. `kiln builder prune` removes them too.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -115,18 +114,7 @@ impl<'a> CacheStore<'a> {
 
 /// Writes `bytes` to `path` through a temp file, fsync and rename.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!(
-        "tmp-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    crate::fsutil::replace_durably(path, bytes)
 }
 
 /// One op field of a stored [`KeyExplanation`] (the typed [`Field`]).

@@ -31,6 +31,7 @@ pub mod cache_store;
 pub mod context;
 pub mod executor;
 pub mod export;
+mod fsutil;
 pub mod graph;
 pub mod local_cache;
 pub mod solver;

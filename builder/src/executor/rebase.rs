@@ -38,7 +38,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -184,15 +183,7 @@ pub fn save(
             )),
         }
     }
-    let path = record_path(root, identity);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(text.as_bytes())?;
-    drop(file);
-    std::fs::rename(&tmp, &path)
+    crate::fsutil::replace(&record_path(root, identity), text.as_bytes())
 }
 
 /// The own directory of the committed overlay snapshot `name` (its top

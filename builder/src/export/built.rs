@@ -9,7 +9,6 @@
 //! the bytes), so a later build or another tag reuses it as long as the blob
 //! is still in the content store.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use kiln_image::media::{self, Compression};
@@ -84,16 +83,6 @@ fn read_record(path: &Path) -> Option<RootLayer> {
 /// Temp file + rename (no fsync: a lost record is re-exported, and the blob
 /// it names is checked before use).
 fn write_record(path: &Path, blob: &RootLayer) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!(
-        "tmp-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec(blob).map_err(std::io::Error::other)?)?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+    let bytes = serde_json::to_vec(blob).map_err(std::io::Error::other)?;
+    crate::fsutil::replace(path, &bytes)
 }
