@@ -217,9 +217,3 @@ fn zstd_and_plain_layers_list_no_members() {
         assert_eq!(d.members_reused, 0);
     }
 }
-
-#[test]
-#[ignore = "benchmark: cargo test --release -p kiln-snapshotter --test differ_reuse bench -- --ignored --nocapture"]
-fn bench_rebuild_of_a_200_mb_layer() {
-    rebuild(200);
-}

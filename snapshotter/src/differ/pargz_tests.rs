@@ -1,12 +1,11 @@
 //! Tests of [`super::pargz::ParallelGzWriter`] and [`super::cdc`]: round trips,
 //! determinism across thread counts and write sizes, content-defined cuts that
 //! resynchronise after an edit, member reuse from an index, and the real
-//! `gzip` tool reading the output. Benchmarks are `#[ignore]`d (see
-//! `pargz_bench_*`).
+//! `gzip` tool reading the output. (Throughput is measured end to end by
+//! `benches/build.sh` and `benches/storage.sh`.)
 
 use std::io::{Read, Write};
 use std::process::Command;
-use std::time::Instant;
 
 use kiln_image::content::MemberIndex;
 use kiln_image::{ContentStore, Digest};
@@ -334,65 +333,6 @@ fn gzip_tool_reads_the_output() {
     );
     assert_eq!(out.stdout.len(), data.len());
     assert!(out.stdout == data, "gzip -dc output differs from the input");
-}
-
-/// MB/s of `bytes` in `start.elapsed()`.
-fn rate(bytes: usize, start: Instant) -> f64 {
-    bytes as f64 / 1e6 / start.elapsed().as_secs_f64()
-}
-
-#[test]
-#[ignore = "benchmark: cargo test --release -p kiln-snapshotter --lib pargz_bench -- --ignored --nocapture"]
-fn pargz_bench_gear_scan_and_whole_writer() {
-    let data = mixed(200 << 20, 42);
-    let start = Instant::now();
-    let cuts = chunker_cuts(LAYER_CDC, &data, 64 << 10);
-    println!(
-        "gear scan alone: {:.0} MB/s ({} chunks)",
-        rate(data.len(), start),
-        cuts.len()
-    );
-
-    let start = Instant::now();
-    let mut w = ParallelGzWriter::new(std::io::sink(), None);
-    for part in data.chunks(64 << 10) {
-        w.write_all(part).unwrap();
-    }
-    w.finish().unwrap();
-    println!(
-        "whole writer, no index: {:.1} MB/s",
-        rate(data.len(), start)
-    );
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = ContentStore::new(dir.path()).unwrap();
-    let index = store.members();
-    let start = Instant::now();
-    let (gz, log) = gzip_log(&data, 2, LAYER_CDC, 64 << 10, Some(&index));
-    println!(
-        "whole writer, cold index: {:.1} MB/s",
-        rate(data.len(), start)
-    );
-    let (blob, _) = store.ingest_bytes(&gz, None).unwrap();
-    let start = Instant::now();
-    index
-        .record(GZIP_MEMBER_CODEC, &blob, &log.members)
-        .unwrap();
-    println!(
-        "record {} members: {:?}",
-        log.members.len(),
-        start.elapsed()
-    );
-    let mut edited = data.clone();
-    edited.splice(100 << 20..(100 << 20) + 10, mixed(4000, 3));
-    let start = Instant::now();
-    let (_, log) = gzip_log(&edited, 2, LAYER_CDC, 64 << 10, Some(&index));
-    println!(
-        "whole writer, warm index, one edit: {:.1} MB/s ({} of {} members reused)",
-        rate(edited.len(), start),
-        log.reused,
-        log.members.len()
-    );
 }
 
 /// `len` pseudo-random bytes (xorshift64): incompressible.
