@@ -21,6 +21,11 @@ fn base_archive() -> PathBuf {
 /// Builds `ctx` into `root` (loading the base first if needed) with a fixed
 /// SOURCE_DATE_EPOCH; returns the image ID.
 fn build(root: &Path, ctx: &Path) -> String {
+    build_with(root, ctx, &[])
+}
+
+/// [`build`] with extra `kiln build` flags.
+fn build_with(root: &Path, ctx: &Path, flags: &[&str]) -> String {
     if !root.join("content").exists() {
         ok(support::kiln(
             root,
@@ -31,6 +36,7 @@ fn build(root: &Path, ctx: &Path) -> String {
         .arg("--root")
         .arg(root)
         .args(["build", "-q", "-t", "inc:1"])
+        .args(flags)
         .arg(ctx)
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .env_remove("KILN_ROOT")
@@ -163,4 +169,6 @@ fn rebuilt_copy_equals_a_full_copy() {
 
     // Nothing changed: fully cached, same image.
     assert_eq!(build(&root, &ctx), third);
+    // --no-cache copies everything afresh: the same image again.
+    assert_eq!(build_with(&root, &ctx, &["--no-cache"]), third);
 }

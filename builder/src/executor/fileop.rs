@@ -72,16 +72,22 @@ pub fn execute(
     if let (Some(Output::Context { context, .. }), Some(identity), Some(upper)) =
         (from, rebase::identity(vertex, inputs), active.upper_dir())
     {
-        let previous = rebase::load(
-            &ex.root,
-            ex.snapshotter.as_ref(),
-            &identity,
-            input.snapshot.as_deref(),
-        )
-        .filter(|record| {
-            rebase::own_dir(ex.snapshotter.as_ref(), &record.snapshot)
-                .is_some_and(|dir| rebase::clone_tree(&dir, &upper).is_ok())
-        });
+        // `--no-cache` (or a `--no-cache-filter` stage) copies everything
+        // afresh; the record it leaves serves the next build.
+        let previous = (!vertex.ignore_cache)
+            .then(|| {
+                rebase::load(
+                    &ex.root,
+                    ex.snapshotter.as_ref(),
+                    &identity,
+                    input.snapshot.as_deref(),
+                )
+            })
+            .flatten()
+            .filter(|record| {
+                rebase::own_dir(ex.snapshotter.as_ref(), &record.snapshot)
+                    .is_some_and(|dir| rebase::clone_tree(&dir, &upper).is_ok())
+            });
         let previous = match previous {
             Some(p) => Some(p),
             None => {

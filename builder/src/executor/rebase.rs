@@ -12,7 +12,8 @@
 //! build of the same step with changed files finds it.
 //!
 //! On a cache miss with a record whose snapshot still exists and whose
-//! parent is the new step's parent:
+//! parent is the new step's parent (and not under `--no-cache`, which copies
+//! everything afresh):
 //! 1. the previous snapshot's own directory is cloned into the new active
 //!    snapshot's upper directory with hard links (directories are made
 //!    afresh with their owner, mode, xattrs and times; files, links, nodes and
