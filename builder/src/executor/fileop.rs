@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::file::{self, FileInput, Reuse};
-use super::rebase;
 use super::snapshot::{unique, with_view, Active};
+use super::{hardlink_clone, rebase};
 use super::{KilnExecutor, Output, RootFs};
 use crate::graph::{FileAction, Vertex};
 use crate::solver::{CacheKey, ExecError};
@@ -86,7 +86,7 @@ pub fn execute(
             .flatten()
             .filter(|record| {
                 rebase::own_dir(ex.snapshotter.as_ref(), &record.snapshot)
-                    .is_some_and(|dir| rebase::clone_tree(&dir, &upper).is_ok())
+                    .is_some_and(|dir| hardlink_clone::clone_tree(&dir, &upper).is_ok())
             });
         let previous = match previous {
             Some(p) => Some(p),

@@ -21,6 +21,7 @@ mod exec;
 mod exec_mounts;
 pub mod file;
 mod fileop;
+mod hardlink_clone;
 mod mkdir;
 mod rebase;
 mod snapshot;

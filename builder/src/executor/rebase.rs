@@ -15,9 +15,9 @@
 //! parent is the new step's parent (and not under `--no-cache`, which copies
 //! everything afresh):
 //! 1. the previous snapshot's own directory is cloned into the new active
-//!    snapshot's upper directory with hard links (directories are made
-//!    afresh with their owner, mode, xattrs and times; files, links, nodes and
-//!    whiteouts are linked, never written in place: committed snapshots are
+//!    snapshot's upper directory with hard links (`hardlink_clone`:
+//!    directories are made afresh; files, links, nodes and whiteouts are
+//!    linked, never written in place: committed snapshots are
 //!    immutable, overlayfs copies a lower file up before any change, and the
 //!    copy replaces a file by unlinking it first);
 //! 2. the copy runs as usual, except that a regular file the previous build
@@ -38,14 +38,12 @@
 //! means a full copy.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use kiln_snapshotter::Snapshotter;
 
+use super::file::sys;
 use super::file::{FileStamp, Produced};
 use super::Output;
 use crate::graph::{CopySource, FileAction, Op, Vertex};
@@ -207,290 +205,6 @@ pub fn own_dir(snapshotter: &dyn Snapshotter, name: &str) -> Option<PathBuf> {
     }
 }
 
-/// Clones the tree `from` into the empty directory `to` with hard links
-/// (see the module docs). The directories are made first, walking the tree
-/// on this thread; the links (one `linkat` each, most of the cost) are then
-/// made by [`CLONE_THREADS`] threads, a directory at a time.
-pub fn clone_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    let mut dirs = Vec::new();
-    collect_dirs(from, to, PathBuf::new(), &mut dirs)?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let link_all = || -> std::io::Result<()> {
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(dir) = dirs.get(i) else {
-                return Ok(());
-            };
-            link_files(from, to, dir)?;
-        }
-    };
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..CLONE_THREADS).map(|_| scope.spawn(link_all)).collect();
-        let mut result = link_all();
-        for helper in helpers {
-            let joined = helper
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("clone thread panicked")));
-            result = result.and(joined);
-        }
-        result
-    })?;
-    // Attributes and times last, innermost first: creating entries changes
-    // a directory's times.
-    let (src, dst) = (open_dir_path(from)?, open_dir_path(to)?);
-    for dir in dirs.iter().rev() {
-        let rel = if dir.rel.as_os_str().is_empty() {
-            c".".to_owned()
-        } else {
-            CString::new(dir.rel.as_os_str().as_bytes()).map_err(std::io::Error::other)?
-        };
-        let (s, d) = (
-            open_dir_at(src.as_fd(), &rel)?,
-            open_dir_at(dst.as_fd(), &rel)?,
-        );
-        copy_attrs(s.as_fd(), d.as_fd())?;
-        copy_times_at(src.as_fd(), dst.as_fd(), &rel)?;
-    }
-    Ok(())
-}
-
-/// Threads making hard links while cloning a tree.
-const CLONE_THREADS: usize = 2;
-
-/// One directory of a tree being cloned: its path below the root and the
-/// names of its non-directory entries.
-struct CloneDir {
-    rel: PathBuf,
-    others: Vec<std::ffi::OsString>,
-}
-
-/// Creates every directory of `from` below `to` (parents first) and lists
-/// what each holds.
-fn collect_dirs(
-    from: &Path,
-    to: &Path,
-    rel: PathBuf,
-    dirs: &mut Vec<CloneDir>,
-) -> std::io::Result<()> {
-    let mut others = Vec::new();
-    let mut subdirs = Vec::new();
-    for entry in std::fs::read_dir(from.join(&rel))? {
-        let entry = entry?;
-        // The type comes from the directory listing (no stat per entry).
-        if entry.file_type()?.is_dir() {
-            subdirs.push(entry.file_name());
-        } else {
-            others.push(entry.file_name());
-        }
-    }
-    dirs.push(CloneDir {
-        rel: rel.clone(),
-        others,
-    });
-    for name in subdirs {
-        let child = rel.join(&name);
-        std::fs::create_dir(to.join(&child))?;
-        collect_dirs(from, to, child, dirs)?;
-    }
-    Ok(())
-}
-
-/// Hard-links the non-directory entries of one directory.
-fn link_files(from: &Path, to: &Path, dir: &CloneDir) -> std::io::Result<()> {
-    if dir.others.is_empty() {
-        return Ok(());
-    }
-    let src = open_dir_path(&from.join(&dir.rel))?;
-    let dst = open_dir_path(&to.join(&dir.rel))?;
-    for name in &dir.others {
-        let name = CString::new(name.as_bytes()).map_err(std::io::Error::other)?;
-        // Flags 0: a symlink is linked itself, never followed.
-        // SAFETY: valid descriptors and names.
-        check(unsafe {
-            libc::linkat(
-                src.as_raw_fd(),
-                name.as_ptr(),
-                dst.as_raw_fd(),
-                name.as_ptr(),
-                0,
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn check(rc: libc::c_int) -> std::io::Result<libc::c_int> {
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(rc)
-}
-
-fn open_dir_path(path: &Path) -> std::io::Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    open_dir_at_raw(libc::AT_FDCWD, &c)
-}
-
-fn open_dir_at(dir: BorrowedFd<'_>, name: &CString) -> std::io::Result<OwnedFd> {
-    open_dir_at_raw(dir.as_raw_fd(), name)
-}
-
-fn open_dir_at_raw(dir: RawFd, name: &CString) -> std::io::Result<OwnedFd> {
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: valid descriptor and name; the result is owned here.
-    let fd = check(unsafe { libc::openat(dir, name.as_ptr(), flags) })?;
-    // SAFETY: a fresh descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn stat_at(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> std::io::Result<libc::stat> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: valid pointers; filled on success.
-    check(unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })?;
-    // SAFETY: fstatat succeeded.
-    Ok(unsafe { st.assume_init() })
-}
-
-fn fstat(fd: BorrowedFd<'_>) -> std::io::Result<libc::stat> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: valid pointer; filled on success.
-    check(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
-    // SAFETY: fstat succeeded.
-    Ok(unsafe { st.assume_init() })
-}
-
-/// Owner, mode and every xattr (overlayfs's opaque marker included) of the
-/// directory `src` onto `dst`.
-fn copy_attrs(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> std::io::Result<()> {
-    let st = fstat(src)?;
-    // SAFETY: valid descriptors.
-    check(unsafe { libc::fchown(dst.as_raw_fd(), st.st_uid, st.st_gid) })?;
-    check(unsafe { libc::fchmod(dst.as_raw_fd(), st.st_mode & 0o7777) })?;
-    for name in list_xattrs(src)? {
-        let value = get_xattr(src, &name)?;
-        // SAFETY: valid descriptor, C string and a buffer of the given length.
-        check(unsafe {
-            libc::fsetxattr(
-                dst.as_raw_fd(),
-                name.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                0,
-            )
-        })?;
-    }
-    Ok(())
-}
-
-/// The access and modification times of `rel` below `src` onto `rel`
-/// below `dst`.
-fn copy_times_at(
-    src: BorrowedFd<'_>,
-    dst: BorrowedFd<'_>,
-    rel: &std::ffi::CStr,
-) -> std::io::Result<()> {
-    let st = stat_at(src, rel)?;
-    let times = [
-        libc::timespec {
-            tv_sec: st.st_atime,
-            tv_nsec: st.st_atime_nsec,
-        },
-        libc::timespec {
-            tv_sec: st.st_mtime,
-            tv_nsec: st.st_mtime_nsec,
-        },
-    ];
-    // SAFETY: a valid descriptor and path, two timespecs.
-    check(unsafe {
-        libc::utimensat(
-            dst.as_raw_fd(),
-            rel.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })?;
-    Ok(())
-}
-
-/// Sets the access and modification times of `path` to those in `md`.
-fn set_times(path: &Path, md: &std::fs::Metadata) -> std::io::Result<()> {
-    let times = [
-        libc::timespec {
-            tv_sec: md.atime(),
-            tv_nsec: md.atime_nsec(),
-        },
-        libc::timespec {
-            tv_sec: md.mtime(),
-            tv_nsec: md.mtime_nsec(),
-        },
-    ];
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    // SAFETY: a valid path and two timespecs.
-    check(unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })?;
-    Ok(())
-}
-
-fn list_xattrs(fd: BorrowedFd<'_>) -> std::io::Result<Vec<CString>> {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: buf is writable for its length.
-        let n = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::ERANGE) => buf.resize(buf.len() * 4, 0),
-            Some(libc::ENOTSUP) => return Ok(Vec::new()),
-            _ => return Err(e),
-        }
-    }
-    Ok(buf
-        .split(|&b| b == 0)
-        .filter(|n| !n.is_empty())
-        .filter_map(|n| CString::new(n).ok())
-        .collect())
-}
-
-fn get_xattr(fd: BorrowedFd<'_>, name: &CString) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; 256];
-    loop {
-        // SAFETY: buf is writable for its length.
-        let n = unsafe {
-            libc::fgetxattr(
-                fd.as_raw_fd(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ERANGE) || buf.len() > 1 << 20 {
-            return Err(e);
-        }
-        buf.resize(buf.len() * 4, 0);
-    }
-}
-
 /// Removes from `upper` the paths `previous` wrote that `produced` did not
 /// write, keeping ancestors of written paths.
 pub fn remove_stale(
@@ -522,14 +236,21 @@ pub fn remove_stale(
             Err(e) => return Err(e),
         };
         // The parent keeps the times the copy gave it.
-        let parent = disk.parent().unwrap_or(upper).to_path_buf();
-        let parent_times = parent.symlink_metadata()?;
+        let parent = disk.parent().unwrap_or(upper);
+        let times = parent.symlink_metadata()?;
         if md.is_dir() {
             std::fs::remove_dir_all(&disk)?;
         } else {
             std::fs::remove_file(&disk)?;
         }
-        set_times(&parent, &parent_times)?;
+        let parent = parent.to_str().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "path is not UTF-8")
+        })?;
+        let (atime, mtime) = (
+            (times.atime(), times.atime_nsec()),
+            (times.mtime(), times.mtime_nsec()),
+        );
+        sys::utimes_at(libc::AT_FDCWD, parent, atime, mtime)?;
     }
     Ok(())
 }

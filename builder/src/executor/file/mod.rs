@@ -34,7 +34,7 @@ mod digest;
 mod owner;
 mod remote;
 mod source;
-mod sys;
+pub(crate) mod sys;
 mod write;
 
 use std::fmt::Display;

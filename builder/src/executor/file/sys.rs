@@ -34,7 +34,7 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 
 /// How `openat2` resolves a path.
 #[derive(Clone, Copy)]
-pub(super) enum Resolve {
+pub(crate) enum Resolve {
     /// Below the directory, following no symlink at all (sources).
     Beneath,
     /// As if the directory were `/`: symlinks are followed but never leave it.
@@ -76,7 +76,7 @@ fn openat2(dir: RawFd, path: &str, flags: libc::c_int, resolve: Resolve) -> io::
 }
 
 /// Opens `path` below `dir` with `flags` (see [`Resolve`]).
-pub(super) fn open(
+pub(crate) fn open(
     dir: RawFd,
     path: &str,
     flags: libc::c_int,
@@ -86,7 +86,7 @@ pub(super) fn open(
 }
 
 /// Opens a directory by absolute host path (the roots the caller names).
-pub(super) fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
+pub(crate) fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
     use std::os::unix::ffi::OsStrExt;
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
@@ -98,7 +98,7 @@ pub(super) fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
 }
 
 /// `fstat` of a descriptor (an `O_PATH` one included).
-pub(super) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+pub(crate) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: valid pointer; filled on success.
     check(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
@@ -107,7 +107,7 @@ pub(super) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
 }
 
 /// `lstat` of `name` inside `dir`; `None` when it does not exist.
-pub(super) fn lstat_at(dir: RawFd, name: &str) -> io::Result<Option<libc::stat>> {
+pub(crate) fn lstat_at(dir: RawFd, name: &str) -> io::Result<Option<libc::stat>> {
     let c = cstring(name)?;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: valid pointers; filled on success.
@@ -124,7 +124,7 @@ pub(super) fn lstat_at(dir: RawFd, name: &str) -> io::Result<Option<libc::stat>>
 }
 
 /// The target of a symlink opened with `O_PATH|O_NOFOLLOW`.
-pub(super) fn readlink_fd(fd: RawFd) -> io::Result<String> {
+pub(crate) fn readlink_fd(fd: RawFd) -> io::Result<String> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
     // SAFETY: empty path on an O_PATH descriptor reads the link itself.
     let n = unsafe { libc::readlinkat(fd, c"".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -138,7 +138,7 @@ pub(super) fn readlink_fd(fd: RawFd) -> io::Result<String> {
 
 /// The names in directory `fd`, without `.` and `..`, sorted byte-wise;
 /// a name that is not UTF-8 is an error.
-pub(super) fn read_dir(fd: RawFd) -> io::Result<Vec<String>> {
+pub(crate) fn read_dir(fd: RawFd) -> io::Result<Vec<String>> {
     crate::context::fs::read_dir_names(fd)?
         .into_iter()
         .map(|name| {
@@ -149,7 +149,7 @@ pub(super) fn read_dir(fd: RawFd) -> io::Result<Vec<String>> {
 }
 
 /// `mkdirat(dir, name, mode)`; `Ok(false)` when it already exists.
-pub(super) fn mkdir_at(dir: RawFd, name: &str, mode: u32) -> io::Result<bool> {
+pub(crate) fn mkdir_at(dir: RawFd, name: &str, mode: u32) -> io::Result<bool> {
     let c = cstring(name)?;
     // SAFETY: valid dirfd and name.
     let rc = unsafe { libc::mkdirat(dir, c.as_ptr(), mode as libc::mode_t) };
@@ -165,7 +165,7 @@ pub(super) fn mkdir_at(dir: RawFd, name: &str, mode: u32) -> io::Result<bool> {
 }
 
 /// Creates the new regular file `name` in `dir` for writing (never follows).
-pub(super) fn create_at(dir: RawFd, name: &str) -> io::Result<std::fs::File> {
+pub(crate) fn create_at(dir: RawFd, name: &str) -> io::Result<std::fs::File> {
     let c = cstring(name)?;
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: valid dirfd and name.
@@ -175,21 +175,21 @@ pub(super) fn create_at(dir: RawFd, name: &str) -> io::Result<std::fs::File> {
 }
 
 /// `symlinkat(target, dir, name)`.
-pub(super) fn symlink_at(target: &str, dir: RawFd, name: &str) -> io::Result<()> {
+pub(crate) fn symlink_at(target: &str, dir: RawFd, name: &str) -> io::Result<()> {
     let (t, n) = (cstring(target)?, cstring(name)?);
     // SAFETY: valid strings and dirfd.
     check(unsafe { libc::symlinkat(t.as_ptr(), dir, n.as_ptr()) }).map(drop)
 }
 
 /// `linkat(from_dir, from, dir, name)` (no symlink following).
-pub(super) fn link_at(from_dir: RawFd, from: &str, dir: RawFd, name: &str) -> io::Result<()> {
+pub(crate) fn link_at(from_dir: RawFd, from: &str, dir: RawFd, name: &str) -> io::Result<()> {
     let (f, n) = (cstring(from)?, cstring(name)?);
     // SAFETY: valid strings and dirfds.
     check(unsafe { libc::linkat(from_dir, f.as_ptr(), dir, n.as_ptr(), 0) }).map(drop)
 }
 
 /// `mknodat(dir, name, mode, rdev)` for fifos and device nodes.
-pub(super) fn mknod_at(dir: RawFd, name: &str, mode: u32, rdev: u64) -> io::Result<()> {
+pub(crate) fn mknod_at(dir: RawFd, name: &str, mode: u32, rdev: u64) -> io::Result<()> {
     let c = cstring(name)?;
     // SAFETY: valid dirfd and name.
     check(unsafe { libc::mknodat(dir, c.as_ptr(), mode as libc::mode_t, rdev as libc::dev_t) })
@@ -197,7 +197,7 @@ pub(super) fn mknod_at(dir: RawFd, name: &str, mode: u32, rdev: u64) -> io::Resu
 }
 
 /// Removes the non-directory `name` in `dir`, or the directory when `dir_too`.
-pub(super) fn unlink_at(dir: RawFd, name: &str, is_dir: bool) -> io::Result<()> {
+pub(crate) fn unlink_at(dir: RawFd, name: &str, is_dir: bool) -> io::Result<()> {
     let c = cstring(name)?;
     let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
     // SAFETY: valid dirfd and name.
@@ -205,24 +205,24 @@ pub(super) fn unlink_at(dir: RawFd, name: &str, is_dir: bool) -> io::Result<()> 
 }
 
 /// `fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW)`.
-pub(super) fn chown_at(dir: RawFd, name: &str, uid: u32, gid: u32) -> io::Result<()> {
+pub(crate) fn chown_at(dir: RawFd, name: &str, uid: u32, gid: u32) -> io::Result<()> {
     let c = cstring(name)?;
     // SAFETY: valid dirfd and name.
     check(unsafe { libc::fchownat(dir, c.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
 /// `fchmodat(dir, name, mode)` (never called on symlinks).
-pub(super) fn chmod_at(dir: RawFd, name: &str, mode: u32) -> io::Result<()> {
+pub(crate) fn chmod_at(dir: RawFd, name: &str, mode: u32) -> io::Result<()> {
     let c = cstring(name)?;
     // SAFETY: valid dirfd and name.
     check(unsafe { libc::fchmodat(dir, c.as_ptr(), mode as libc::mode_t, 0) }).map(drop)
 }
 
 /// A timestamp: seconds and nanoseconds since the epoch.
-pub(super) type Time = (i64, i64);
+pub(crate) type Time = (i64, i64);
 
 /// Sets atime and mtime of `name` in `dir` without following it.
-pub(super) fn utimes_at(dir: RawFd, name: &str, atime: Time, mtime: Time) -> io::Result<()> {
+pub(crate) fn utimes_at(dir: RawFd, name: &str, atime: Time, mtime: Time) -> io::Result<()> {
     let c = cstring(name)?;
     let ts = [
         libc::timespec {
@@ -240,7 +240,7 @@ pub(super) fn utimes_at(dir: RawFd, name: &str, atime: Time, mtime: Time) -> io:
 }
 
 /// The current time.
-pub(super) fn now() -> Time {
+pub(crate) fn now() -> Time {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
