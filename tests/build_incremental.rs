@@ -14,10 +14,6 @@ use support::{ok, Scratch};
 
 const DOCKERFILE: &str = "FROM busybox:local\nCOPY over/ /etc/\nCOPY app/ /app/\n";
 
-fn base_archive() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/difftest/base/busybox-local.tar")
-}
-
 /// Builds `ctx` into `root` (loading the base first if needed) with a fixed
 /// SOURCE_DATE_EPOCH; returns the image ID.
 fn build(root: &Path, ctx: &Path) -> String {
@@ -27,10 +23,7 @@ fn build(root: &Path, ctx: &Path) -> String {
 /// [`build`] with extra `kiln build` flags.
 fn build_with(root: &Path, ctx: &Path, flags: &[&str]) -> String {
     if !root.join("content").exists() {
-        ok(support::kiln(
-            root,
-            &["load", "-i", base_archive().to_str().unwrap()],
-        ));
+        support::load_busybox_local(root);
     }
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .arg("--root")

@@ -9,9 +9,7 @@ use std::process::Command;
 use support::{ok, Scratch};
 
 fn build(root: &Path, ctx: &Path) -> String {
-    let base =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/difftest/base/busybox-local.tar");
-    ok(support::kiln(root, &["load", "-i", base.to_str().unwrap()]));
+    support::load_busybox_local(root);
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .arg("--root")
         .arg(root)

@@ -46,9 +46,7 @@ impl Env {
     /// A fresh root named `name` with the busybox base loaded.
     fn root(&self, name: &str) -> PathBuf {
         let root = self.dir(name);
-        let base =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/difftest/base/busybox-local.tar");
-        ok(kiln(&root, &["load", "-i", base.to_str().unwrap()]));
+        support::load_busybox_local(&root);
         root
     }
 

@@ -159,12 +159,7 @@ fn add_of_an_https_url_checks_the_certificate_and_the_checksum() {
     let server = Server::start(&served, &certs);
 
     let root = scratch.0.join("root");
-    let base =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/difftest/base/busybox-local.tar");
-    ok(support::kiln(
-        &root,
-        &["load", "-i", base.to_str().unwrap()],
-    ));
+    support::load_busybox_local(&root);
     let ctx = scratch.0.join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
     let url = format!("https://127.0.0.1:{}/payload.txt", server.port);

@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{ok, Scratch};
+use support::Scratch;
 
 /// Runs `kiln --root ROOT build ARGS…` with a pseudo-terminal as its
 /// standard output and error; returns everything the terminal received.
@@ -34,12 +34,7 @@ fn build_on_a_terminal(root: &Path, args: &str) -> String {
 fn auto_progress_on_a_terminal_is_a_live_view() {
     let scratch = Scratch::new("tty");
     let root = scratch.0.join("root");
-    let base =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/difftest/base/busybox-local.tar");
-    ok(support::kiln(
-        &root,
-        &["load", "-i", base.to_str().unwrap()],
-    ));
+    support::load_busybox_local(&root);
     let ctx = scratch.0.join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::write(

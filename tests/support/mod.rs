@@ -98,3 +98,15 @@ pub fn tar_dir(tree: &Path, tar: &Path) {
         .unwrap();
     assert!(status.success(), "tar -C {} failed", tree.display());
 }
+
+/// Loads the busybox base image the difftest cases build on
+/// (`busybox:local`, from `testdata/difftest/base/busybox-local.tar`) into
+/// `root`.
+pub fn load_busybox_local(root: &Path) {
+    let base =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/difftest/base/busybox-local.tar");
+    ok_as(
+        kiln(root, &["load", "-i", base.to_str().unwrap()]),
+        "kiln load busybox-local.tar",
+    );
+}
