@@ -147,6 +147,19 @@ const CONTAINER_COMMANDS: &[&str] = &[
 ];
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
+/// Moves this kiln process, while it is still single-threaded, into a mount
+/// namespace of its own whose mounts never propagate to the host. Every mount
+/// kiln makes — a build step's snapshots and bind sources, an image being
+/// unpacked, a container's root filesystem — then exists only as long as
+/// this process (and the children it starts) do: a `kill -9` at any point
+/// leaves nothing mounted on the host, and every thread, spawned later,
+/// shares the namespace. Without the privilege to unshare (not root) kiln
+/// cannot mount anything either, so the failure is ignored here and the
+/// command that needs a mount reports its own error.
+fn private_mounts() {
+    let _ = kiln_runtime::rootfs::enter_private_mount_namespace();
+}
+
 pub fn run() -> ExitCode {
     let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -156,6 +169,9 @@ pub fn run() -> ExitCode {
     // handed to runtimes and mount calls that require absolute paths.
     if let Ok(absolute) = std::path::absolute(&cli.root) {
         cli.root = absolute;
+    }
+    if !matches!(cli.command, Command::Debug(_)) {
+        private_mounts();
     }
     let outcome = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),

@@ -22,6 +22,9 @@ pub enum ContextError {
         #[source]
         source: io::Error,
     },
+    /// A file inside the context could not be read inside its root.
+    #[error(transparent)]
+    InRoot(#[from] kiln_inroot::Error),
     /// The context directory is not a directory.
     #[error("build context {0} is not a directory")]
     NotADirectory(PathBuf),

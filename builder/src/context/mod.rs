@@ -27,6 +27,7 @@ pub(crate) mod fs;
 mod gomatch;
 mod hash;
 mod index;
+mod left_out;
 pub mod path;
 mod selection;
 mod walk;
@@ -139,7 +140,7 @@ impl Context {
         }
         let canonical =
             std::fs::canonicalize(dir).map_err(|e| ContextError::io("resolve", dir, e))?;
-        let matcher = load_ignore(&canonical, &options.ignore)?;
+        let matcher = load_ignore(dir, &canonical, &options.ignore)?;
         let root = fs::open_root(&canonical).map_err(|e| ContextError::io("open", dir, e))?;
         let entries = walk::walk(root.as_raw_fd(), dir, &matcher)?;
         let by_path = entries
@@ -312,25 +313,46 @@ impl Context {
 }
 
 /// Reads the ignore rules `ignore` asks for (relative to the context `dir`).
-fn load_ignore(dir: &Path, ignore: &Ignore) -> Result<Matcher> {
+/// The ignore rules of the context folder `given` (as named; `canonical` is
+/// the same folder canonicalized). Ignore files inside the context are read
+/// inside its root (a symlink there never reads a host file); a
+/// `<Dockerfile>.dockerignore` beside a Dockerfile outside the context is a
+/// path the user chose and is read as such.
+fn load_ignore(given: &Path, canonical: &Path, ignore: &Ignore) -> Result<Matcher> {
+    let root = kiln_inroot::Root::open(canonical)?;
+    let read = |file: &Path| -> Result<Option<Vec<u8>>> {
+        let inside = file
+            .strip_prefix(given)
+            .or_else(|_| file.strip_prefix(canonical));
+        match inside {
+            Ok(rel) => root
+                .read_file(&rel.to_string_lossy(), kiln_inroot::MAX_SMALL_FILE)
+                .map_err(ContextError::from),
+            Err(_) => match std::fs::read(file) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(ContextError::io("read", file, e)),
+            },
+        }
+    };
+    let exists = |p: &str| matches!(read(Path::new(p)), Ok(Some(_)));
     let file = match ignore {
         Ignore::Nothing => return Ok(Matcher::default()),
         Ignore::Patterns(m) => return Ok(m.clone()),
-        Ignore::ContextFile => Some(dir.join(kiln_parser::dockerignore::CONTEXT_IGNORE_FILE)),
+        Ignore::ContextFile => Some(given.join(kiln_parser::dockerignore::CONTEXT_IGNORE_FILE)),
         Ignore::ForDockerfile(dockerfile) => {
             let df = dockerfile.to_string_lossy();
-            let ctx = dir.to_string_lossy();
-            select_ignore_file(Some(&df), &ctx, &|p| Path::new(p).is_file()).map(PathBuf::from)
+            let ctx = given.to_string_lossy();
+            select_ignore_file(Some(&df), &ctx, &exists).map(PathBuf::from)
         }
     };
     let Some(file) = file else {
         return Ok(Matcher::default());
     };
-    let text = match std::fs::read(&file) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Matcher::default()),
-        Err(e) => return Err(ContextError::io("read", file, e)),
+    let Some(bytes) = read(&file)? else {
+        return Ok(Matcher::default());
     };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     Matcher::parse(&text).map_err(|source| ContextError::Dockerignore { path: file, source })
 }
 

@@ -11,6 +11,7 @@
 //! A step with an ssh mount gets `SSH_AUTH_SOCK` (see `ssh_auth_sock`).
 
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -48,7 +49,7 @@ pub fn execute(
     let etc = etc_mounts(&active.work.join("etc"), &network)?;
     let mut targets: Vec<String> = op.mounts.iter().map(|m| m.target.clone()).collect();
     targets.extend(etc.iter().map(|m| m.destination().to_string()));
-    let created = active.with_mounted(|root| Ok(missing_paths(root, &targets)))?;
+    let created = active.with_mounted(|root| missing_paths(root, &targets))?;
     let code = {
         let mounts = exec_mounts::prepare(ex, &op.mounts, inputs, &active.work)?;
         let mut env = op.env.clone();
@@ -82,10 +83,7 @@ pub fn execute(
             code,
         });
     }
-    active.with_mounted(|root| {
-        remove_created(root, &created);
-        Ok(())
-    })?;
+    active.with_mounted(|root| remove_created(root, &created))?;
     active.finish(input, key)
 }
 
@@ -116,34 +114,53 @@ fn etc_mounts(dir: &Path, network: &spec::NetworkMode) -> Result<Vec<MountSpec>,
 }
 
 /// For each mount target, the path and its ancestors that do not exist in
-/// `root` yet (deepest first).
-fn missing_paths(root: &Path, targets: &[String]) -> Vec<String> {
+/// `root` yet (deepest first). Existence is checked inside the root
+/// (chroot-style, as the runtime resolves mount targets), never on the host.
+fn missing_paths(root: &Path, targets: &[String]) -> Result<Vec<String>, ExecError> {
+    let scope = open_scope(root)?;
     let mut missing = Vec::new();
     for target in targets {
         let mut path = Path::new(target.trim_start_matches('/'));
         let mut chain = Vec::new();
-        while !path.as_os_str().is_empty() && root.join(path).symlink_metadata().is_err() {
+        while !path.as_os_str().is_empty()
+            && scope
+                .resolve(&path.to_string_lossy())
+                .is_err_and(|e| e.is_not_found())
+        {
             chain.push(path.to_string_lossy().into_owned());
             path = path.parent().unwrap_or(Path::new(""));
         }
         missing.extend(chain);
     }
-    missing
+    Ok(missing)
 }
 
 /// Removes the file mount points the runtime created (empty files, such as
 /// `/run/secrets/ID`). Directories it created stay, empty, as BuildKit leaves
 /// them (recorded in the difftest: `/run/secrets` and `/etc/app` remain after
-/// secret mounts).
-fn remove_created(root: &Path, created: &[String]) {
+/// secret mounts). Each name is looked at and unlinked relative to its
+/// parent directory resolved inside the root.
+fn remove_created(root: &Path, created: &[String]) -> Result<(), ExecError> {
+    let scope = open_scope(root)?;
     for rel in created {
-        let path = root.join(rel);
-        if let Ok(m) = path.symlink_metadata() {
-            if m.is_file() && m.len() == 0 {
-                let _ = std::fs::remove_file(&path);
+        let path = Path::new(rel);
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            continue;
+        };
+        let Ok(dir) = scope.resolve(&parent.to_string_lossy()) else {
+            continue;
+        };
+        if let Ok(st) = kiln_inroot::stat_at(dir.as_fd(), name) {
+            if st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size == 0 {
+                let _ = kiln_inroot::unlink_at(dir.as_fd(), name);
             }
         }
     }
+    Ok(())
+}
+
+fn open_scope(root: &Path) -> Result<kiln_inroot::Root, ExecError> {
+    kiln_inroot::Root::open(root).map_err(|e| ExecError::other(format!("step root: {e}")))
 }
 
 /// Starts `kiln oneshot-run`, forwards its output, kills it on cancel;

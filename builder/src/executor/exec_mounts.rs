@@ -3,8 +3,11 @@
 //!
 //! Choices: a bind of another stage or image mounts a view of its snapshot
 //! (read-only), or an active snapshot that is thrown away afterwards (`rw`);
-//! a bind of the context is the context folder read in place, under an
-//! overlay with a throw-away upper folder for `rw`. Cache mounts live in
+//! a bind of the context is an overlay view of the context folder without
+//! what the context leaves out (see `context_view`), with a throw-away upper
+//! folder for `rw`. Either way the `source` is resolved inside that root
+//! chroot-style and mounted from its descriptor ([`kiln_inroot`]): no link or
+//! `..` in a stage, an image or the context reaches the host. Cache mounts live in
 //! `<root>/builder/cache-mounts/<sha256(id)>` and persist; `sharing=locked`
 //! holds an flock for the whole step, `private` uses a fresh folder when the
 //! cache is locked by another step. Secrets are files on a tmpfs mounted in
@@ -14,14 +17,17 @@
 //! not forwarded with `--ssh` is skipped unless `required`, as in BuildKit.
 
 use std::fs::File;
+use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use kiln_inroot::{bind_fd, Root};
 use kiln_parser::dockerfile::instructions::CacheSharing;
 use kiln_runtime::spec::MountSpec;
 use kiln_snapshotter::{mount, Labels, Mount};
 use sha2::{Digest as _, Sha256};
 
+use super::context_view::ContextView;
 use super::snapshot::unique;
 use super::ssh_proxy::SshProxy;
 use super::{KilnExecutor, Output};
@@ -147,6 +153,10 @@ impl PreparedMounts<'_> {
                     self.env
                         .push(format!("{name}={}", String::from_utf8_lossy(&bytes)));
                 }
+                // `env=` without `target=` exposes the secret as a variable only.
+                if m.target.is_empty() {
+                    return Ok(());
+                }
                 let file = self.secret_file(dir, &bytes, (*mode, *uid, *gid))?;
                 self.bind(file, &m.target, true);
                 Ok(())
@@ -182,37 +192,21 @@ impl PreparedMounts<'_> {
         let input = inputs
             .get(slot)
             .ok_or_else(|| ExecError::other(format!("bind mount input {slot} is missing")))?;
-        let rel = source.trim_start_matches('/');
+        let view = dir.join("view");
         match input {
             Output::Context { context, .. } => {
-                let src = context.dir().join(rel);
-                if read_only || !src.is_dir() {
-                    self.bind(src, &m.target, read_only);
-                    return Ok(());
+                let layers = ContextView::prepare(context, &dir.join("mask"))?;
+                let writable = (dir.join("upper"), dir.join("work"));
+                if !read_only {
+                    for d in [&writable.0, &writable.1] {
+                        std::fs::create_dir_all(d).map_err(|e| io_err("create", d, e))?;
+                    }
                 }
-                // rw over the context: an overlay whose changes are discarded.
-                let (upper, workd, merged) =
-                    (dir.join("upper"), dir.join("work"), dir.join("merged"));
-                for d in [&upper, &workd] {
-                    std::fs::create_dir_all(d).map_err(|e| io_err("create", d, e))?;
-                }
-                let overlay = Mount {
-                    kind: "overlay".into(),
-                    source: "overlay".into(),
-                    target: None,
-                    options: vec![
-                        format!("lowerdir={}", src.display()),
-                        format!("upperdir={}", upper.display()),
-                        format!("workdir={}", workd.display()),
-                    ],
-                };
-                self.mount_on(&[overlay], &merged)?;
+                let overlay = layers.overlay((!read_only).then(|| (&*writable.0, &*writable.1)));
+                self.mount_on(&[overlay], &view)?;
                 self.temp_dirs.push(dir.to_path_buf());
-                self.bind(merged, &m.target, false);
-                Ok(())
             }
             Output::Root(root) => {
-                let merged = dir.join("root");
                 if let Some(parent) = &root.snapshot {
                     let key = unique("build-bind");
                     let sn = &self.ex.snapshotter;
@@ -223,14 +217,37 @@ impl PreparedMounts<'_> {
                     }
                     .map_err(|e| ExecError::other(format!("snapshot of {parent}: {e}")))?;
                     self.snapshots.push(key);
-                    self.mount_on(&mounts, &merged)?;
+                    self.mount_on(&mounts, &view)?;
                 } else {
-                    std::fs::create_dir_all(&merged).map_err(|e| io_err("create", &merged, e))?;
+                    std::fs::create_dir_all(&view).map_err(|e| io_err("create", &view, e))?;
                 }
-                self.bind(merged.join(rel), &m.target, read_only);
-                Ok(())
             }
         }
+        let resolved = self.bind_source_in(&view, source, &dir.join("source"))?;
+        self.bind(resolved, &m.target, read_only);
+        Ok(())
+    }
+
+    /// Resolves a bind mount's `source` inside the mounted `view`
+    /// chroot-style (BuildKit's rule: links and `..` never leave it) and
+    /// bind-mounts what it resolved to on `at`, from its descriptor.
+    fn bind_source_in(
+        &mut self,
+        view: &Path,
+        source: &str,
+        at: &Path,
+    ) -> Result<PathBuf, ExecError> {
+        let root = Root::open(view).map_err(|e| ExecError::other(format!("bind mount: {e}")))?;
+        let fd = root.resolve(source).map_err(|e| {
+            if e.is_not_found() {
+                ExecError::other(format!("bind mount source {source:?}: not found"))
+            } else {
+                ExecError::other(format!("bind mount source {source:?}: {e}"))
+            }
+        })?;
+        bind_fd(fd.as_fd(), at).map_err(|e| io_err("bind", at, e))?;
+        self.host_mounts.push(at.to_path_buf());
+        Ok(at.to_path_buf())
     }
 
     fn add_cache(

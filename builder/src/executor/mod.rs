@@ -17,6 +17,7 @@
 //! [`snapshot`] holds the shared "prepare, mount, change, export, commit"
 //! steps.
 
+mod context_view;
 mod exec;
 mod exec_mounts;
 pub mod file;

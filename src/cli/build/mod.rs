@@ -287,8 +287,15 @@ fn print_logs(root: &Path) -> Result<()> {
 
 /// The Dockerfile's text and its path (for error messages): `-f -` reads
 /// stdin; `-f PATH` is relative to the context for tar and git contexts.
+///
+/// A Dockerfile inside the context (the default `CONTEXT/Dockerfile`, and any
+/// `-f` of a tar or git context) is opened inside the context root: a
+/// symlink there resolves chroot-style and never reads a host file, as in
+/// BuildKit, where the Dockerfile is transferred as part of the context. An
+/// explicit `-f PATH` next to a directory context is a host path the user
+/// typed, read as given (as docker does).
 fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String, PathBuf)> {
-    let path = match args.file.as_deref() {
+    let rel = match args.file.as_deref() {
         Some("-") => {
             let mut text = String::new();
             std::io::stdin()
@@ -296,13 +303,35 @@ fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String,
                 .context("read Dockerfile from stdin")?;
             return Ok((text, PathBuf::from("Dockerfile")));
         }
-        Some(path) if context.remote => context.dir.join(path.trim_start_matches('/')),
-        Some(path) => PathBuf::from(path),
-        None => context.dir.join("Dockerfile"),
+        Some(path) if !context.remote => {
+            let path = PathBuf::from(path);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
+            return Ok((text, path));
+        }
+        Some(path) => path,
+        None => "Dockerfile",
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
-    Ok((text, path))
+    let shown = context.dir.join(rel.trim_start_matches('/'));
+    let missing = || {
+        anyhow!(
+            "failed to read dockerfile: open {}: no such file in the build context",
+            shown.display()
+        )
+    };
+    let root = kiln_inroot::Root::open(&context.dir)
+        .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?;
+    let bytes = root
+        .read_file(rel, kiln_inroot::MAX_SMALL_FILE)
+        .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?
+        .ok_or_else(missing)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "failed to read dockerfile {}: not UTF-8 text",
+            shown.display()
+        )
+    })?;
+    Ok((text, shown))
 }
 
 /// `--build-arg KEY=VALUE`; a bare `KEY` takes kiln's own environment value

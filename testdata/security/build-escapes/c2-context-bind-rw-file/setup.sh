@@ -1,0 +1,1 @@
+echo ORIGINAL > data.txt

@@ -1,0 +1,1 @@
+rm Dockerfile && ln -s "$HOSTDIR/secret" Dockerfile

@@ -1,0 +1,1 @@
+mkdir sub && echo CONTEXT-FILE > sub/f && ln -s sub rel && ln -s /sub abs

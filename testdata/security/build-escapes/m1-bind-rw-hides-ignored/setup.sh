@@ -1,0 +1,1 @@
+echo IGNORED-SECRET > .env; echo .env > .dockerignore
