@@ -31,5 +31,5 @@ mod root;
 pub use at::{stat_at, unlink_at};
 pub use error::{Error, Result};
 pub use mount::{bind_fd, fd_path, MountTarget};
-pub use openat2::{openat2, Resolve};
+pub use openat2::{openat2, Resolve, RETRIES};
 pub use root::{Root, MAX_SMALL_FILE};

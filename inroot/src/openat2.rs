@@ -18,6 +18,9 @@ const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 const RESOLVE_BENEATH: u64 = 0x08;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 
+/// How many times [`openat2`] retries `EAGAIN`/`EINTR` before giving up.
+pub const RETRIES: usize = 128;
+
 /// How [`openat2`] resolves a path relative to its directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolve {
@@ -41,7 +44,9 @@ impl Resolve {
 
 /// Opens `path` relative to the directory `dir` with open `flags` (and
 /// `O_CLOEXEC`), resolved as `resolve` says; an empty path opens `dir` itself.
-/// `EAGAIN` (a concurrent rename during resolution) is retried.
+/// `EAGAIN` (a concurrent rename during resolution) and `EINTR` are retried,
+/// a bounded number of times ([`RETRIES`]), so a process renaming in a loop
+/// cannot keep kiln spinning.
 ///
 /// # Errors
 ///
@@ -62,7 +67,7 @@ pub fn openat2(
         mode: 0,
         resolve: resolve.bits(),
     };
-    loop {
+    for _ in 0..RETRIES {
         // SAFETY: valid NUL-terminated path, `open_how` of the size passed.
         let fd = unsafe {
             libc::syscall(
@@ -78,8 +83,9 @@ pub fn openat2(
             return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
         }
         let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EAGAIN) {
+        if !matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) {
             return Err(err);
         }
     }
+    Err(io::Error::from_raw_os_error(libc::EAGAIN))
 }

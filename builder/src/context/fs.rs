@@ -127,46 +127,15 @@ pub fn read_dir_names(fd: RawFd) -> io::Result<Vec<Vec<u8>>> {
     Ok(names)
 }
 
-/// `struct open_how` of `openat2(2)`.
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-const RESOLVE_BENEATH: u64 = 0x08;
-
 /// Opens the regular file at context path `rel` for reading, beneath `root`,
 /// following no symlink on the way (so it cannot reach outside the root).
 pub fn open_file_beneath(root: RawFd, rel: &str) -> io::Result<OwnedFd> {
     let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY;
-    let c = cstring(rel.as_bytes())?;
-    let how = OpenHow {
-        flags: flags as u64,
-        mode: 0,
-        resolve: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-    };
-    // SAFETY: valid pointers and size for openat2.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root,
-            c.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd >= 0 {
-        // SAFETY: fresh descriptor.
-        return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::ENOSYS) | Some(libc::EPERM) => open_by_components(root, rel, flags),
-        _ => Err(err),
+    match kiln_inroot::openat2(root, rel, flags, kiln_inroot::Resolve::Beneath) {
+        Err(err) if matches!(err.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {
+            open_by_components(root, rel, flags)
+        }
+        other => other,
     }
 }
 

@@ -123,17 +123,10 @@ impl Tree {
         if !follow {
             flags |= libc::O_NOFOLLOW;
         }
-        let resolve = if self.contained {
-            libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS
-        } else {
-            0
-        };
-        openat2(
-            self.base,
-            &cstring(path.as_bytes()).map_err(io::Error::other)?,
-            flags,
-            resolve,
-        )
+        if self.contained {
+            return kiln_inroot::openat2(self.base, path, flags, kiln_inroot::Resolve::InRoot);
+        }
+        open_host(&cstring(path.as_bytes()).map_err(io::Error::other)?, flags)
     }
 }
 
@@ -614,38 +607,18 @@ fn check(rc: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// `openat2(2)`, retrying EAGAIN (a concurrent rename during RESOLVE_IN_ROOT).
-fn openat2(dirfd: RawFd, path: &CStr, flags: i32, resolve: u64) -> io::Result<OwnedFd> {
-    // SAFETY: open_how is plain data; zeroed is valid.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = resolve;
-    for _ in 0..100 {
-        // SAFETY: openat2 with a valid path and open_how of its size.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dirfd,
-                path.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: a descriptor just opened, owned by nobody else.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        }
-        let err = io::Error::last_os_error();
-        if !matches!(err.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR)) {
-            return Err(err);
-        }
-    }
-    Err(io::Error::from_raw_os_error(libc::EAGAIN))
+/// `open(2)` of a host path the user named, resolved by the host.
+fn open_host(path: &CStr, flags: i32) -> io::Result<OwnedFd> {
+    // SAFETY: a valid NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+    check(fd)?;
+    // SAFETY: a descriptor just opened, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn open_plain(path: &Path, flags: i32) -> io::Result<OwnedFd> {
     let path = cstring(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    openat2(libc::AT_FDCWD, &path, flags, 0)
+    open_host(&path, flags)
 }
 
 fn openat(dir: &OwnedFd, name: &CStr, flags: i32) -> io::Result<OwnedFd> {
