@@ -242,12 +242,14 @@ fn attempt(root: &Path, case: &Case, host: &Host, kind: &str, runtime: &str) -> 
     wrong.extend(
         case.has
             .iter()
+            .map(|t| host.fill(t))
             .filter(|t| !text.contains(t.as_str()))
             .map(|t| format!("missing {t:?}")),
     );
     wrong.extend(
         case.lacks
             .iter()
+            .map(|t| host.fill(t))
             .filter(|t| text.contains(t.as_str()))
             .map(|t| format!("shows {t:?}")),
     );

@@ -1,0 +1,1 @@
+mknod mem c 1 1
