@@ -24,6 +24,8 @@ struct Case {
     contexts: Vec<String>,
     runtimes: Vec<String>,
     args: Vec<String>,
+    /// What follows the git URL (`#REF:DIR`), for git contexts.
+    git_fragment: String,
     /// The wanted exit status; `None` for `any`.
     build_ok: Option<bool>,
     has: Vec<String>,
@@ -65,7 +67,7 @@ fn read_case(dir: &Path) -> Case {
         match key {
             "has" => has.push(value),
             "lacks" => lacks.push(value),
-            "kind" | "contexts" | "runtimes" | "args" | "build" => {
+            "kind" | "contexts" | "runtimes" | "args" | "build" | "git-fragment" => {
                 single.insert(key.to_string(), value);
             }
             other => panic!("{name}/expect: unknown key {other:?}"),
@@ -92,6 +94,7 @@ fn read_case(dir: &Path) -> Case {
         contexts: words("contexts", "dir"),
         runtimes: words("runtimes", "kiln"),
         args: words("args", ""),
+        git_fragment: single.get("git-fragment").cloned().unwrap_or_default(),
         build_ok,
         has,
         lacks,
@@ -177,7 +180,10 @@ fn make_context(case: &Case, host: &Host, kind: &str, at: &Path) -> (String, Opt
                 "git add -A && git -c user.email=t@t -c user.name=t commit -qm case",
                 host,
             );
-            (format!("file://{}", ctx.display()), None)
+            (
+                format!("file://{}{}", ctx.display(), case.git_fragment),
+                None,
+            )
         }
         other => panic!("{}: unknown context kind {other}", case.name),
     }
