@@ -60,17 +60,21 @@
 //! - **Errors** are this module's own [`ArchiveError`] (wrapping
 //!   [`ImageError`](crate::ImageError) for store/index failures).
 
+mod budget;
 pub mod docs;
 mod error;
+mod guard;
 mod layer;
 mod load;
 mod load_docker;
+mod load_oci;
 mod pipe;
 mod rootfs;
 mod save;
 mod save_oci;
 mod sink;
 mod stage;
+mod walk;
 
 pub use error::{ArchiveError, ArchiveResult};
 pub use load::{load, load_dir, load_file};
