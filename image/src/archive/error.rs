@@ -154,7 +154,7 @@ pub enum ArchiveError {
     },
 
     /// A root filesystem tar given to `import` that could never be applied.
-    #[error("rootfs tar entry {}: {}", escape(.entry), escape(.reason))]
+    #[error("rootfs tar{}: {}", rootfs_entry(.entry), escape(.reason))]
     BadRootfs {
         /// The entry's name as the tar spells it (empty for the stream itself).
         entry: String,
@@ -178,6 +178,15 @@ pub(crate) fn escape(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// `" entry X"` when the rootfs error is about one entry, else nothing.
+fn rootfs_entry(entry: &str) -> String {
+    if entry.is_empty() {
+        String::new()
+    } else {
+        format!(" entry {}", escape(entry))
+    }
 }
 
 /// `" at member X"` when a member is known, else nothing.

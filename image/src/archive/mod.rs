@@ -70,6 +70,7 @@ mod load_docker;
 mod load_oci;
 mod pipe;
 mod rootfs;
+mod rootfs_check;
 mod save;
 mod save_oci;
 mod sink;
