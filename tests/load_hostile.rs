@@ -27,6 +27,8 @@ struct Run {
 }
 
 /// Runs `cmd` to completion within [`HANG`], collecting output and peak RSS.
+/// The child is reaped by `wait4` itself (for its rusage), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn bounded(mut cmd: Command) -> Run {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -56,6 +58,7 @@ fn bounded(mut cmd: Command) -> Run {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("kiln ran longer than {HANG:?}: a hang");
         }
         std::thread::sleep(Duration::from_millis(50));
