@@ -27,7 +27,12 @@ fn scratch() -> tempfile::TempDir {
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("list the scratch directory")
-        .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
@@ -43,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
         // Errors are one line: nothing from the archive breaks it.
         let text = error.to_string();
         assert!(!text.contains('\n'), "multi-line error: {text:?}");
-        assert!(!text.chars().any(|c| c.is_control()), "raw control character: {text:?}");
+        assert!(
+            !text.chars().any(|c| c.is_control()),
+            "raw control character: {text:?}"
+        );
     }
     assert_eq!(listing(parent.path()), ["root"], "wrote outside the root");
 });

@@ -19,18 +19,18 @@
 //! # Design choices
 //!
 //! - **Stage, check, then tag.** Loading reads the archive once, streaming
-//! every member into the content store (memory use does not grow with
-//! member size or count) except the three documents that say what the
-//! archive is (`manifest.json`, `index.json`, `oci-layout`), kept in memory
-//! because `docker save` writes `manifest.json` last; legacy v1 files are
-//! skipped. Then the archive is interpreted and every digest checked:
-//! `blobs/sha256/<hex>` members must hash to their name, docker configs to
-//! their `<hex>.json` name, every layer's uncompressed digest (docker-archive
-//! and OCI alike) must equal the config's diff_id, every OCI descriptor's blob
-//! must be present with its size. Only then are all references tagged, in one
-//! locked index update: a failed load leaves the index exactly as it was.
-//! Blobs ingested before the failure stay in the store unreferenced (garbage
-//! collection is someone else's job).
+//!   every member into the content store (memory use does not grow with
+//!   member size; the member count is capped) except the three documents that say what the
+//!   archive is (`manifest.json`, `index.json`, `oci-layout`), kept in memory
+//!   because `docker save` writes `manifest.json` last; legacy v1 files are
+//!   skipped. Then the archive is interpreted and every digest checked:
+//!   `blobs/sha256/<hex>` members must hash to their name, docker configs to
+//!   their `<hex>.json` name, every layer's uncompressed digest (docker-archive
+//!   and OCI alike) must equal the config's diff_id, every OCI descriptor's blob
+//!   must be present with its size. Only then are all references tagged, in one
+//!   locked index update: a failed load leaves the index exactly as it was.
+//!   Blobs ingested before the failure stay in the store unreferenced (garbage
+//!   collection is someone else's job).
 //! - **Bounded, whatever the archive says** (it is hostile input): an OCI
 //!   tree is walked once per distinct blob (a seen-set, `walk`), and one
 //!   budget per load or save caps index nesting, descriptors, JSON bytes read
