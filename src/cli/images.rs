@@ -7,6 +7,7 @@
 //! `image_model`).
 
 use super::image_model::{find_one, keep_if_orphaned, tag_image, Image};
+use super::save_output::SaveOutput;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use kiln_image::archive::{import_rootfs_with, load_file, save, ArchiveFormat, ImportOptions};
@@ -89,14 +90,25 @@ fn parse_reference(text: &str) -> Result<Reference> {
     Reference::parse(text).with_context(|| format!("invalid reference format: {text:?}"))
 }
 
+/// Parses a reference that is to name an image (`tag`'s target, `import`'s
+/// name): a digest pins content and cannot be pointed at another image, so
+/// it is refused with Docker's message (`refusal`).
+fn parse_new_name(text: &str, refusal: &str) -> Result<Reference> {
+    let reference = parse_reference(text)?;
+    if reference.digest().is_some() {
+        anyhow::bail!("{refusal}: {text:?}");
+    }
+    Ok(reference)
+}
+
 /// Gives kiln-image's archives the zstd decoder (kiln-image links none).
 fn install_zstd() {}
 
 /// Runs `kiln import`.
 pub fn import(root: &Path, args: ImportArgs) -> Result<()> {
     install_zstd();
+    let reference = parse_new_name(&args.reference, "cannot import digest reference")?;
     let stores = Stores::open(root)?;
-    let reference = parse_reference(&args.reference)?;
     let options = ImportOptions::default();
     let previous = stores.index.get(&reference)?.map(|r| r.digest);
     let digest = if args.file == Path::new("-") {
@@ -142,7 +154,8 @@ pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs `kiln save`: writes `<output>.tmp-<pid>`, then renames it into place.
+/// Runs `kiln save`: writes the archive to an anonymous temp file beside
+/// the output and links it in when complete (see `save_output`).
 pub fn save_images(root: &Path, args: SaveArgs) -> Result<()> {
     install_zstd();
     let stores = Stores::open(root)?;
@@ -155,37 +168,27 @@ pub fn save_images(root: &Path, args: SaveArgs) -> Result<()> {
         SaveFormat::Docker => ArchiveFormat::Docker,
         SaveFormat::Oci => ArchiveFormat::Oci,
     };
-    let temp = args
-        .output
-        .with_extension(format!("tmp-{}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let file =
-            File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
-        let mut out = save(
-            &stores.content,
-            &stores.index,
-            &references,
-            format,
-            BufWriter::new(file),
-        )?;
-        out.flush()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&temp, &args.output)
-            .with_context(|| format!("cannot write {}", args.output.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    let mut output = SaveOutput::create(&args.output)?;
+    let mut out = save(
+        &stores.content,
+        &stores.index,
+        &references,
+        format,
+        BufWriter::new(output.file()),
+    )?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    drop(out);
+    output.commit()
 }
 
-/// Runs `kiln tag`.
+/// Runs `kiln tag` (a digest target is refused as `docker tag` refuses it).
 pub fn tag(root: &Path, args: TagArgs) -> Result<()> {
+    let target = parse_new_name(
+        &args.target,
+        "refusing to create a tag with a digest reference",
+    )?;
     let stores = Stores::open(root)?;
     let image = find_one(&stores.content, &stores.index, &args.source)?;
-    tag_image(
-        &stores.index,
-        &parse_reference(&args.target)?,
-        &image.manifest,
-    )
+    tag_image(&stores.index, &target, &image.manifest)
 }

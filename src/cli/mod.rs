@@ -17,6 +17,7 @@ mod image_list;
 mod image_model;
 mod image_remove;
 mod images;
+mod save_output;
 mod volume;
 
 use clap::{Parser, Subcommand};
@@ -254,11 +255,24 @@ pub fn run() -> ExitCode {
                 ExitCode::from(u8::try_from(exit.code).unwrap_or(255))
             }
             None => {
-                eprintln!("kiln: {err:#}");
+                eprintln!("kiln: {}", escape_controls(&format!("{err:#}")));
                 ExitCode::FAILURE
             }
         },
     }
+}
+
+/// `text` with control characters other than newline and tab escaped
+/// (`\u{1b}`): messages quote names from archives, Dockerfiles and images,
+/// and an escape sequence among them must not drive the terminal.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Reports a command-line error: clap's own output and exit code 2, except for

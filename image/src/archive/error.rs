@@ -1,5 +1,10 @@
 //! [`ArchiveError`]: failures of archive import/export, each naming the
 //! archive member (path inside the tar or layout directory) or image it failed on.
+//!
+//! Member names, references and reasons come from archives, which are hostile
+//! input: every one is printed through [`escape`], so a control character
+//! (an `ESC[2J` in a tar header, a newline in `manifest.json`) reaches the
+//! terminal as `\u{1b}[2J` / `\n`, never raw, and the message stays one line.
 
 use std::io;
 
@@ -27,7 +32,7 @@ pub enum ArchiveError {
     },
 
     /// Writing the archive stream failed.
-    #[error("writing archive member {member}")]
+    #[error("writing archive member {}", escape(.member))]
     Write {
         /// The member being written.
         member: String,
@@ -37,14 +42,14 @@ pub enum ArchiveError {
     },
 
     /// A member the archive needs is not in it.
-    #[error("archive member {member} is missing")]
+    #[error("archive member {} is missing", escape(.member))]
     MissingMember {
         /// The member's path in the archive.
         member: String,
     },
 
     /// A JSON member could not be decoded.
-    #[error("archive member {member} is not valid JSON of the expected shape")]
+    #[error("archive member {} is not valid JSON of the expected shape", escape(.member))]
     MemberJson {
         /// The member's path in the archive.
         member: String,
@@ -54,7 +59,7 @@ pub enum ArchiveError {
     },
 
     /// A member's content does not hash to the digest its name or a descriptor claims.
-    #[error("archive member {member}: content has digest {actual}, expected {expected}")]
+    #[error("archive member {}: content has digest {actual}, expected {expected}", escape(.member))]
     MemberDigest {
         /// The member's path in the archive.
         member: String,
@@ -65,7 +70,10 @@ pub enum ArchiveError {
     },
 
     /// A layer's uncompressed digest differs from the config's `rootfs.diff_ids` entry.
-    #[error("archive member {member}: layer diff_id is {actual}, the config says {expected}")]
+    #[error(
+        "archive member {}: layer diff_id is {actual}, the config says {expected}",
+        escape(.member)
+    )]
     DiffIdMismatch {
         /// The layer's path in the archive (or `blobs/sha256/<hex>` on export).
         member: String,
@@ -76,7 +84,7 @@ pub enum ArchiveError {
     },
 
     /// A member is malformed in some other way (bad path, layer count, reference...).
-    #[error("archive member {member}: {reason}")]
+    #[error("archive member {}: {}", escape(.member), escape(.reason))]
     InvalidMember {
         /// The member's path in the archive.
         member: String,
@@ -90,7 +98,7 @@ pub enum ArchiveError {
     UnknownFormat,
 
     /// A reference asked to be saved is not in the image index.
-    #[error("image {reference} not found")]
+    #[error("image {} not found", escape(.reference))]
     ImageNotFound {
         /// The reference, fully qualified.
         reference: String,
@@ -98,7 +106,7 @@ pub enum ArchiveError {
 
     /// A reference asked to be saved as a docker-archive names an index
     /// without a manifest for the host platform.
-    #[error("image {reference} has no manifest for {platform}")]
+    #[error("image {} has no manifest for {}", escape(.reference), escape(.platform))]
     NoPlatformManifest {
         /// The reference, fully qualified.
         reference: String,
@@ -107,20 +115,85 @@ pub enum ArchiveError {
     },
 
     /// A layer blob uses a compression kiln cannot decompress.
-    #[error("layer {digest} has media type {media_type}, which kiln cannot decompress")]
+    #[error(
+        "layer {digest} has media type {}, which kiln cannot decompress",
+        escape(.media_type)
+    )]
     UnsupportedLayer {
         /// The layer blob.
         digest: Digest,
         /// Its media type.
         media_type: String,
     },
+
+    /// A path the archive names (a member, a link target, a `Config` or
+    /// `Layers` entry of `manifest.json`) is absolute or climbs out of the
+    /// archive with `..`.
+    #[error("archive path {} is unsafe: it is absolute or leaves the archive", escape(.path))]
+    UnsafePath {
+        /// The path as the archive spells it.
+        path: String,
+    },
+
+    /// The archive is bigger than kiln is willing to interpret in some
+    /// dimension (index nesting, descriptors, JSON bytes, members).
+    #[error("archive exceeds the cap of {cap} {what}")]
+    Limit {
+        /// What is counted (`"JSON bytes read"`, `"descriptors"`...).
+        what: &'static str,
+        /// The cap.
+        cap: u64,
+    },
+
+    /// A docker-archive whose `manifest.json` lists no image, or an OCI
+    /// layout whose `index.json` lists none.
+    #[error("no images in archive ({} lists none)", escape(.member))]
+    NoImages {
+        /// `manifest.json` or `index.json`.
+        member: String,
+    },
+
+    /// A root filesystem tar given to `import` that could never be applied.
+    #[error("rootfs tar{}: {}", rootfs_entry(.entry), escape(.reason))]
+    BadRootfs {
+        /// The entry's name as the tar spells it (empty for the stream itself).
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`...): what archives
+/// name is printed through this, so nothing they carry drives the terminal.
+pub(crate) fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `" entry X"` when the rootfs error is about one entry, else nothing.
+fn rootfs_entry(entry: &str) -> String {
+    if entry.is_empty() {
+        String::new()
+    } else {
+        format!(" entry {}", escape(entry))
+    }
 }
 
 /// `" at member X"` when a member is known, else nothing.
 fn at_member(member: &Option<String>) -> String {
     member
         .as_ref()
-        .map(|m| format!(" at member {m}"))
+        .map(|m| format!(" at member {}", escape(m)))
         .unwrap_or_default()
 }
 
@@ -131,6 +204,11 @@ impl ArchiveError {
             member: member.into(),
             reason: reason.into(),
         }
+    }
+
+    /// A [`ArchiveError::Limit`]: `cap` of `what` exceeded.
+    pub(crate) fn limit(what: &'static str, cap: u64) -> Self {
+        ArchiveError::Limit { what, cap }
     }
 
     /// A [`ArchiveError::MemberJson`] for `member`.

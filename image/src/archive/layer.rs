@@ -127,3 +127,40 @@ impl<R: Read> Read for HashingReader<R> {
         Ok(n)
     }
 }
+
+/// The diff_ids of the layer blobs one load has checked, so a layer listed
+/// many times (by many images, or many times by one) is decompressed once.
+#[derive(Debug, Default)]
+pub(crate) struct DiffIds {
+    known: std::collections::BTreeMap<Digest, Digest>,
+}
+
+impl DiffIds {
+    /// Checks the stored layer `digest` (compression sniffed) against
+    /// `expected`, naming `member` on a mismatch; returns its compression.
+    /// A compressed layer's uncompressed digest and size are remembered in
+    /// the store (a later docker-archive export decompresses only once).
+    pub(crate) fn check(
+        &mut self,
+        store: &ContentStore,
+        member: &str,
+        digest: &Digest,
+        expected: &Digest,
+    ) -> ArchiveResult<Compression> {
+        let compression = sniff_blob(store, digest)?;
+        let actual = match self.known.get(digest) {
+            Some(actual) => *actual,
+            None => {
+                let media_type = crate::media::oci_layer_media_type(compression);
+                let (actual, size) = diff_id(store, digest, compression, media_type)?;
+                if compression != Compression::None {
+                    store.remember_uncompressed(digest, &actual, size);
+                }
+                self.known.insert(*digest, actual);
+                actual
+            }
+        };
+        check_diff_id(member, expected, &actual)?;
+        Ok(compression)
+    }
+}

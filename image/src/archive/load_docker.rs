@@ -10,13 +10,13 @@
 
 use super::docs::{ConfigDoc, Desc, DockerEntry, ManifestDoc};
 use super::error::{ArchiveError, ArchiveResult};
-use super::layer::{check_diff_id, diff_id, sniff_blob};
+use super::layer::DiffIds;
 use super::load::parse_reference;
 use super::stage::{blob_name_digest, Member, Staged};
 use super::LoadedImage;
 use crate::content::ContentStore;
 use crate::digest::Digest;
-use crate::media::{self, Compression};
+use crate::media;
 
 /// The member holding a docker-archive's image list.
 pub(crate) const MANIFEST_JSON: &str = "manifest.json";
@@ -27,9 +27,15 @@ pub(crate) fn load_docker(
     staged: &Staged,
 ) -> ArchiveResult<Vec<LoadedImage>> {
     let entries: Vec<DockerEntry> = staged.json(store, MANIFEST_JSON)?;
+    if entries.is_empty() {
+        return Err(ArchiveError::NoImages {
+            member: MANIFEST_JSON.to_string(),
+        });
+    }
+    let mut diff_ids = DiffIds::default();
     let mut images = Vec::new();
     for entry in &entries {
-        let digest = docker_image(store, staged, entry)?;
+        let digest = docker_image(store, staged, entry, &mut diff_ids)?;
         let tags = entry.repo_tags.as_deref().unwrap_or_default();
         if tags.is_empty() {
             images.push(LoadedImage {
@@ -45,13 +51,16 @@ pub(crate) fn load_docker(
     Ok(images)
 }
 
-/// Stores one entry's config, checks its layers, writes its manifest;
+/// Stores one entry's config, checks its layers (each distinct blob
+/// decompressed once per load, see [`DiffIds`]), writes its manifest;
 /// returns the manifest digest.
 fn docker_image(
     store: &ContentStore,
     staged: &Staged,
     entry: &DockerEntry,
+    diff_ids: &mut DiffIds,
 ) -> ArchiveResult<Digest> {
+    staged.budget().descriptors(1 + entry.layers.len())?;
     let config_bytes = staged.read(store, &entry.config)?;
     let config_digest = Digest::of(&config_bytes);
     if let Some(claimed) = claimed_digest(&entry.config) {
@@ -65,18 +74,18 @@ fn docker_image(
     }
     let config: ConfigDoc =
         serde_json::from_slice(&config_bytes).map_err(ArchiveError::json(&entry.config))?;
-    let diff_ids = &config.rootfs.diff_ids;
-    if diff_ids.len() != entry.layers.len() {
+    let expected = &config.rootfs.diff_ids;
+    if expected.len() != entry.layers.len() {
         let reason = format!(
             "config has {} diff_ids but manifest.json lists {} layers",
-            diff_ids.len(),
+            expected.len(),
             entry.layers.len()
         );
         return Err(ArchiveError::invalid(&entry.config, reason));
     }
-    let mut layers = Vec::with_capacity(diff_ids.len());
-    for (member, expected) in entry.layers.iter().zip(diff_ids) {
-        layers.push(docker_layer(store, staged, member, expected)?);
+    let mut layers = Vec::with_capacity(expected.len());
+    for (member, expected) in entry.layers.iter().zip(expected) {
+        layers.push(docker_layer(store, staged, member, expected, diff_ids)?);
     }
     store.ingest_bytes(&config_bytes, Some(&config_digest))?;
     let config = plain_desc(media::OCI_CONFIG, config_digest, config_bytes.len() as u64);
@@ -89,21 +98,18 @@ fn docker_layer(
     staged: &Staged,
     member: &str,
     expected: &Digest,
+    diff_ids: &mut DiffIds,
 ) -> ArchiveResult<Desc> {
     let (digest, size) = match staged.resolve(member)? {
         Member::Blob(digest, size) => (*digest, *size),
         _ => return Err(ArchiveError::invalid(member, "not a layer tar")),
     };
-    let compression = sniff_blob(store, &digest)?;
-    let media_type = media::oci_layer_media_type(compression);
-    let (actual, uncompressed) = diff_id(store, &digest, compression, media_type)?;
-    check_diff_id(member, expected, &actual)?;
-    if compression != Compression::None {
-        // The decompression pass was needed for the check anyway: keep its
-        // result so a later docker-archive export decompresses only once.
-        store.remember_uncompressed(&digest, &actual, uncompressed);
-    }
-    Ok(plain_desc(media_type, digest, size))
+    let compression = diff_ids.check(store, member, &digest, expected)?;
+    Ok(plain_desc(
+        media::oci_layer_media_type(compression),
+        digest,
+        size,
+    ))
 }
 
 /// Writes an OCI manifest for `config` and `layers`; returns its digest.

@@ -19,16 +19,28 @@
 //! # Design choices
 //!
 //! - **Stage, check, then tag.** Loading reads the archive once, streaming
-//!   every blob-like member into the content store (memory use does not grow
-//!   with layer size) and keeping small JSON members in memory, because
-//!   `docker save` writes `manifest.json` last. Then the archive is
-//!   interpreted and every digest checked: `blobs/sha256/<hex>` members must
-//!   hash to their name, docker configs to their `<hex>.json` name, every
-//!   docker layer's uncompressed digest must equal the config's diff_id, every
-//!   OCI descriptor's blob must be present with its size. Only then are all
-//!   references tagged, in one locked index update: a failed load leaves the
-//!   index exactly as it was. Blobs ingested before the failure stay in the
-//!   store unreferenced (garbage collection is someone else's job).
+//!   every member into the content store (memory use does not grow with
+//!   member size; the member count is capped) except the three documents that say what the
+//!   archive is (`manifest.json`, `index.json`, `oci-layout`), kept in memory
+//!   because `docker save` writes `manifest.json` last; legacy v1 files are
+//!   skipped. Then the archive is interpreted and every digest checked:
+//!   `blobs/sha256/<hex>` members must hash to their name, docker configs to
+//!   their `<hex>.json` name, every layer's uncompressed digest (docker-archive
+//!   and OCI alike) must equal the config's diff_id, every OCI descriptor's blob
+//!   must be present with its size. Only then are all references tagged, in one
+//!   locked index update: a failed load leaves the index exactly as it was.
+//!   Blobs ingested before the failure stay in the store unreferenced (garbage
+//!   collection is someone else's job).
+//! - **Bounded, whatever the archive says** (it is hostile input): an OCI
+//!   tree is walked once per distinct blob (a seen-set, `walk`), and one
+//!   budget per load or save caps index nesting, descriptors, JSON bytes read
+//!   and buffered, tar header extensions and the member count (`budget`,
+//!   `guard`); past a cap the load fails with one line naming it.
+//! - **Unsafe paths are named**: a `Config`/`Layers` path or member name that
+//!   is absolute or climbs out with `..` is [`ArchiveError::UnsafePath`];
+//!   names from archives are printed with control characters escaped.
+//! - **`import` checks its rootfs tar** while storing it: entries that could
+//!   never be applied (`..`, a non-directory root...) and empty input fail.
 //! - **Errors name the archive member** (`manifest.json`, `<id>/layer.tar`,
 //!   `blobs/sha256/<hex>`), see [`ArchiveError`].
 //! - **Docker layers are stored as they come** (normally uncompressed tar,
@@ -60,17 +72,22 @@
 //! - **Errors** are this module's own [`ArchiveError`] (wrapping
 //!   [`ImageError`](crate::ImageError) for store/index failures).
 
+mod budget;
 pub mod docs;
 mod error;
+mod guard;
 mod layer;
 mod load;
 mod load_docker;
+mod load_oci;
 mod pipe;
 mod rootfs;
+mod rootfs_check;
 mod save;
 mod save_oci;
 mod sink;
 mod stage;
+mod walk;
 
 pub use error::{ArchiveError, ArchiveResult};
 pub use load::{load, load_dir, load_file};

@@ -9,6 +9,7 @@ use flate2::read::{GzEncoder, MultiGzDecoder};
 use super::error::{ArchiveError, ArchiveResult};
 use super::layer::{sniff, zstd_reader, HashingReader};
 use super::load_docker::{plain_desc, write_manifest};
+use super::rootfs_check::checked;
 use crate::content::ContentStore;
 use crate::digest::Digest;
 use crate::index::ImageIndex;
@@ -57,6 +58,9 @@ pub fn import_rootfs<R: Read + Send>(
 
 /// Imports a rootfs tar as a one-layer image, like `docker import FILE`.
 ///
+/// Entries that could never be applied, and empty input, fail the import
+/// (see `rootfs_check`) before anything is tagged.
+///
 /// The input may be plain, gzip or zstd (sniffed by magic bytes).
 /// The layer is stored with `options.compression` (gzip level 6 with a fixed
 /// header, so the same input always gives the same blob; or uncompressed).
@@ -78,8 +82,9 @@ pub fn import_rootfs_with<R: Read + Send>(
         member: None,
         source,
     })?;
+    let store_checked = |tar: &mut dyn Read| checked(tar, |t| store_layer(store, t, compression));
     let (layer, size, diff_id) = match input_compression {
-        Compression::Gzip => store_layer(store, MultiGzDecoder::new(input), compression)?,
+        Compression::Gzip => store_checked(&mut MultiGzDecoder::new(input))?,
         Compression::Zstd => {
             let unsupported = || ArchiveError::invalid("-", "zstd input needs a zstd decoder");
             let tar = zstd_reader(Box::new(input)).ok_or_else(unsupported)?;
@@ -87,9 +92,9 @@ pub fn import_rootfs_with<R: Read + Send>(
                 member: None,
                 source,
             })?;
-            store_layer(store, tar, compression)?
+            store_checked(&mut { tar })?
         }
-        Compression::None => store_layer(store, input, compression)?,
+        Compression::None => store_checked(&mut input)?,
     };
     let config = config_json(&diff_id, &options.config);
     let (config_digest, config_size) = store.ingest_bytes(&config, None)?;

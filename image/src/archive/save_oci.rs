@@ -17,11 +17,13 @@
 //! left out for images with foreign (not included) layers or without a
 //! manifest for the host platform. Manifests and layers are written exactly as stored
 //! (compressed or not), so digests are preserved. A multi-platform index is
-//! written with all its children, which must all be in the store.
+//! written with all its children, which must all be in the store. The tree is
+//! walked as load walks it ([`Walk`]): each blob once, within the caps.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::budget::Budget;
 use super::docs::{
     Desc, DockerEntry, IndexDoc, LayoutDoc, ManifestDoc, ANNOTATION_IMAGE_NAME,
     ANNOTATION_REF_NAME, LAYOUT_VERSION,
@@ -29,6 +31,7 @@ use super::docs::{
 use super::error::{ArchiveError, ArchiveResult};
 use super::save::{host_manifest_of, resolve};
 use super::sink::{DirSink, Sink};
+use super::walk::{blob_member, Walk};
 use crate::content::ContentStore;
 use crate::digest::Digest;
 use crate::index::ImageIndex;
@@ -60,9 +63,12 @@ pub(crate) fn write_oci(
     };
     sink.bytes("oci-layout", &to_json(&layout))?;
     let mut written = BTreeSet::new();
+    let budget = Budget::default();
+    let no_check = |_: &Desc, _: &str| Ok(());
+    let mut walk = Walk::new(store, &budget, &no_check);
     let mut manifests = Vec::new();
     for (reference, digest) in images {
-        let media_type = write_tree(store, digest, sink, &mut written, 0)?;
+        let media_type = write_tree(store, digest, sink, &mut walk, &mut written)?;
         let mut annotations = BTreeMap::new();
         annotations.insert(ANNOTATION_IMAGE_NAME.to_string(), reference.to_string());
         if let Some(tag) = reference.tag() {
@@ -128,51 +134,43 @@ fn docker_entries(
     Ok(entries.into_iter().map(|(_, e)| e).collect())
 }
 
-/// Writes a manifest or index and everything below it (children first);
-/// returns its media type.
+/// Writes a manifest or index and everything below it (children first,
+/// each blob once, within the caps of `budget`: see [`Walk`]); returns its
+/// media type (as the document declares it, else by its shape).
 fn write_tree(
     store: &ContentStore,
     digest: &Digest,
     sink: &mut dyn Sink,
+    walk: &mut Walk<'_>,
     written: &mut BTreeSet<Digest>,
-    depth: usize,
 ) -> ArchiveResult<String> {
-    let member = format!("blobs/sha256/{}", digest.hex());
-    if depth > 8 {
-        return Err(ArchiveError::invalid(
-            member,
-            "image indexes nested too deeply",
-        ));
+    let root = root_desc(store, walk.budget(), digest)?;
+    for desc in walk.tree(&root)? {
+        write_blob(store, &desc.digest, sink, written)?;
     }
-    let doc: serde_json::Value = store.read_json(digest)?;
-    let declared = doc
-        .get("mediaType")
-        .and_then(|m| m.as_str())
-        .map(str::to_string);
-    let media_type = if doc.get("manifests").is_some() {
-        let index: IndexDoc = from_value(doc, digest)?;
-        for child in &index.manifests {
-            if media::is_manifest(&child.media_type) || media::is_index(&child.media_type) {
-                write_tree(store, &child.digest, sink, written, depth + 1)?;
-            } else {
-                write_blob(store, &child.digest, sink, written)?;
-            }
-        }
-        declared.unwrap_or_else(|| media::OCI_INDEX.to_string())
-    } else {
-        let manifest: ManifestDoc = from_value(doc, digest)?;
-        write_blob(store, &manifest.config.digest, sink, written)?;
-        for layer in manifest
-            .layers
-            .iter()
-            .filter(|l| !media::is_foreign_layer(&l.media_type))
-        {
-            write_blob(store, &layer.digest, sink, written)?;
-        }
-        declared.unwrap_or_else(|| media::OCI_MANIFEST.to_string())
-    };
+    // Already walked (an image saved under two names): still written once.
     write_blob(store, digest, sink, written)?;
-    Ok(media_type)
+    Ok(root.media_type)
+}
+
+/// A descriptor for the stored manifest or index `digest`: its declared
+/// media type, else an index when it has `manifests`, else a manifest.
+fn root_desc(store: &ContentStore, budget: &Budget, digest: &Digest) -> ArchiveResult<Desc> {
+    let member = blob_member(digest);
+    let doc: serde_json::Value = budget.read_blob(store, digest, &member)?;
+    let declared = doc.get("mediaType").and_then(|m| m.as_str());
+    let media_type = match declared {
+        Some(declared) => declared.to_string(),
+        None if doc.get("manifests").is_some() => media::OCI_INDEX.to_string(),
+        None => media::OCI_MANIFEST.to_string(),
+    };
+    Ok(Desc {
+        media_type,
+        digest: *digest,
+        size: store.size(digest)?,
+        platform: None,
+        annotations: None,
+    })
 }
 
 /// Writes one blob unless it was written already.
@@ -186,20 +184,6 @@ fn write_blob(
         sink.blob(&format!("blobs/sha256/{}", digest.hex()), store, digest)?;
     }
     Ok(())
-}
-
-/// Decodes a JSON document read from blob `digest`.
-fn from_value<T: serde::de::DeserializeOwned>(
-    doc: serde_json::Value,
-    digest: &Digest,
-) -> ArchiveResult<T> {
-    serde_json::from_value(doc).map_err(|source| {
-        crate::error::ImageError::BlobJson {
-            digest: *digest,
-            source,
-        }
-        .into()
-    })
 }
 
 /// Serialises a document kiln builds (cannot fail).

@@ -1,14 +1,23 @@
 //! Staging: one pass over an archive (tar stream or layout directory) that
-//! puts every blob-like member into the content store and keeps the small
-//! JSON members in memory, so the archive can then be interpreted whatever
-//! the order of its members (`docker save` writes `manifest.json` last).
+//! puts every blob-like member into the content store and keeps only the
+//! three top-level documents that say what the archive is (`manifest.json`,
+//! `index.json`, `oci-layout`) in memory, so the archive can then be
+//! interpreted whatever the order of its members (`docker save` writes
+//! `manifest.json` last).
 //!
 //! Members under `blobs/<alg>/<hex>` are ingested with the digest their name
-//! claims, so a tampered blob fails here with an error naming it. Other big
-//! members (classic `<id>/layer.tar`) are ingested unverified and checked
-//! later against the config's diff_ids. Blobs ingested before a failure stay in
-//! the store (content-addressed, unreferenced, harmless); the image index is
-//! only touched after everything checked out.
+//! claims, as are `<hex>.json` configs, so a tampered blob fails here with an
+//! error naming it. Other members (classic `<id>/layer.tar`, configs with
+//! other names) are ingested unverified and checked later against the
+//! config's diff_ids or the digest `manifest.json` gives. Legacy v1 members
+//! (`repositories`, `<id>/json`, `<id>/VERSION`) are skipped: no loader since
+//! docker 1.10 reads them. Memory use is bounded whatever the archive holds:
+//! the kept documents count against the load's [`Budget`] (16 MiB each, 64 MiB
+//! in all), tar header extensions (long names, pax records) are capped by
+//! [`HeaderGuard`], and the number of members by [`MAX_MEMBERS`].
+//! Blobs ingested before a failure stay in the store (content-addressed,
+//! unreferenced, harmless); the image index is only touched after everything
+//! checked out.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -17,15 +26,20 @@ use std::path::{Component, Path};
 
 use flate2::read::MultiGzDecoder;
 
+use super::budget::Budget;
 use super::error::{ArchiveError, ArchiveResult};
+use super::guard::HeaderGuard;
 use super::layer::sniff;
 use crate::content::ContentStore;
 use crate::digest::Digest;
 use crate::error::ImageError;
 use crate::media::Compression;
 
-/// Small members larger than this are refused (they are read into memory).
-const SMALL_MAX: u64 = 16 << 20;
+/// How many members an archive may have (each costs a map entry).
+const MAX_MEMBERS: u64 = 1_000_000;
+/// The members kept in memory, at the archive's root (everything else is
+/// streamed into the content store or skipped).
+const DOCUMENTS: [&str; 3] = ["manifest.json", "index.json", "oci-layout"];
 /// How many symlink hops [`Staged::resolve`] follows.
 const MAX_LINKS: usize = 16;
 
@@ -34,27 +48,41 @@ const MAX_LINKS: usize = 16;
 pub(crate) enum Member {
     /// Ingested into the content store.
     Blob(Digest, u64),
-    /// Kept in memory (JSON documents and other small files).
+    /// Kept in memory (one of [`DOCUMENTS`]).
     Small(Vec<u8>),
     /// A symlink or hard link to another member (path relative to the archive root).
     Link(String),
 }
 
-/// Every member of an archive, by normalised path (`a/b`, no `./`).
+/// Every member of an archive, by normalised path (`a/b`, no `./`), and the
+/// budget every later read of the archive's documents is accounted in.
 #[derive(Debug, Default)]
 pub(crate) struct Staged {
     members: BTreeMap<String, Member>,
+    budget: Budget,
 }
 
 impl Staged {
+    /// The caps of this load (documents read so far are accounted in it).
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
     /// Whether a member with this path (after following links) exists.
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.resolve(name).is_ok()
     }
 
-    /// The member at `name`, links followed; `MissingMember` if absent.
+    /// The member at `name`, links followed; `MissingMember` if absent,
+    /// [`ArchiveError::UnsafePath`] if `name` is absolute or climbs out with `..`.
     pub(crate) fn resolve(&self, name: &str) -> ArchiveResult<&Member> {
-        let mut name = normalize(name).unwrap_or_default();
+        let unsafe_path = || ArchiveError::UnsafePath {
+            path: name.to_string(),
+        };
+        if name.starts_with('/') {
+            return Err(unsafe_path());
+        }
+        let mut name = normalize(name).ok_or_else(unsafe_path)?;
         for _ in 0..MAX_LINKS {
             match self.members.get(&name) {
                 Some(Member::Link(target)) => name = target.clone(),
@@ -65,12 +93,15 @@ impl Staged {
         Err(ArchiveError::MissingMember { member: name })
     }
 
-    /// The bytes of a member (small ones from memory, blobs from the store).
+    /// The bytes of a JSON member (documents from memory, others from the
+    /// store, accounted in the budget).
     pub(crate) fn read(&self, store: &ContentStore, name: &str) -> ArchiveResult<Vec<u8>> {
         match self.resolve(name)? {
             Member::Small(bytes) => Ok(bytes.clone()),
-            Member::Blob(digest, _) => Ok(store.read_bytes(digest)?),
-            Member::Link(_) => unreachable!("resolve follows links"),
+            Member::Blob(digest, _) => self.budget.read_blob_bytes(store, digest, name),
+            Member::Link(_) => Err(ArchiveError::MissingMember {
+                member: name.to_string(),
+            }),
         }
     }
 
@@ -90,20 +121,21 @@ impl Staged {
         store: &ContentStore,
         name: String,
         size: u64,
-        mut reader: R,
+        reader: R,
     ) -> ArchiveResult<()> {
-        let member = if is_small(&name) {
-            if size > SMALL_MAX {
-                return Err(ArchiveError::invalid(
-                    &name,
-                    "JSON member larger than 16 MiB",
-                ));
-            }
+        if is_legacy(&name) {
+            return Ok(());
+        }
+        let member = if DOCUMENTS.contains(&name.as_str()) {
+            self.budget.json(&name, size)?;
             let mut bytes = Vec::with_capacity(size as usize);
-            reader.read_to_end(&mut bytes).map_err(read_err(&name))?;
+            reader
+                .take(size)
+                .read_to_end(&mut bytes)
+                .map_err(read_err(&name))?;
             Member::Small(bytes)
         } else {
-            let expected = blob_name_digest(&name);
+            let expected = blob_name_digest(&name).or_else(|| config_name_digest(&name));
             let (digest, size) = store
                 .ingest(reader, expected.as_ref())
                 .map_err(|e| ingest_error(&name, e))?;
@@ -116,6 +148,14 @@ impl Staged {
     /// Records a link member; `target` is relative to the archive root.
     fn add_link(&mut self, name: String, target: String) {
         self.members.insert(name, Member::Link(target));
+    }
+
+    /// Fails once the archive has more than [`MAX_MEMBERS`] members.
+    fn count(&self) -> ArchiveResult<()> {
+        if self.members.len() as u64 >= MAX_MEMBERS {
+            return Err(ArchiveError::limit("archive members", MAX_MEMBERS));
+        }
+        Ok(())
     }
 }
 
@@ -132,12 +172,20 @@ pub(crate) fn stage_tar<R: Read>(store: &ContentStore, reader: R) -> ArchiveResu
 /// Stages the members of an uncompressed tar stream.
 fn stage_plain_tar<R: Read>(store: &ContentStore, reader: R) -> ArchiveResult<Staged> {
     let mut staged = Staged::default();
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries().map_err(read_err_none)? {
-        let entry = entry.map_err(read_err_none)?;
+    let (guarded, guard) = HeaderGuard::new(reader);
+    let mut archive = tar::Archive::new(guarded);
+    let mut entries = archive.entries().map_err(read_err_none)?;
+    loop {
+        guard.arm();
+        let Some(entry) = entries.next() else { break };
+        let entry = entry.map_err(|e| header_err(&guard, e))?;
+        guard.disarm(&entry);
+        staged.count()?;
         let raw = entry.path().map_err(read_err_none)?.into_owned();
-        let name = normalize(&raw.to_string_lossy())
-            .ok_or_else(|| ArchiveError::invalid(raw.display().to_string(), "unsafe path"))?;
+        let raw = raw.to_string_lossy();
+        let name = normalize(&raw).ok_or_else(|| ArchiveError::UnsafePath {
+            path: raw.to_string(),
+        })?;
         let kind = entry.header().entry_type();
         if kind.is_file() {
             let size = entry.header().size().map_err(read_err(&name))?;
@@ -153,7 +201,9 @@ fn stage_plain_tar<R: Read>(store: &ContentStore, reader: R) -> ArchiveResult<St
             } else {
                 normalize(&target)
             };
-            let resolved = resolved.ok_or_else(|| ArchiveError::invalid(&name, "unsafe link"))?;
+            let resolved = resolved.ok_or_else(|| ArchiveError::UnsafePath {
+                path: format!("{name} -> {target}"),
+            })?;
             staged.add_link(name, resolved);
         }
     }
@@ -180,6 +230,7 @@ pub(crate) fn stage_dir(store: &ContentStore, dir: &Path) -> ArchiveResult<Stage
             if meta.is_dir() {
                 pending.push(rel_name);
             } else if meta.is_file() {
+                staged.count()?;
                 let file = File::open(&full).map_err(|e| ImageError::io("open", &full, e))?;
                 staged.add_file(store, rel_name, meta.len(), file)?;
             }
@@ -213,13 +264,21 @@ fn resolve_relative(link: &str, target: &str) -> Option<String> {
     normalize(&format!("{dir}/{target}"))
 }
 
-/// Whether a member is kept in memory rather than ingested as a blob.
-fn is_small(name: &str) -> bool {
+/// Whether a member is a legacy (v1) docker-archive file no loader reads:
+/// `repositories`, `<id>/json`, `<id>/VERSION`.
+fn is_legacy(name: &str) -> bool {
     if name.starts_with("blobs/") {
         return false;
     }
     let base = name.rsplit('/').next().unwrap_or(name);
-    base.ends_with(".json") || matches!(base, "repositories" | "oci-layout" | "VERSION" | "json")
+    name == "repositories" || (name.contains('/') && matches!(base, "json" | "VERSION"))
+}
+
+/// The digest a `<hex>.json` config member name claims, if it is one.
+fn config_name_digest(name: &str) -> Option<Digest> {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.strip_suffix(".json")
+        .and_then(|hex| Digest::from_hex(hex).ok())
 }
 
 /// The digest a `blobs/sha256/<hex>` member name claims, if it is one.
@@ -250,6 +309,18 @@ fn ingest_error(member: &str, e: ImageError) -> ArchiveError {
 fn read_err(member: &str) -> impl FnOnce(std::io::Error) -> ArchiveError {
     let member = Some(member.to_string());
     move |source| ArchiveError::Read { member, source }
+}
+
+/// A failure finding the next tar entry: the header guard's cap when it
+/// tripped, else a read error.
+fn header_err(guard: &HeaderGuard, e: std::io::Error) -> ArchiveError {
+    if guard.tripped() {
+        return ArchiveError::limit(
+            "bytes of tar header extensions per member",
+            super::guard::MAX_EXTENSIONS,
+        );
+    }
+    read_err_none(e)
 }
 
 /// A read error not tied to one member (tar headers, gzip stream).
@@ -287,15 +358,18 @@ mod tests {
     }
 
     #[test]
-    fn small_members_and_blob_names() {
-        assert!(is_small("manifest.json") && is_small("abc/json") && is_small("oci-layout"));
-        assert!(!is_small("abc/layer.tar") && !is_small("blobs/sha256/x.json"));
+    fn legacy_members_and_blob_names() {
+        assert!(is_legacy("repositories") && is_legacy("abc/json") && is_legacy("abc/VERSION"));
+        assert!(!is_legacy("abc/layer.tar") && !is_legacy("blobs/sha256/json"));
+        assert!(!is_legacy("json") && !is_legacy("manifest.json"));
         let d = Digest::of(b"x");
         assert_eq!(
             blob_name_digest(&format!("blobs/sha256/{}", d.hex())),
             Some(d)
         );
         assert_eq!(blob_name_digest("blobs/sha512/ab"), None);
+        assert_eq!(config_name_digest(&format!("{}.json", d.hex())), Some(d));
+        assert_eq!(config_name_digest("config.json"), None);
     }
 
     #[test]
@@ -307,5 +381,17 @@ mod tests {
             staged.resolve("a"),
             Err(ArchiveError::MissingMember { .. })
         ));
+    }
+
+    #[test]
+    fn unsafe_names_say_so() {
+        let staged = Staged::default();
+        for name in ["../../x/layer.tar", "/abc/layer.tar", "a/../../b"] {
+            let err = staged.resolve(name).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("archive path {name} is unsafe: it is absolute or leaves the archive")
+            );
+        }
     }
 }

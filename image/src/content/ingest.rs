@@ -55,6 +55,11 @@ impl ContentStore {
                 });
             }
         }
+        if self.exists(&digest)? {
+            // Identical content is already published: no fsync for a copy
+            // that is about to be removed (`temp` goes on drop).
+            return Ok((digest, size));
+        }
         temp.file.sync_all().map_err(io_err("fsync", &temp.path))?;
         self.publish(temp, &digest)?;
         Ok((digest, size))

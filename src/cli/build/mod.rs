@@ -157,6 +157,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
             _ => bail!("--platform {platform}: kiln builds only for this machine's platform ({host}) so far"),
         }
     }
+    check_tags(&args.tag)?;
     let mode = Mode::parse(&args.progress)?;
     let out = output::parse(&args.output)?;
     let cache_to = cache::parse_to(&args.cache_to)?;
@@ -396,4 +397,18 @@ fn read_secrets(given: &[String]) -> Result<BTreeMap<String, Vec<u8>>> {
         out.insert(id, bytes);
     }
     Ok(out)
+}
+
+/// Checks every `-t` before anything is built: a valid reference without a
+/// digest. A digest pins content, it cannot name what is about to be built;
+/// Docker refuses it the same way ("build tag cannot contain a digest").
+fn check_tags(tags: &[String]) -> Result<()> {
+    for tag in tags {
+        let reference = kiln_image::Reference::parse(tag)
+            .with_context(|| format!("invalid tag {tag:?}: invalid reference format"))?;
+        if reference.digest().is_some() {
+            bail!("invalid tag {tag:?}: build tag cannot contain a digest");
+        }
+    }
+    Ok(())
 }
