@@ -13,6 +13,9 @@
 //! 2. builds the OCI spec with [`crate::spec::build_spec`] (Docker's
 //!    isolation defaults), writes the bundle, pins a network namespace with
 //!    `lo` up when the network is `none`;
+//!    makes `/dev`, `/proc`, `/sys`, `/etc/hosts`… real inside the root
+//!    filesystem ([`crate::init_layer`], reversibly: undone after the step so
+//!    nothing of it reaches the step's layer);
 //! 3. runs it with the chosen low-level runtime, waits for it as a child
 //!    subreaper, deletes the runtime state and cgroup, and exits with the
 //!    process's exit code (Docker's: 128+signal for a signal).
@@ -25,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::oci::{self, RunRequest, Stdio};
 use crate::spec::{self, NetworkMode, SpecOptions};
-use crate::{netns, rootfs};
+use crate::{init_layer, netns, rootfs};
 
 /// One process to run over a root filesystem.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +67,7 @@ pub fn run_here(
     mount::mount_all(&job.rootfs, &rootfs_dir)
         .map_err(|e| format!("mount root filesystem: {e}"))?;
     let mut options = job.spec.clone();
+    spec::check_env("environment of the step", &options.env, false).map_err(|e| e.to_string())?;
     options.rootfs = rootfs_dir.clone();
     options.cgroups_path = format!("/kiln-build/{}", job.id);
     if options.network == NetworkMode::None {
@@ -71,30 +75,63 @@ pub fn run_here(
         netns::ensure(&pin).map_err(|e| format!("network namespace: {e}"))?;
         options.network = NetworkMode::Join(pin);
     }
-    let spec = spec::build_spec(&options).map_err(|e| e.to_string())?;
-    spec.save(bundle.join("config.json"))
-        .map_err(|e| format!("write bundle: {e}"))?;
     oci::become_subreaper().map_err(|e| e.to_string())?;
     let runtime = oci::by_name(&job.runtime).map_err(|e| e.to_string())?;
+    let guard = init_layer::ensure(
+        &rootfs_dir,
+        init_layer::BUILD_PATHS,
+        init_layer::Mode::Reversible,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Err(e) = spec::resolve_destinations(&rootfs_dir, &mut options.mounts) {
+        let _ = guard.undo();
+        return Err(e.to_string());
+    }
+    let spec = spec::build_spec(&options).map_err(|e| e.to_string());
+    let saved = spec.and_then(|s| {
+        s.save(bundle.join("config.json"))
+            .map_err(|e| format!("write bundle: {e}"))
+    });
+    if let Err(e) = saved {
+        let _ = guard.undo();
+        return Err(e);
+    }
+    let code = run_guarded(
+        job,
+        runtime.as_ref(),
+        &bundle,
+        &state_dir,
+        (stdin, stdout, stderr),
+    );
+    let undone = guard.undo().map_err(|e| e.to_string());
+    cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
+    let code = code?;
+    undone?;
+    Ok(code)
+}
+
+/// Runs the bundle and waits for its process; the runtime's state is
+/// deleted on failure.
+fn run_guarded(
+    job: &OneShot,
+    runtime: &dyn oci::OciRuntime,
+    bundle: &Path,
+    state_dir: &Path,
+    (stdin, stdout, stderr): (OwnedFd, OwnedFd, OwnedFd),
+) -> Result<i32, String> {
     let request = RunRequest {
         id: &job.id,
-        bundle: &bundle,
-        state_dir: &state_dir,
+        bundle,
+        state_dir,
         stdio: Stdio::Fds {
             stdin,
             stdout,
             stderr,
         },
     };
-    let started = runtime.run(request);
-    let code = match started {
-        Ok(pid) => wait_for(pid),
-        Err(e) => {
-            cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
-            return Err(e.to_string());
-        }
-    };
-    cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
+    let pid = runtime.run(request).map_err(|e| e.to_string())?;
+    let code = wait_for(pid);
+    let _ = runtime.delete(&job.id, state_dir, true);
     Ok(code)
 }
 

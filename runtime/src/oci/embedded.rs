@@ -186,6 +186,7 @@ impl OciRuntime for Embedded {
 /// A builder for container `id` whose state lives under `state_dir`.
 fn base_builder(id: &str, state_dir: &Path) -> Result<ContainerBuilder> {
     ContainerBuilder::new(id.to_owned(), SyscallType::default())
+        .with_executor(super::executor::KilnExecutor)
         .with_root_path(state_dir)
         .map_err(|e| Embedded::failed("create", id, &e))
 }

@@ -32,6 +32,7 @@
 mod binary;
 mod console;
 mod embedded;
+pub mod executor;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
