@@ -287,3 +287,6 @@ fn undo_one(root: &OwnedFd, change: &Change) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
