@@ -64,8 +64,7 @@ pub fn run_here(
         std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     }
     rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
-    mount::mount_all(&job.rootfs, &rootfs_dir)
-        .map_err(|e| format!("mount root filesystem: {e}"))?;
+    mount_root(job, &rootfs_dir)?;
     let mut options = job.spec.clone();
     spec::check_env("environment of the step", &options.env, false).map_err(|e| e.to_string())?;
     options.rootfs = rootfs_dir.clone();
@@ -108,6 +107,20 @@ pub fn run_here(
     let code = code?;
     undone?;
     Ok(code)
+}
+
+/// Mounts the step's root filesystem on `rootfs_dir`, with the init layer
+/// below its writable layer when it is an overlay (see
+/// [`init_layer::overlay`]); when that cannot be made or mounted (a long
+/// lower-directory list), the plain mounts, fixed reversibly later.
+fn mount_root(job: &OneShot, rootfs_dir: &Path) -> Result<(), String> {
+    let scratch = job.work_dir.join("init-layer");
+    if let Ok(Some(mounts)) = init_layer::overlay::step_mounts(&job.rootfs, &scratch) {
+        if mount::mount_all(&mounts, rootfs_dir).is_ok() {
+            return Ok(());
+        }
+    }
+    mount::mount_all(&job.rootfs, rootfs_dir).map_err(|e| format!("mount root filesystem: {e}"))
 }
 
 /// Runs the bundle and waits for its process; the runtime's state is

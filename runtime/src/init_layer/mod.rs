@@ -18,10 +18,13 @@
 //!   of the container's own diff. At every start the monitor runs
 //!   [`ensure`] again ([`Mode::Permanent`]) on the mounted root filesystem, in
 //!   case the container's own processes replaced one of the paths.
-//! - build `RUN` steps: [`crate::oneshot::run_here`] calls [`ensure`] with
-//!   [`Mode::Reversible`] and undoes it with [`Guard::undo`] after the step,
-//!   before the builder diffs the step (BuildKit removes its mount stubs the
-//!   same way), so the fixes do not leak into the step's layer.
+//! - build `RUN` steps: [`crate::oneshot::run_here`] puts the fixes in an
+//!   overlay lower directory of their own below the step's writable layer
+//!   ([`overlay::step_mounts`]); where the root is not a writable overlay
+//!   (the native snapshotter) it calls [`ensure`] with [`Mode::Reversible`]
+//!   and undoes it with [`Guard::undo`] after the step, before the builder
+//!   diffs the step (BuildKit removes its mount stubs the same way). Either
+//!   way the fixes do not reach the step's layer.
 //!
 //! The list is Docker's ([`CONTAINER_PATHS`]), minus `/.dockerenv` (kiln is not
 //! Docker; tools that test for it would be misled) and `/dev/console` (hidden
@@ -33,6 +36,7 @@
 //! nothing in the image is ever followed to the host.
 
 mod fsat;
+pub mod overlay;
 pub mod snapshot;
 
 use std::os::fd::OwnedFd;

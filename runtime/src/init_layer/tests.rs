@@ -49,16 +49,24 @@ fn permanent_mode_replaces_links_and_files_and_never_writes_through_them() {
         assert!(is_real_dir(&rootfs.join(dir)), "{dir}");
     }
     for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
-        assert!(rootfs.join(file).symlink_metadata().unwrap().is_file(), "{file}");
+        assert!(
+            rootfs.join(file).symlink_metadata().unwrap().is_file(),
+            "{file}"
+        );
     }
     assert_eq!(
         std::fs::read_link(rootfs.join("etc/mtab")).unwrap(),
         Path::new("/proc/mounts")
     );
     assert_eq!(listing(&host), ["secret"]);
-    assert_eq!(std::fs::read_to_string(host.join("secret")).unwrap(), "HOST");
+    assert_eq!(
+        std::fs::read_to_string(host.join("secret")).unwrap(),
+        "HOST"
+    );
     // A second pass finds nothing to do.
-    assert!(ensure(&rootfs, CONTAINER_PATHS, Mode::Permanent).unwrap().is_empty());
+    assert!(ensure(&rootfs, CONTAINER_PATHS, Mode::Permanent)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
