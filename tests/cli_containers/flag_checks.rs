@@ -113,3 +113,19 @@ fn mount_destinations_through_dangling_links_stay_in_the_rootfs() {
     assert!(!std::path::Path::new("/nonexist").exists());
     assert!(!std::path::Path::new("/nowhere").exists());
 }
+
+#[test]
+fn rootfs_failures_name_the_mount_and_the_cause() {
+    let r = Root::new("flag-rootfs-context");
+    // A file bound on a directory: every runtime refuses; the embedded one
+    // used to say only "failed to prepare rootfs".
+    let out = r.run(&["run", "--rm", "-v", "/etc/passwd:/tmp", IMG, "true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("failed to prepare rootfs: rootfs ")
+            && err.contains("mount /etc/passwd on /tmp: not a directory"),
+        "{err}"
+    );
+}

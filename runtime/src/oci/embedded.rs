@@ -72,7 +72,7 @@ impl Embedded {
             .with_systemd(false)
             .with_detach(true)
             .build()
-            .map_err(|e| Self::failed("create", id, &e))?;
+            .map_err(|e| with_rootfs_context(Self::failed("create", id, &e), request_bundle))?;
         container
             .start()
             .map_err(|e| Self::failed("start", id, &e))?;
@@ -242,6 +242,25 @@ fn with_errno_words(message: String) -> String {
         format!("{message} (permission denied)")
     } else {
         message
+    }
+}
+
+/// Adds what is wrong (see [`super::diagnose`]) to libcontainer's bare
+/// "failed to prepare rootfs".
+fn with_rootfs_context(err: RuntimeError, bundle: &Path) -> RuntimeError {
+    match err {
+        RuntimeError::Failed {
+            runtime,
+            operation,
+            id,
+            message,
+        } if message.ends_with("failed to prepare rootfs") => RuntimeError::Failed {
+            runtime,
+            operation,
+            id,
+            message: format!("{message}: {}", super::diagnose::rootfs_failure(bundle)),
+        },
+        other => other,
     }
 }
 

@@ -31,6 +31,7 @@
 
 mod binary;
 mod console;
+mod diagnose;
 mod embedded;
 pub mod executor;
 
