@@ -65,15 +65,7 @@ pub fn run_here(
     }
     rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
     mount_root(job, &rootfs_dir)?;
-    let mut options = job.spec.clone();
-    spec::check_env("environment of the step", &options.env, false).map_err(|e| e.to_string())?;
-    options.rootfs = rootfs_dir.clone();
-    options.cgroups_path = format!("/kiln-build/{}", job.id);
-    if options.network == NetworkMode::None {
-        let pin = job.work_dir.join("netns");
-        netns::ensure(&pin).map_err(|e| format!("network namespace: {e}"))?;
-        options.network = NetworkMode::Join(pin);
-    }
+    let mut options = step_options(job, &rootfs_dir)?;
     oci::become_subreaper().map_err(|e| e.to_string())?;
     let runtime = oci::by_name(&job.runtime).map_err(|e| e.to_string())?;
     let guard = init_layer::ensure(
@@ -82,16 +74,7 @@ pub fn run_here(
         init_layer::Mode::Reversible,
     )
     .map_err(|e| e.to_string())?;
-    if let Err(e) = spec::resolve_destinations(&rootfs_dir, &mut options.mounts) {
-        let _ = guard.undo();
-        return Err(e.to_string());
-    }
-    let spec = spec::build_spec(&options).map_err(|e| e.to_string());
-    let saved = spec.and_then(|s| {
-        s.save(bundle.join("config.json"))
-            .map_err(|e| format!("write bundle: {e}"))
-    });
-    if let Err(e) = saved {
+    if let Err(e) = write_bundle(&mut options, &rootfs_dir, &bundle) {
         let _ = guard.undo();
         return Err(e);
     }
@@ -107,6 +90,31 @@ pub fn run_here(
     let code = code?;
     undone?;
     Ok(code)
+}
+
+/// The job's spec options completed for this run: its environment checked
+/// (an image `Env` entry such as `=x` fails the step with runc's words), the
+/// rootfs, cgroup and network namespace filled in.
+fn step_options(job: &OneShot, rootfs_dir: &Path) -> Result<SpecOptions, String> {
+    let mut options = job.spec.clone();
+    spec::check_env("environment of the step", &options.env, false).map_err(|e| e.to_string())?;
+    options.rootfs = rootfs_dir.to_path_buf();
+    options.cgroups_path = format!("/kiln-build/{}", job.id);
+    if options.network == NetworkMode::None {
+        let pin = job.work_dir.join("netns");
+        netns::ensure(&pin).map_err(|e| format!("network namespace: {e}"))?;
+        options.network = NetworkMode::Join(pin);
+    }
+    Ok(options)
+}
+
+/// Resolves the mount destinations inside the (fixed) root filesystem and
+/// writes the bundle's `config.json`.
+fn write_bundle(options: &mut SpecOptions, rootfs_dir: &Path, bundle: &Path) -> Result<(), String> {
+    spec::resolve_destinations(rootfs_dir, &mut options.mounts).map_err(|e| e.to_string())?;
+    let spec = spec::build_spec(options).map_err(|e| e.to_string())?;
+    spec.save(bundle.join("config.json"))
+        .map_err(|e| format!("write bundle: {e}"))
 }
 
 /// Mounts the step's root filesystem on `rootfs_dir`, with the init layer
