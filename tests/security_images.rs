@@ -123,54 +123,48 @@ fn replace_with_symlink(tree: &Path, entry: &str, target: &str) {
     std::os::unix::fs::symlink(target, &path).unwrap();
 }
 
+/// How a hostile variant changes the busybox tree.
+enum Change {
+    /// The entry becomes a symlink to this target.
+    Link(&'static str, String),
+    /// `/dev` becomes a regular file.
+    DevFile,
+    /// `/dev/pts` and `/dev/shm` become symlinks to this target.
+    DevSubLinks(String),
+}
+
+impl Change {
+    fn apply(&self, tree: &Path) {
+        match self {
+            Change::Link(entry, target) => replace_with_symlink(tree, entry, target),
+            Change::DevFile => {
+                std::fs::remove_dir_all(tree.join("dev")).unwrap();
+                std::fs::write(tree.join("dev"), "not a directory\n").unwrap();
+            }
+            Change::DevSubLinks(target) => {
+                std::os::unix::fs::symlink(target, tree.join("dev/pts")).unwrap();
+                std::os::unix::fs::symlink(target, tree.join("dev/shm")).unwrap();
+            }
+        }
+    }
+}
+
 /// The hostile variants: (image name, how the tree is changed).
-fn variants(fx: &Fixture) -> Vec<(&'static str, Box<dyn Fn(&Path)>)> {
+fn variants(fx: &Fixture) -> Vec<(&'static str, Change)> {
     let host = fx.host.to_str().unwrap().to_string();
-    let rel = format!("../../../../../../../../../..{}", fx.host.to_str().unwrap());
-    let h = host.clone();
-    let h2 = host.clone();
-    let h3 = host.clone();
-    let h4 = host.clone();
-    let h5 = host.clone();
+    let rel = format!("../../../../../../../../../..{host}");
     vec![
-        (
-            "devsym:abs",
-            Box::new(move |t: &Path| replace_with_symlink(t, "dev", &h)),
-        ),
-        (
-            "devsym:rel",
-            Box::new(move |t: &Path| replace_with_symlink(t, "dev", &rel)),
-        ),
-        (
-            "procsym:1",
-            Box::new(move |t: &Path| replace_with_symlink(t, "proc", &h2)),
-        ),
-        (
-            "syssym:1",
-            Box::new(move |t: &Path| replace_with_symlink(t, "sys", &h3)),
-        ),
-        (
-            "etcsym:1",
-            Box::new(move |t: &Path| replace_with_symlink(t, "etc", &h4)),
-        ),
+        ("devsym:abs", Change::Link("dev", host.clone())),
+        ("devsym:rel", Change::Link("dev", rel)),
+        ("procsym:1", Change::Link("proc", host.clone())),
+        ("syssym:1", Change::Link("sys", host.clone())),
+        ("etcsym:1", Change::Link("etc", host.clone())),
         (
             "hostssym:1",
-            Box::new(move |t: &Path| replace_with_symlink(t, "etc/hosts", &format!("{h5}/secret"))),
+            Change::Link("etc/hosts", format!("{host}/secret")),
         ),
-        (
-            "devfile:1",
-            Box::new(|t: &Path| {
-                std::fs::remove_dir_all(t.join("dev")).unwrap();
-                std::fs::write(t.join("dev"), "not a directory\n").unwrap();
-            }),
-        ),
-        (
-            "devptssym:1",
-            Box::new(move |t: &Path| {
-                std::os::unix::fs::symlink(&host, t.join("dev/pts")).unwrap();
-                std::os::unix::fs::symlink(&host, t.join("dev/shm")).unwrap();
-            }),
-        ),
+        ("devfile:1", Change::DevFile),
+        ("devptssym:1", Change::DevSubLinks(host)),
     ]
 }
 
@@ -185,7 +179,7 @@ fn hostile_root_links_run_with_real_paths_on_every_runtime() {
     let fx = Fixture::new("init-layer-run");
     let variants = variants(&fx);
     for (name, change) in &variants {
-        fx.image(name, change);
+        fx.image(name, |t| change.apply(t));
     }
     let before = fx.host_state();
     let mut failures = Vec::new();
@@ -265,7 +259,7 @@ fn hostile_root_links_in_build_steps_on_every_runtime() {
         .iter()
         .filter(|(n, _)| matches!(*n, "devsym:abs" | "etcsym:1" | "procsym:1"))
     {
-        fx.image(name, change);
+        fx.image(name, |t| change.apply(t));
     }
     let before = fx.host_state();
     let ctx = fx.scratch.0.join("ctx");

@@ -110,6 +110,16 @@ fn mount_destinations_through_dangling_links_stay_in_the_rootfs() {
         ]);
         assert_eq!(out, "from-host\n1\n", "{runtime}");
     }
+    // The same for a build step's mount (`RUN --mount` through the link).
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM dangling:1\nRUN --mount=type=tmpfs,target=/hl/m grep -c ' /nonexist/m ' /proc/mounts\n",
+    )
+    .unwrap();
+    for runtime in ["kiln", "crun", "runc"] {
+        let dir = ctx.to_str().unwrap();
+        r.ok(&["build", "--no-cache", "--runtime", runtime, dir]);
+    }
     assert!(!std::path::Path::new("/nonexist").exists());
     assert!(!std::path::Path::new("/nowhere").exists());
 }

@@ -244,12 +244,9 @@ impl Guard {
     pub fn undo(self) -> Result<(), InitLayerError> {
         let root = fsat::open_root(&self.rootfs).map_err(|source| self.error("/", source))?;
         for change in self.changes.iter().rev() {
-            let path = format!(
-                "/{}",
-                [&change.parent[..], &[change.name.clone()]]
-                    .concat()
-                    .join("/")
-            );
+            let mut parts = change.parent.clone();
+            parts.push(change.name.clone());
+            let path = format!("/{}", parts.join("/"));
             undo_one(&root, change).map_err(|source| self.error(&path, source))?;
         }
         Ok(())
