@@ -48,7 +48,7 @@ impl Embedded {
             runtime: "kiln".into(),
             operation,
             id: id.to_owned(),
-            message: with_errno_words(error_chain(err)),
+            message: error_chain(err),
         }
     }
 
@@ -229,19 +229,6 @@ fn unknown(operation: &'static str, id: &str) -> RuntimeError {
         operation,
         id: id.to_owned(),
         message: "container does not exist".into(),
-    }
-}
-
-/// libcontainer reports a non-executable program as "does not have correct
-/// permissions"; callers map exit code 126 from the words "permission denied"
-/// (what runc and crun say), so those are appended.
-fn with_errno_words(message: String) -> String {
-    if message.contains("does not have correct permissions")
-        && !message.contains("ermission denied")
-    {
-        format!("{message} (permission denied)")
-    } else {
-        message
     }
 }
 

@@ -17,7 +17,10 @@
 //!   `exec PATH: REASON` (Go's lower-case errno words, as runc: `exec format
 //!   error`, `argument list too long`, `no such file or directory` — for a
 //!   script, naming its missing `#!` interpreter) on the container's stderr
-//!   and exits 1, as runc and crun do.
+//!   and exits 1, as runc and crun do (measured here: runc 1.1.5 and crun
+//!   1.8.1 both exit 1 after the start; Docker on runc reports the same).
+//!   Failures found before the start (not found, not executable) are start
+//!   errors, which kiln maps to Docker's 127 and 126.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -53,7 +56,8 @@ fn look_path(name: &str, path: &str) -> Result<PathBuf, String> {
     if name.contains('/') {
         return Ok(PathBuf::from(name));
     }
-    for dir in path.split(':') {
+    // An empty PATH finds nothing; an empty element of a longer one means "." (Go).
+    for dir in path.split(':').filter(|_| !path.is_empty()) {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = PathBuf::from(dir).join(name);
         if let Ok(meta) = std::fs::metadata(&candidate) {
