@@ -504,3 +504,41 @@ fn bad_image_env_fails_runs_and_build_steps_clearly() {
         assert!(!all.contains("panicked"), "{runtime}: {all}");
     }
 }
+
+#[test]
+fn the_native_snapshotter_gets_the_same_guarantee() {
+    let fx = Fixture::new("init-layer-native");
+    std::fs::create_dir_all(fx.root.join("snapshots")).unwrap();
+    std::fs::write(fx.root.join("snapshots/driver"), "native").unwrap();
+    let host = fx.host.to_str().unwrap().to_string();
+    fx.image("devsym:abs", |t| replace_with_symlink(t, "dev", &host));
+    let before = fx.host_state();
+    let ctx = fx.scratch.0.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let dockerfile = format!("FROM devsym:abs\nRUN {CHECK} && echo step > /made-by-step\n");
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    for runtime in RUNTIMES {
+        let out = fx.kiln(&[
+            "run",
+            "--rm",
+            "--runtime",
+            runtime,
+            "devsym:abs",
+            "sh",
+            "-c",
+            CHECK,
+        ]);
+        assert!(
+            text(&out).contains("INSIDE-OK"),
+            "{runtime}: {}",
+            text(&out)
+        );
+        let tag = format!("native-{runtime}:1");
+        let dir = ctx.to_str().unwrap();
+        let out = fx.kiln(&["build", "--runtime", runtime, "--no-cache", "-t", &tag, dir]);
+        assert!(out.status.success(), "{runtime}: {}", text(&out));
+        // The in-place fix is undone: the step's layer holds its file only.
+        assert_eq!(last_layer_entries(&fx, &tag), ["made-by-step"], "{runtime}");
+        assert_eq!(fx.host_state(), before, "{runtime}: wrote to the host dir");
+    }
+}
