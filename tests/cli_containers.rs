@@ -29,3 +29,6 @@ mod crash;
 
 #[path = "cli_containers/extras.rs"]
 mod extras;
+
+#[path = "cli_containers/flag_checks.rs"]
+mod flag_checks;

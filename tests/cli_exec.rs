@@ -341,3 +341,29 @@ fn cp_with_a_stopped_container() {
     );
     assert_eq!(r.ok(&["logs", "fresh"]), "added\n");
 }
+
+#[test]
+fn exec_refuses_bad_env_and_files_without_an_executable_format() {
+    let r = Root::new("exec-env-format");
+    r.detach(&["--name", "box", IMG, "sleep", "4242"]);
+    let out = r.run(&["exec", "-e", "=x", "box", "true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), Some(1), "{err}");
+    assert!(
+        err.contains("environment variable name can't be empty: \"=x\""),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    r.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "echo 'echo SHELL-RAN' > /app && chmod 755 /app",
+    ]);
+    let out = r.run(&["exec", "box", "/app"]);
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("SHELL-RAN"), "{all}");
+    assert!(all.contains("exec format error"), "{all}");
+    assert_ne!(code(&out), Some(0));
+}

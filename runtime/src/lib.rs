@@ -9,7 +9,9 @@
 //!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
 //!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
 //!   mounted in a private mount namespace; [`volumes`]: named volumes;
-//!   [`oneshot`]: one process over a given root filesystem (a build's RUN).
+//!   [`oneshot`]: one process over a given root filesystem (a build's RUN);
+//!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
+//!   are real inside the root filesystem before any runtime sees it).
 //!
 //! Networking: `none` and `host` (bridge networks come later; the network
 //! namespace is part of the spec so they fit in).
@@ -18,6 +20,7 @@
 pub mod cgroups;
 pub mod container;
 pub mod init_binary;
+pub mod init_layer;
 pub mod lifecycle;
 pub mod monitor;
 pub mod netns;

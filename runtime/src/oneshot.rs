@@ -13,6 +13,9 @@
 //! 2. builds the OCI spec with [`crate::spec::build_spec`] (Docker's
 //!    isolation defaults), writes the bundle, pins a network namespace with
 //!    `lo` up when the network is `none`;
+//!    makes `/dev`, `/proc`, `/sys`, `/etc/hosts`… real inside the root
+//!    filesystem ([`crate::init_layer`], reversibly: undone after the step so
+//!    nothing of it reaches the step's layer);
 //! 3. runs it with the chosen low-level runtime, waits for it as a child
 //!    subreaper, deletes the runtime state and cgroup, and exits with the
 //!    process's exit code (Docker's: 128+signal for a signal).
@@ -25,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::oci::{self, RunRequest, Stdio};
 use crate::spec::{self, NetworkMode, SpecOptions};
-use crate::{netns, rootfs};
+use crate::{init_layer, netns, rootfs};
 
 /// One process to run over a root filesystem.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,40 +64,95 @@ pub fn run_here(
         std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     }
     rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
-    mount::mount_all(&job.rootfs, &rootfs_dir)
-        .map_err(|e| format!("mount root filesystem: {e}"))?;
+    mount_root(job, &rootfs_dir)?;
+    let mut options = step_options(job, &rootfs_dir)?;
+    oci::become_subreaper().map_err(|e| e.to_string())?;
+    let runtime = oci::by_name(&job.runtime).map_err(|e| e.to_string())?;
+    let guard = init_layer::ensure(
+        &rootfs_dir,
+        init_layer::BUILD_PATHS,
+        init_layer::Mode::Reversible,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Err(e) = write_bundle(&mut options, &rootfs_dir, &bundle) {
+        let _ = guard.undo();
+        return Err(e);
+    }
+    let code = run_guarded(
+        job,
+        runtime.as_ref(),
+        &bundle,
+        &state_dir,
+        (stdin, stdout, stderr),
+    );
+    let undone = guard.undo().map_err(|e| e.to_string());
+    cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
+    let code = code?;
+    undone?;
+    Ok(code)
+}
+
+/// The job's spec options completed for this run: its environment checked
+/// (an image `Env` entry such as `=x` fails the step with runc's words), the
+/// rootfs, cgroup and network namespace filled in.
+fn step_options(job: &OneShot, rootfs_dir: &Path) -> Result<SpecOptions, String> {
     let mut options = job.spec.clone();
-    options.rootfs = rootfs_dir.clone();
+    spec::check_env("environment of the step", &options.env, false).map_err(|e| e.to_string())?;
+    options.rootfs = rootfs_dir.to_path_buf();
     options.cgroups_path = format!("/kiln-build/{}", job.id);
     if options.network == NetworkMode::None {
         let pin = job.work_dir.join("netns");
         netns::ensure(&pin).map_err(|e| format!("network namespace: {e}"))?;
         options.network = NetworkMode::Join(pin);
     }
-    let spec = spec::build_spec(&options).map_err(|e| e.to_string())?;
+    Ok(options)
+}
+
+/// Resolves the mount destinations inside the (fixed) root filesystem and
+/// writes the bundle's `config.json`.
+fn write_bundle(options: &mut SpecOptions, rootfs_dir: &Path, bundle: &Path) -> Result<(), String> {
+    spec::resolve_destinations(rootfs_dir, &mut options.mounts).map_err(|e| e.to_string())?;
+    let spec = spec::build_spec(options).map_err(|e| e.to_string())?;
     spec.save(bundle.join("config.json"))
-        .map_err(|e| format!("write bundle: {e}"))?;
-    oci::become_subreaper().map_err(|e| e.to_string())?;
-    let runtime = oci::by_name(&job.runtime).map_err(|e| e.to_string())?;
+        .map_err(|e| format!("write bundle: {e}"))
+}
+
+/// Mounts the step's root filesystem on `rootfs_dir`, with the init layer
+/// below its writable layer when it is an overlay (see
+/// [`init_layer::overlay`]); when that cannot be made or mounted (a long
+/// lower-directory list), the plain mounts, fixed reversibly later.
+fn mount_root(job: &OneShot, rootfs_dir: &Path) -> Result<(), String> {
+    let scratch = job.work_dir.join("init-layer");
+    if let Ok(Some(mounts)) = init_layer::overlay::step_mounts(&job.rootfs, &scratch) {
+        if mount::mount_all(&mounts, rootfs_dir).is_ok() {
+            return Ok(());
+        }
+    }
+    mount::mount_all(&job.rootfs, rootfs_dir).map_err(|e| format!("mount root filesystem: {e}"))
+}
+
+/// Runs the bundle and waits for its process; the runtime's state is
+/// deleted on failure.
+fn run_guarded(
+    job: &OneShot,
+    runtime: &dyn oci::OciRuntime,
+    bundle: &Path,
+    state_dir: &Path,
+    (stdin, stdout, stderr): (OwnedFd, OwnedFd, OwnedFd),
+) -> Result<i32, String> {
     let request = RunRequest {
         id: &job.id,
-        bundle: &bundle,
-        state_dir: &state_dir,
+        bundle,
+        state_dir,
         stdio: Stdio::Fds {
             stdin,
             stdout,
             stderr,
         },
     };
-    let started = runtime.run(request);
-    let code = match started {
-        Ok(pid) => wait_for(pid),
-        Err(e) => {
-            cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
-            return Err(e.to_string());
-        }
-    };
-    cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
+    let pid = runtime.run(request).map_err(|e| e.to_string())?;
+    let code = wait_for(pid);
+    let _ = runtime.delete(&job.id, state_dir, true);
     Ok(code)
 }
 

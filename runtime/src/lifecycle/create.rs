@@ -12,9 +12,9 @@ use crate::container::{
     new_id, random_name, ContainerConfig, ContainerError, ContainerRecord, ContainerStore,
     HealthConfig, HostConfig, MountPoint, RestartPolicy,
 };
-use crate::rootfs;
 use crate::spec::{self, ImageDefaults, MountSpec, NetworkMode, SeccompChoice, SpecOptions};
 use crate::volumes::{self, VolumeStore};
+use crate::{init_layer, rootfs};
 
 /// What `kiln run`/`kiln create` asks for (Docker's flags, parsed).
 #[derive(Debug, Clone)]
@@ -112,6 +112,8 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
     let image = ImageDefaults::from_image_config(&options.image_config);
     let argv = spec::resolve_args(&image, options.entrypoint.as_deref(), &options.args)
         .map_err(|e| e.to_string())?;
+    spec::check_env("-e", &options.env, true).map_err(|e| e.to_string())?;
+    spec::check_env("image config Env", &image.env, false).map_err(|e| e.to_string())?;
     let network = match options.network.as_str() {
         "" | "none" | "default" => NetworkMode::None,
         "host" => NetworkMode::Host,
@@ -214,15 +216,22 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
     let result = (|| {
         let chain = unpack(&content, &options.manifest, snapshotter.as_ref())
             .map_err(|e| format!("unpack image: {e}"))?;
-        let parent = (!chain.is_empty()).then_some(chain.as_str());
-        snapshotter
-            .prepare(&record.snapshot_key, parent, &Labels::new())
-            .map_err(|e| format!("prepare root filesystem: {e}"))?;
         rootfs::enter_private_mount_namespace()
             .map_err(|e| format!("private mount namespace: {e}"))?;
+        // Docker's init layer between the image and the container's layer.
+        let init = init_layer::snapshot::init_snapshot(
+            snapshotter.as_ref(),
+            &chain,
+            &dir.join("init-rootfs"),
+        )
+        .map_err(|e| e.to_string())?;
+        snapshotter
+            .prepare(&record.snapshot_key, Some(&init), &Labels::new())
+            .map_err(|e| format!("prepare root filesystem: {e}"))?;
         let rootfs_dir = dir.join("rootfs");
         rootfs::mount_snapshot(snapshotter.as_ref(), &record.snapshot_key, &rootfs_dir)?;
-        let (mounts, points) = resolve_mounts(root, options, &image, &rootfs_dir)?;
+        let (mut mounts, points) = resolve_mounts(root, options, &image, &rootfs_dir)?;
+        spec::resolve_destinations(&rootfs_dir, &mut mounts).map_err(|e| e.to_string())?;
         record.mounts = points;
         let mut all_mounts =
             spec::etc_files(&dir.join("etc"), &hostname, &network).map_err(|e| e.to_string())?;
@@ -390,35 +399,13 @@ fn resolve_mounts(
             [source, dest, mode] => (*source, *dest, *mode),
             _ => return Err(format!("invalid volume specification: '{text}'")),
         };
-        if !dest.starts_with('/') {
-            return Err(format!(
-                "invalid volume specification: '{text}': the container path must be absolute"
-            ));
-        }
         let modes: Vec<String> = mode
             .split(',')
             .filter(|m| !m.is_empty())
             .map(String::from)
             .collect();
-        for m in &modes {
-            if !matches!(
-                m.as_str(),
-                "ro" | "rw"
-                    | "z"
-                    | "Z"
-                    | "nocopy"
-                    | "rprivate"
-                    | "private"
-                    | "rshared"
-                    | "shared"
-                    | "rslave"
-                    | "slave"
-            ) {
-                return Err(format!(
-                    "invalid mode: {m} in volume specification '{text}'"
-                ));
-            }
-        }
+        spec::check_destination("-v", text, dest).map_err(|e| e.to_string())?;
+        spec::check_volume_modes(text, &modes).map_err(|e| e.to_string())?;
         let read_only = modes.iter().any(|m| m == "ro");
         let kind = if source.is_empty() {
             "anonymous"
@@ -449,6 +436,10 @@ fn resolve_mounts(
         if dest.is_empty() {
             return Err(format!("invalid --mount {text}: target is required"));
         }
+        spec::check_destination("--mount", text, &dest).map_err(|e| e.to_string())?;
+        if kind == "tmpfs" {
+            spec::check_tmpfs(text, &dest, &tmpfs_opts).map_err(|e| e.to_string())?;
+        }
         match kind.as_str() {
             "bind" => {
                 if !Path::new(&source).exists() {
@@ -474,7 +465,8 @@ fn resolve_mounts(
             .split(',')
             .filter(|o| !o.is_empty())
             .map(String::from)
-            .collect();
+            .collect::<Vec<_>>();
+        spec::check_tmpfs(text, dest, &opts).map_err(|e| e.to_string())?;
         wanted.push(("tmpfs".into(), String::new(), dest.into(), false, opts));
     }
     for dest in &image.volumes {

@@ -81,6 +81,8 @@ pub fn exec_process(
     if options.args.is_empty() {
         return Err(error(1, "no command specified"));
     }
+    // A bad `-e` (empty name, NUL) is a bad request, refused before the runtime.
+    crate::spec::check_env("-e", &options.env, true).map_err(|e| error(1, e.to_string()))?;
     let config = store.dir(id).join("bundle/config.json");
     let spec =
         Spec::load(&config).map_err(|e| error(125, format!("read {}: {e}", config.display())))?;

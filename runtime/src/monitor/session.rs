@@ -85,6 +85,14 @@ impl Session {
             &dir.join("rootfs"),
         )
         .map_err(|e| format!("mount root filesystem: {e}"))?;
+        // The init snapshot below made these real; the container's own
+        // processes may have replaced them since (before any runtime sees it).
+        let fixed = crate::init_layer::ensure(
+            &dir.join("rootfs"),
+            crate::init_layer::CONTAINER_PATHS,
+            crate::init_layer::Mode::Permanent,
+        );
+        drop(fixed.map_err(|e| e.to_string())?);
         if container.record.host_config.network_mode == "none" {
             crate::netns::ensure(&dir.join("netns"))
                 .map_err(|e| format!("network namespace: {e}"))?;

@@ -48,7 +48,7 @@ impl Embedded {
             runtime: "kiln".into(),
             operation,
             id: id.to_owned(),
-            message: with_errno_words(error_chain(err)),
+            message: error_chain(err),
         }
     }
 
@@ -72,7 +72,7 @@ impl Embedded {
             .with_systemd(false)
             .with_detach(true)
             .build()
-            .map_err(|e| Self::failed("create", id, &e))?;
+            .map_err(|e| with_rootfs_context(Self::failed("create", id, &e), request_bundle))?;
         container
             .start()
             .map_err(|e| Self::failed("start", id, &e))?;
@@ -186,6 +186,7 @@ impl OciRuntime for Embedded {
 /// A builder for container `id` whose state lives under `state_dir`.
 fn base_builder(id: &str, state_dir: &Path) -> Result<ContainerBuilder> {
     ContainerBuilder::new(id.to_owned(), SyscallType::default())
+        .with_executor(super::executor::KilnExecutor)
         .with_root_path(state_dir)
         .map_err(|e| Embedded::failed("create", id, &e))
 }
@@ -231,16 +232,22 @@ fn unknown(operation: &'static str, id: &str) -> RuntimeError {
     }
 }
 
-/// libcontainer reports a non-executable program as "does not have correct
-/// permissions"; callers map exit code 126 from the words "permission denied"
-/// (what runc and crun say), so those are appended.
-fn with_errno_words(message: String) -> String {
-    if message.contains("does not have correct permissions")
-        && !message.contains("ermission denied")
-    {
-        format!("{message} (permission denied)")
-    } else {
-        message
+/// Adds what is wrong (see [`super::diagnose`]) to libcontainer's bare
+/// "failed to prepare rootfs".
+fn with_rootfs_context(err: RuntimeError, bundle: &Path) -> RuntimeError {
+    match err {
+        RuntimeError::Failed {
+            runtime,
+            operation,
+            id,
+            message,
+        } if message.ends_with("failed to prepare rootfs") => RuntimeError::Failed {
+            runtime,
+            operation,
+            id,
+            message: format!("{message}: {}", super::diagnose::rootfs_failure(bundle)),
+        },
+        other => other,
     }
 }
 

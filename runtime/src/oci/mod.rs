@@ -31,7 +31,9 @@
 
 mod binary;
 mod console;
+mod diagnose;
 mod embedded;
+pub mod executor;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};

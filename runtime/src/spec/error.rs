@@ -43,6 +43,25 @@ pub enum SpecError {
     /// A user mount whose destination is not an absolute path inside the container.
     #[error("invalid mount destination {0:?}: must be an absolute path")]
     InvalidMountDestination(String),
+    /// A run flag (`-v`, `--tmpfs`, `--mount`) whose value cannot work.
+    #[error("invalid {flag} {value:?}: {reason}")]
+    InvalidFlag {
+        /// The flag as the user wrote it.
+        flag: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An environment entry no process can be given (empty name, no `=`,
+    /// NUL byte); `origin` says where it came from (`-e`, the image config).
+    #[error("{origin}: {reason}")]
+    InvalidEnv {
+        /// Where the entry came from.
+        origin: String,
+        /// runc's words for what is wrong.
+        reason: String,
+    },
     /// Resolving a path inside the rootfs met too many symlinks (a loop).
     #[error("too many levels of symbolic links resolving {path} inside {rootfs}")]
     SymlinkLoop {

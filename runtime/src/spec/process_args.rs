@@ -35,6 +35,60 @@ pub fn resolve_args(
     Ok(argv)
 }
 
+/// Why an environment entry cannot be given to a process (runc's words);
+/// `None` if it can. An entry is `NAME=value` with a non-empty name and no
+/// NUL byte anywhere.
+pub fn env_entry_error(entry: &str) -> Option<String> {
+    let Some((name, value)) = entry.split_once('=') else {
+        return Some(format!(
+            "invalid environment variable {entry:?}: missing '='"
+        ));
+    };
+    if name.is_empty() {
+        Some(format!(
+            "environment variable name can't be empty: {entry:?}"
+        ))
+    } else if name.contains('\0') {
+        Some(format!(
+            "environment variable name can't contain null(\\x00): {name:?}"
+        ))
+    } else if value.contains('\0') {
+        Some(format!(
+            "environment variable {name} value can't contain null(\\x00)"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Checks environment entries from `origin` (`-e`, `image config Env`, …)
+/// before a spec is built: the first bad one is [`SpecError::InvalidEnv`].
+/// With `bare_ok`, a bare `NAME` (Docker's "take kiln's value" form of `-e`)
+/// passes when the name is not empty and has no NUL.
+pub fn check_env(origin: &str, entries: &[String], bare_ok: bool) -> Result<(), SpecError> {
+    for entry in entries {
+        let bare = bare_ok && !entry.contains('=');
+        let why = if bare && entry.contains('\0') {
+            Some(format!(
+                "environment variable name can't contain null(\\x00): {entry:?}"
+            ))
+        } else if bare && entry.is_empty() {
+            Some("environment variable name can't be empty: \"\"".to_string())
+        } else if bare {
+            None
+        } else {
+            env_entry_error(entry)
+        };
+        if let Some(reason) = why {
+            return Err(SpecError::InvalidEnv {
+                origin: origin.to_string(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Docker's environment merge.
 ///
 /// The base is `PATH=<default>`, `HOSTNAME=<hostname>` and (with a tty)
@@ -83,5 +137,29 @@ fn set_var(env: &mut Vec<String>, entry: String) {
     match env.iter_mut().find(|e| key_of(e) == key) {
         Some(slot) => *slot = entry,
         None => env.push(entry),
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn env_entries_are_checked_with_runcs_words() {
+        assert_eq!(env_entry_error("A=b"), None);
+        assert_eq!(env_entry_error("A="), None);
+        assert_eq!(
+            env_entry_error("=x").unwrap(),
+            "environment variable name can't be empty: \"=x\""
+        );
+        assert!(env_entry_error("NOVALUE").unwrap().contains("missing '='"));
+        assert!(env_entry_error("A\0B=c").unwrap().contains("null"));
+        let user = |e: &str| check_env("-e", &[e.to_string()], true);
+        assert!(user("HOME").is_ok());
+        assert_eq!(
+            user("=x").unwrap_err().to_string(),
+            "-e: environment variable name can't be empty: \"=x\""
+        );
+        assert!(check_env("image config Env", &["NOVALUE".into()], false).is_err());
     }
 }

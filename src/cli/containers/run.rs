@@ -246,7 +246,14 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
         cap_drop: args.cap_drop.clone(),
         security_opt: args.security_opt.clone(),
         read_only: args.read_only,
-        memory: args.memory.as_deref().map(parse_bytes).transpose()?,
+        memory: args
+            .memory
+            .as_deref()
+            .map(|v| {
+                parse_bytes(v)
+                    .map_err(|e| anyhow!("invalid argument {v:?} for \"-m, --memory\" flag: {e}"))
+            })
+            .transpose()?,
         cpus: args.cpus,
         pids_limit: args.pids_limit.filter(|&p| p > 0),
         volumes: args.volume.clone(),
@@ -316,12 +323,20 @@ pub fn parse_bytes(text: &str) -> Result<i64> {
         "m" => 1024.0 * 1024.0,
         "g" => 1024.0 * 1024.0 * 1024.0,
         "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(anyhow!("invalid size: {text:?}")),
+        _ => return Err(anyhow!("invalid size: '{text}'")),
     };
     let value: f64 = number
         .parse()
-        .map_err(|_| anyhow!("invalid size: {text:?}"))?;
-    Ok((value * multiplier) as i64)
+        .map_err(|_| anyhow!("invalid size: '{text}'"))?;
+    let bytes = value * multiplier;
+    // Beyond i64 the value would be clamped: refuse it instead.
+    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
+        return Err(anyhow!(
+            "invalid size: '{text}' (larger than {} bytes)",
+            i64::MAX
+        ));
+    }
+    Ok(bytes as i64)
 }
 
 /// Duplicates a standard stream's descriptor.
@@ -348,5 +363,7 @@ mod tests {
         assert_eq!(parse_bytes("64MB").unwrap(), 64 << 20);
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999999999999").is_err());
+        assert!(parse_bytes("9000000000000000000").is_ok());
     }
 }
