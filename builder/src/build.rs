@@ -18,6 +18,19 @@
 //! `kiln build --logs`. Every executed step's cache key preimage is kept for
 //! `--debug-cache` ([`BuildRequest::cache_misses`], see `explain`).
 //!
+//! Leases (C5): the build holds a [`kiln_image::Lease`] from its start to
+//! its end (released when [`build`] returns, also on error or panic; a killed
+//! build's lease goes stale with its process). Base images are read through a
+//! [pinned](ImageIndex::pinned) index: each is resolved once and its
+//! manifest, config and layers are held from that moment, so `rmi base` during
+//! the build neither fails the build later ("not found locally") nor deletes
+//! blobs the image needs. The built layers and the written image are added
+//! as they appear, and the image is tagged by [`kiln_image::gc::tag_complete`],
+//! which checks every blob under the index lock first. The snapshots the build
+//! commits are owned by its process (the snapshotter records the owner), which
+//! protects them from the snapshot collector until the build exits, by when
+//! the cache records and images name them.
+//!
 //! Cache directories ([`crate::local_cache`]): the `cache_from` ones are
 //! read before solving and answer the steps the root's cache misses; after
 //! the image is written and tagged, the solved steps are exported to
@@ -30,7 +43,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kiln_image::{media, ContentStore, ImageIndex, Reference};
+use kiln_image::{media, ContentStore, ImageIndex, Lease, LeaseStore, Reference};
 use kiln_parser::dockerfile::instructions::parse_dockerfile;
 use kiln_snapshotter::DiffOptions;
 
@@ -199,7 +212,14 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     let dockerfile = parse_dockerfile(&request.dockerfile)
         .map_err(|e| BuildError::Dockerfile(e.display_in(&file)))?;
     let content = ContentStore::new(root).map_err(|e| store_err("content store")(e.to_string()))?;
-    let images = ImageIndex::new(root).map_err(|e| store_err("image index")(e.to_string()))?;
+    let lease = Arc::new(
+        LeaseStore::new(root)
+            .and_then(|leases| leases.create())
+            .map_err(|e| store_err("lease")(e.to_string()))?,
+    );
+    let images = ImageIndex::new(root)
+        .map_err(|e| store_err("image index")(e.to_string()))?
+        .pinned(lease.clone());
     let bases = StoreImages {
         content: &content,
         images: &images,
@@ -295,16 +315,13 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     }
     let created = created_time(request.source_date_epoch);
     let mut doc = assemble(&graph, &solved.outputs, &executor, &created)?;
+    let layers: Vec<kiln_image::Digest> = doc.layers.iter().map(|l| l.digest).collect();
+    hold(&lease, &layers)?;
     let (manifest, config) = doc
         .write(&content, &created)
         .map_err(store_err("write image"))?;
-    for tag in &request.tags {
-        let reference = Reference::parse(tag)
-            .map_err(|e| BuildError::Store(format!("invalid tag {tag:?}: {e}")))?;
-        images
-            .tag(&reference, &manifest)
-            .map_err(|e| BuildError::Store(format!("tag {tag}: {e}")))?;
-    }
+    hold(&lease, &[manifest])?;
+    tag_all(&content, &images, &request.tags, &manifest)?;
     if let Some(to) = &request.cache_to {
         let roots = local_cache::select(&graph, &solved.outputs, to.mode);
         local_cache::export(&executor, &roots, to)?;
@@ -318,6 +335,36 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         log_dir: executor.log_dir(),
         snapshot: root_of(&solved.outputs, graph.output())?.snapshot.clone(),
         cache_warnings: cache.warnings(),
+    })
+}
+
+/// Adds `digests` to the build's lease.
+fn hold(lease: &Lease, digests: &[kiln_image::Digest]) -> Result<(), BuildError> {
+    lease
+        .add_digests(digests)
+        .map_err(|e| BuildError::Store(format!("lease {}: {e}", lease.id())))
+}
+
+/// Tags the image with every tag, after checking that all its blobs exist
+/// (one critical section under the index lock; see the module docs).
+fn tag_all(
+    content: &ContentStore,
+    images: &ImageIndex,
+    tags: &[String],
+    manifest: &kiln_image::Digest,
+) -> Result<(), BuildError> {
+    let references = tags
+        .iter()
+        .map(|tag| {
+            Reference::parse(tag)
+                .map_err(|e| BuildError::Store(format!("invalid tag {tag:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    kiln_image::gc::tag_complete(content, images, &references, manifest).map_err(|e| {
+        BuildError::Store(format!(
+            "tag {}: image {manifest} is incomplete: {e}",
+            tags.join(", ")
+        ))
     })
 }
 
