@@ -40,7 +40,8 @@ pub fn cache_dir(root: &Path) -> PathBuf {
 /// explanations kept beside them), persisted cache mount and exported-layer
 /// record under `root` (for `kiln builder prune`); returns how many cache
 /// entries were removed. The snapshots they name are left for the snapshot
-/// garbage collector.
+/// garbage collector ([`crate::snapshot_gc`]; `kiln builder prune` runs both,
+/// through [`crate::cache_prune::prune`]).
 pub fn prune(root: &Path) -> std::io::Result<usize> {
     let dir = cache_dir(root);
     let mut removed = 0;
