@@ -13,7 +13,9 @@
 //!   images their digests name.
 //!
 //! The snapshotter adds snapshots whose owner process runs and the parents
-//! of everything kept, and computes the roots under its exclusive lock.
+//! of everything kept, and computes the roots under its exclusive lock. The
+//! scratch folder a removed build snapshot had (`<root>/builder/run/<key>`,
+//! left by a killed build) goes with it.
 //! Unreadable cache records and container records are not roots (a cache
 //! record that does not parse is a miss anyway); an unreadable image index
 //! or lease folder fails the collection, which then removes nothing.
@@ -44,6 +46,13 @@ pub fn collect(root: &Path) -> Result<Collected, String> {
         let done = snapshotter
             .collect(&roots)
             .map_err(|e| format!("collect {name} snapshots: {e}"))?;
+        for key in &done.removed {
+            // The scratch folder of a killed build's step (`executor::snapshot`).
+            let work = root.join("builder/run").join(key);
+            if key.starts_with("build-") && work.is_dir() {
+                let _ = std::fs::remove_dir_all(&work);
+            }
+        }
         total.removed.extend(done.removed);
         total.reclaimed += done.reclaimed;
     }
@@ -54,12 +63,17 @@ pub fn collect(root: &Path) -> Result<Collected, String> {
 /// The snapshotters whose state folder exists under `root`.
 pub fn snapshotters(root: &Path) -> Result<Vec<Box<dyn Snapshotter>>, String> {
     let mut out: Vec<Box<dyn Snapshotter>> = Vec::new();
-    let err = |name: &'static str| move |e: kiln_snapshotter::Error| format!("{name} snapshotter: {e}");
+    let err =
+        |name: &'static str| move |e: kiln_snapshotter::Error| format!("{name} snapshotter: {e}");
     if root.join("snapshots/overlay").is_dir() {
-        out.push(Box::new(OverlaySnapshotter::new(root).map_err(err("overlay"))?));
+        out.push(Box::new(
+            OverlaySnapshotter::new(root).map_err(err("overlay"))?,
+        ));
     }
     if root.join("snapshots/native").is_dir() {
-        out.push(Box::new(NativeSnapshotter::new(root).map_err(err("native"))?));
+        out.push(Box::new(
+            NativeSnapshotter::new(root).map_err(err("native"))?,
+        ));
     }
     Ok(out)
 }
@@ -89,13 +103,21 @@ pub fn image_snapshots(root: &Path) -> Result<BTreeSet<String>, String> {
         manifests.extend(lease.digests);
         keys.extend(lease.snapshots);
     }
+    keys.extend(image_chains(&content, manifests));
+    Ok(keys)
+}
+
+/// The chain IDs (unpacked snapshot names) of the images `manifests` (image
+/// manifests or indexes: every manifest of an index counts).
+pub fn image_chains(content: &ContentStore, mut manifests: Vec<Digest>) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
     let mut seen = BTreeSet::new();
     while let Some(digest) = manifests.pop() {
         if seen.insert(digest) {
-            keys.extend(chains_of(&content, &digest, &mut manifests));
+            keys.extend(chains_of(content, &digest, &mut manifests));
         }
     }
-    Ok(keys)
+    keys
 }
 
 /// The chain IDs of the image manifest `digest`; an index pushes its
@@ -151,7 +173,7 @@ pub fn record_snapshots(record: &RootFs) -> Vec<String> {
 }
 
 /// Containers' root filesystem snapshots.
-fn container_snapshots(root: &Path) -> BTreeSet<String> {
+pub fn container_snapshots(root: &Path) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     let dir = root.join("containers");
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {

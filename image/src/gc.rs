@@ -369,7 +369,10 @@ mod tests {
 
         std::thread::sleep(Duration::from_millis(20));
         assert!(collect(&store, &index, &now()).unwrap().deleted.is_empty());
-        assert!(remove_unreferenced(&store, &index, &[m]).unwrap().deleted.is_empty());
+        assert!(remove_unreferenced(&store, &index, &[m])
+            .unwrap()
+            .deleted
+            .is_empty());
         for d in [m, config, layer] {
             assert!(store.exists(&d).unwrap(), "{d}");
         }
@@ -381,7 +384,10 @@ mod tests {
         lease.release().unwrap();
         let report = remove_unreferenced(&store, &index, &[m]).unwrap();
         assert_eq!(report.deleted.len(), 3);
-        assert!(leases.live().unwrap().is_empty(), "the stale lease is removed");
+        assert!(
+            leases.live().unwrap().is_empty(),
+            "the stale lease is removed"
+        );
     }
 
     #[test]
@@ -414,11 +420,20 @@ mod tests {
 
         // rmi base:1 while the build runs: the blobs stay, the view still resolves.
         index.untag(&base).unwrap();
-        assert!(remove_unreferenced(&store, &index, &[m]).unwrap().deleted.is_empty());
+        assert!(remove_unreferenced(&store, &index, &[m])
+            .unwrap()
+            .deleted
+            .is_empty());
         assert_eq!(view.get(&base).unwrap().unwrap().digest, m);
         assert!(index.get(&base).unwrap().is_none());
         drop(view);
         Arc::try_unwrap(lease).unwrap().release().unwrap();
-        assert_eq!(remove_unreferenced(&store, &index, &[m]).unwrap().deleted.len(), 3);
+        assert_eq!(
+            remove_unreferenced(&store, &index, &[m])
+                .unwrap()
+                .deleted
+                .len(),
+            3
+        );
     }
 }

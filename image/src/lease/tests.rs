@@ -54,5 +54,10 @@ fn dropping_a_lease_releases_it() {
     let store = LeaseStore::new(dir.path()).unwrap();
     drop(store.create().unwrap());
     assert!(store.live().unwrap().is_empty());
-    assert_eq!(std::fs::read_dir(dir.path().join("leases")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("leases"))
+            .unwrap()
+            .count(),
+        0
+    );
 }

@@ -188,7 +188,13 @@ mod tests {
         make(&store, "build-active-1-0", Some("mid"), None);
         make(&store, "extract-1-0-ab", Some("orphan"), None);
         make(&store, "mine", None, None);
-        let all = ["base", "mid", "orphan", "build-active-1-0", "extract-1-0-ab"];
+        let all = [
+            "base",
+            "mid",
+            "orphan",
+            "build-active-1-0",
+            "extract-1-0-ab",
+        ];
         orphan(&store, &all);
 
         let seen = std::cell::RefCell::new(Vec::new());
@@ -198,10 +204,16 @@ mod tests {
         };
         let out = store.collect(&roots).unwrap();
         assert_eq!(seen.borrow().len(), 6, "roots see every snapshot");
-        assert_eq!(out.removed, ["build-active-1-0", "extract-1-0-ab", "orphan"]);
+        assert_eq!(
+            out.removed,
+            ["build-active-1-0", "extract-1-0-ab", "orphan"]
+        );
         assert!(out.reclaimed >= 3 * 8192, "{out:?}");
         assert_eq!(keys(&store), ["base", "mid", "mine"]);
-        assert_eq!(fs::read_dir(store.dir().join("snapshots")).unwrap().count(), 3);
+        assert_eq!(
+            fs::read_dir(store.dir().join("snapshots")).unwrap().count(),
+            3
+        );
 
         let out = store.collect(&|_: &[Info]| Ok(BTreeSet::new())).unwrap();
         assert_eq!(out.removed, ["base", "mid"]);

@@ -23,7 +23,6 @@ mod staging;
 
 pub use gc::Collected;
 
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
