@@ -113,7 +113,7 @@ fn select(root: &Path, options: &PruneOptions) -> Result<Vec<CacheRecord>, Strin
         return Ok(all);
     };
     let snapshotters = snapshot_gc::snapshotters(root)?;
-    all.sort_by(|a, b| b.modified.cmp(&a.modified)); // newest first
+    all.sort_by_key(|r| std::cmp::Reverse(r.modified)); // newest first
     let (mut kept, mut seen, mut full) = (0u64, BTreeSet::new(), false);
     let mut doomed = Vec::new();
     for record in all {
