@@ -26,7 +26,8 @@
 //! the build neither fails the build later ("not found locally") nor deletes
 //! blobs the image needs. The built layers and the written image are added
 //! as they appear, and the image is tagged by [`kiln_image::gc::tag_complete`],
-//! which checks every blob under the index lock first. The snapshots the build
+//! which checks every blob under the index lock first. Cache hits are held
+//! as they are looked up ([`CacheStore::with_lease`]). The snapshots the build
 //! commits are owned by its process (the snapshotter records the owner), which
 //! protects them from the snapshot collector until the build exits, by when
 //! the cache records and images name them.
@@ -271,7 +272,8 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         &content,
         executor.snapshotter.as_ref(),
         context.clone(),
-    );
+    )
+    .with_lease(lease.clone());
     let cache = ImportingCache::new(local, imported, &content, executor.snapshotter.as_ref());
     let jobs = match request.jobs {
         // Twice the cores, at least 4: build steps mostly wait (on RUN
