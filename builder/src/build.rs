@@ -18,19 +18,9 @@
 //! `kiln build --logs`. Every executed step's cache key preimage is kept for
 //! `--debug-cache` ([`BuildRequest::cache_misses`], see `explain`).
 //!
-//! Leases (C5): the build holds a [`kiln_image::Lease`] from its start to
-//! its end (released when [`build`] returns, also on error or panic; a killed
-//! build's lease goes stale with its process). Base images are read through a
-//! [pinned](ImageIndex::pinned) index: each is resolved once and its
-//! manifest, config and layers are held from that moment, so `rmi base` during
-//! the build neither fails the build later ("not found locally") nor deletes
-//! blobs the image needs. The built layers and the written image are added
-//! as they appear, and the image is tagged by [`kiln_image::gc::tag_complete`],
-//! which checks every blob under the index lock first. Cache hits are held
-//! as they are looked up ([`CacheStore::with_lease`]). The snapshots the build
-//! commits are owned by its process (the snapshotter records the owner), which
-//! protects them from the snapshot collector until the build exits, by when
-//! the cache records and images name them.
+//! Leases (C5): the build holds a [`kiln_image::Lease`] on its base images,
+//! cache hits and output from its start until it returns, and tags only a
+//! complete image; see [`tag`].
 //!
 //! Cache directories ([`crate::local_cache`]): the `cache_from` ones are
 //! read before solving and answer the steps the root's cache misses; after
@@ -39,12 +29,13 @@
 
 mod explain;
 mod image_config;
+pub mod tag;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kiln_image::{media, ContentStore, ImageIndex, Lease, LeaseStore, Reference};
+use kiln_image::{media, ContentStore, ImageIndex};
 use kiln_parser::dockerfile::instructions::parse_dockerfile;
 use kiln_snapshotter::DiffOptions;
 
@@ -213,11 +204,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     let dockerfile = parse_dockerfile(&request.dockerfile)
         .map_err(|e| BuildError::Dockerfile(e.display_in(&file)))?;
     let content = ContentStore::new(root).map_err(|e| store_err("content store")(e.to_string()))?;
-    let lease = Arc::new(
-        LeaseStore::new(root)
-            .and_then(|leases| leases.create())
-            .map_err(|e| store_err("lease")(e.to_string()))?,
-    );
+    let lease = Arc::new(tag::lease(root)?);
     let images = ImageIndex::new(root)
         .map_err(|e| store_err("image index")(e.to_string()))?
         .pinned(lease.clone());
@@ -318,12 +305,12 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     let created = created_time(request.source_date_epoch);
     let mut doc = assemble(&graph, &solved.outputs, &executor, &created)?;
     let layers: Vec<kiln_image::Digest> = doc.layers.iter().map(|l| l.digest).collect();
-    hold(&lease, &layers)?;
+    tag::hold(&lease, &layers)?;
     let (manifest, config) = doc
         .write(&content, &created)
         .map_err(store_err("write image"))?;
-    hold(&lease, &[manifest])?;
-    tag_all(&content, &images, &request.tags, &manifest)?;
+    tag::hold(&lease, &[manifest])?;
+    tag::tag_all(&content, &images, &request.tags, &manifest)?;
     if let Some(to) = &request.cache_to {
         let roots = local_cache::select(&graph, &solved.outputs, to.mode);
         local_cache::export(&executor, &roots, to)?;
@@ -337,36 +324,6 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         log_dir: executor.log_dir(),
         snapshot: root_of(&solved.outputs, graph.output())?.snapshot.clone(),
         cache_warnings: cache.warnings(),
-    })
-}
-
-/// Adds `digests` to the build's lease.
-fn hold(lease: &Lease, digests: &[kiln_image::Digest]) -> Result<(), BuildError> {
-    lease
-        .add_digests(digests)
-        .map_err(|e| BuildError::Store(format!("lease {}: {e}", lease.id())))
-}
-
-/// Tags the image with every tag, after checking that all its blobs exist
-/// (one critical section under the index lock; see the module docs).
-fn tag_all(
-    content: &ContentStore,
-    images: &ImageIndex,
-    tags: &[String],
-    manifest: &kiln_image::Digest,
-) -> Result<(), BuildError> {
-    let references = tags
-        .iter()
-        .map(|tag| {
-            Reference::parse(tag)
-                .map_err(|e| BuildError::Store(format!("invalid tag {tag:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    kiln_image::gc::tag_complete(content, images, &references, manifest).map_err(|e| {
-        BuildError::Store(format!(
-            "tag {}: image {manifest} is incomplete: {e}",
-            tags.join(", ")
-        ))
     })
 }
 

@@ -20,7 +20,8 @@ use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use kiln_builder::snapshot_gc::{container_snapshots, image_chains, snapshotters};
 use kiln_image::gc::closure;
-use kiln_runtime::container::ContainerStore;
+use kiln_image::Digest;
+use kiln_runtime::container::{Container, ContainerStore};
 use kiln_runtime::lifecycle;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -65,62 +66,14 @@ impl Row {
 /// Runs `kiln system df`.
 fn df(root: &Path) -> Result<()> {
     let stores = Stores::open(root)?;
-    let images = all_images(&stores.content, &stores.index)?;
     let store = ContainerStore::open(root)?;
     let mut containers = store.list()?;
     containers
         .iter_mut()
         .for_each(|c| lifecycle::reconcile(&store, c));
-    let used: BTreeSet<String> = containers
-        .iter()
-        .map(|c| c.record.manifest.clone())
-        .collect();
     let sizes = snapshot_sizes(root)?;
-    let measure = |manifests: Vec<kiln_image::Digest>| -> Result<u64> {
-        let mut blobs = BTreeSet::new();
-        for m in &manifests {
-            blobs.extend(closure(&stores.content, m)?);
-        }
-        let mut size = 0;
-        for blob in &blobs {
-            if stores.content.exists(blob)? {
-                size += stores.content.size(blob)?;
-            }
-        }
-        let chains = image_chains(&stores.content, manifests);
-        Ok(size + chains.iter().filter_map(|k| sizes.get(k)).sum::<u64>())
-    };
-    let all: Vec<_> = images.iter().map(|i| i.manifest).collect();
-    let in_use: Vec<_> = all
-        .iter()
-        .filter(|m| used.contains(&m.to_string()))
-        .copied()
-        .collect();
-    let (image_size, used_size) = (measure(all)?, measure(in_use.clone())?);
-    let image_row = Row(
-        images.len(),
-        in_use.len(),
-        image_size,
-        image_size - used_size.min(image_size),
-    );
-
-    let mut counted = image_chains(&stores.content, images.iter().map(|i| i.manifest).collect());
-    let container_keys = container_snapshots(root);
-    let (mut c_size, mut c_free) = (0, 0);
-    for c in &containers {
-        let size = sizes.get(&c.record.snapshot_key).copied().unwrap_or(0);
-        c_size += size;
-        if !c.state.status.is_active() {
-            c_free += size;
-        }
-    }
-    let running = containers
-        .iter()
-        .filter(|c| c.state.status.is_active())
-        .count();
-    let container_row = Row(containers.len(), running, c_size, c_free);
-
-    counted.extend(container_keys);
+    let (images, mut counted) = image_row(&stores, &containers, &sizes)?;
+    counted.extend(container_snapshots(root));
     let cache: u64 = sizes
         .iter()
         .filter(|(k, _)| !counted.contains(*k))
@@ -129,13 +82,74 @@ fn df(root: &Path) -> Result<()> {
     let records = kiln_builder::cache_prune::records(root).len();
     let lines = [
         "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE".to_string(),
-        image_row.line("Images"),
-        container_row.line("Containers"),
+        images.line("Images"),
+        container_row(&containers, &sizes).line("Containers"),
         "Local Volumes\t0\t0\t0B\t0B".to_string(),
         Row(records, 0, cache, cache).line("Build Cache"),
     ];
     print!("{}", align_columns(&lines));
     Ok(())
+}
+
+/// The Images row, and the snapshots it counted (the images' chain IDs).
+fn image_row(
+    stores: &Stores,
+    containers: &[Container],
+    sizes: &BTreeMap<String, u64>,
+) -> Result<(Row, BTreeSet<String>)> {
+    let images = all_images(&stores.content, &stores.index)?;
+    let used: BTreeSet<String> = containers
+        .iter()
+        .map(|c| c.record.manifest.clone())
+        .collect();
+    let all: Vec<Digest> = images.iter().map(|i| i.manifest).collect();
+    let in_use: Vec<Digest> = all
+        .iter()
+        .filter(|m| used.contains(&m.to_string()))
+        .copied()
+        .collect();
+    let (size, used_size) = (
+        image_size(stores, &all, sizes)?,
+        image_size(stores, &in_use, sizes)?,
+    );
+    let row = Row(
+        images.len(),
+        in_use.len(),
+        size,
+        size.saturating_sub(used_size),
+    );
+    Ok((row, image_chains(&stores.content, all)))
+}
+
+/// The blobs of `manifests` plus their unpacked snapshots, each once.
+fn image_size(stores: &Stores, manifests: &[Digest], sizes: &BTreeMap<String, u64>) -> Result<u64> {
+    let mut blobs = BTreeSet::new();
+    for m in manifests {
+        blobs.extend(closure(&stores.content, m)?);
+    }
+    let mut size = 0;
+    for blob in &blobs {
+        if stores.content.exists(blob)? {
+            size += stores.content.size(blob)?;
+        }
+    }
+    let chains = image_chains(&stores.content, manifests.to_vec());
+    Ok(size + chains.iter().filter_map(|k| sizes.get(k)).sum::<u64>())
+}
+
+/// The Containers row: their writable layers; stopped ones are reclaimable.
+fn container_row(containers: &[Container], sizes: &BTreeMap<String, u64>) -> Row {
+    let (mut size, mut free, mut running) = (0, 0, 0);
+    for c in containers {
+        let own = sizes.get(&c.record.snapshot_key).copied().unwrap_or(0);
+        size += own;
+        if c.state.status.is_active() {
+            running += 1;
+        } else {
+            free += own;
+        }
+    }
+    Row(containers.len(), running, size, free)
 }
 
 /// The disk space of every snapshot's own directory, by key.
