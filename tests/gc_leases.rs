@@ -264,9 +264,21 @@ fn descendants(pid: u32) -> Vec<u32> {
     all
 }
 
+/// SIGKILLs `pid` and waits (bounded) until it has exited (gone or a
+/// zombie: its files are closed).
 fn sigkill(pid: u32) {
     // Only processes this test started (the build and what it started).
     let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+        if matches!(state, None | Some("Z") | Some("X")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{pid} survived SIGKILL");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -315,5 +327,77 @@ fn a_killed_builds_snapshots_and_lease_go_with_the_next_gc() {
         snapshot_keys(&root).is_empty(),
         "{:?}",
         snapshot_keys(&root)
+    );
+}
+
+/// A tmpfs of `mib` MiB mounted on `dir` for the test's duration.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, mib: u32) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount tmpfs on {}", dir.display());
+        Tmpfs(dir.to_path_buf())
+    }
+
+    /// Free bytes (statvfs via `df`).
+    fn free(&self) -> u64 {
+        let out = Command::new("df")
+            .args(["-B1", "--output=avail"])
+            .arg(&self.0)
+            .output();
+        let text = String::from_utf8_lossy(&out.unwrap().stdout).into_owned();
+        text.lines().nth(1).unwrap().trim().parse().unwrap()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_filled_by_a_killed_build_is_recovered_by_builder_prune() {
+    let s = Scratch::new("gc-enospc");
+    let disk = Tmpfs::mount(&s.0.join("root"), 64);
+    let root = disk.0.clone();
+    load_busybox_local(&root);
+    let ctx = context(
+        &s,
+        "ctx",
+        "FROM busybox:local\nRUN dd if=/dev/zero of=/big bs=1M count=100; sleep 600\n",
+    );
+    let mut build = kiln_cmd(&root)
+        .args(["build", "-q", "-t", "full"])
+        .arg(&ctx)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while disk.free() > 64 << 10 {
+        assert!(build.try_wait().unwrap().is_none(), "the build ended early");
+        assert!(Instant::now() < deadline, "the disk did not fill up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let below = descendants(build.id());
+    build.kill().unwrap();
+    build.wait().unwrap();
+    below.into_iter().for_each(sigkill);
+
+    ok_as(
+        kiln(&root, &["builder", "prune", "-a", "-f"]),
+        "builder prune on a full disk",
+    );
+    assert!(disk.free() > 48 << 20, "{} bytes free", disk.free());
+    ok_as(
+        kiln(&root, &["run", "--rm", "busybox:local", "true"]),
+        "run after the prune",
     );
 }

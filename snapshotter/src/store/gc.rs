@@ -42,7 +42,7 @@ impl Store {
     /// Removes every snapshot that `roots`, a live owner or a kept child does
     /// not keep; see the module docs.
     pub fn collect(&self, roots: Roots<'_>) -> Result<Collected> {
-        let (doomed, claims) = {
+        let (doomed, claims, reclaimed) = {
             let mut locked = Locked::acquire(self.dir(), true)?;
             let infos: Vec<Info> = locked
                 .meta
@@ -64,23 +64,64 @@ impl Store {
             let mut claims = Vec::with_capacity(doomed.len());
             for (key, id) in &doomed {
                 let dir = self.snapshot_dir(*id);
-                let claim = sys::open_dir(&dir).map_err(Error::io("open", &dir))?;
-                sys::flock(&claim, true, true).map_err(Error::io("lock", &dir))?;
-                claims.push(claim);
+                if let Ok(claim) = sys::open_dir(&dir) {
+                    sys::flock(&claim, true, true).map_err(Error::io("lock", &dir))?;
+                    claims.push(claim);
+                }
                 locked.meta.snapshots.remove(key);
             }
-            locked.save()?;
-            (doomed, claims)
+            let reclaimed = match locked.save() {
+                Ok(()) => None,
+                Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::ENOSPC) => {
+                    // A full disk: free the doomed trees first, then write the
+                    // table (see `empty_for_space`).
+                    let freed = self.empty_for_space(&doomed)?;
+                    locked.save()?;
+                    Some(freed)
+                }
+                Err(e) => return Err(e),
+            };
+            (doomed, claims, reclaimed)
         };
-        let mut out = Collected::default();
+        let mut out = Collected {
+            reclaimed: reclaimed.unwrap_or(0),
+            ..Collected::default()
+        };
         for (key, id) in doomed {
             let dir = self.snapshot_dir(id);
-            out.reclaimed += usage::measure(&dir.join(FS)).map_or(0, |u| u.bytes);
-            fs::remove_dir_all(&dir).map_err(Error::io("remove snapshot directory", &dir))?;
+            if reclaimed.is_none() {
+                out.reclaimed += usage::measure(&dir.join(FS)).map_or(0, |u| u.bytes);
+            }
+            remove_tree(&dir)?;
             out.removed.push(key);
         }
         drop(claims);
         Ok(out)
+    }
+
+    /// Deletes the trees of `doomed` while they are still in the table, so
+    /// that the table can be rewritten on a full disk (H7: a build that hit
+    /// ENOSPC must be recoverable). Safe because nothing uses them: a crash
+    /// now leaves records of missing or partial trees that nobody needs, and
+    /// the next collection removes them (a missing tree is no error there).
+    fn empty_for_space(&self, doomed: &[(String, u64)]) -> Result<u64> {
+        let mut freed = 0;
+        for (_, id) in doomed {
+            let dir = self.snapshot_dir(*id);
+            freed += usage::measure(&dir.join(FS)).map_or(0, |u| u.bytes);
+            remove_tree(&dir)?;
+        }
+        Ok(freed)
+    }
+}
+
+/// Deletes a snapshot directory; one already gone is fine.
+fn remove_tree(dir: &std::path::Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io("remove snapshot directory", dir)(e))
+        }
+        _ => Ok(()),
     }
 }
 
