@@ -272,7 +272,10 @@ fn sigkill(pid: u32) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
         if matches!(state, None | Some("Z") | Some("X")) {
             return;
         }

@@ -279,4 +279,37 @@ mod tests {
         assert_eq!(pid_in_key("container-0123"), None);
         assert_eq!(pid_in_key("sha256:abcd"), None);
     }
+
+    #[test]
+    fn collect_works_on_a_full_disk() {
+        use std::io::Write;
+        use std::process::Command;
+        let tmp = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(tmp.path())
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        let result = std::panic::catch_unwind(|| {
+            let store = Store::open(tmp.path(), "t").unwrap();
+            make(&store, "a", None, Some("layer"));
+            orphan(&store, &["layer"]);
+            // Fill the disk to the last byte.
+            let mut filler = fs::File::create(tmp.path().join("filler")).unwrap();
+            while filler.write_all(&[1u8; 4096]).is_ok() {}
+            while filler.write_all(&[1u8]).is_ok() {}
+            drop(filler);
+            let out = store.collect(&|_: &[Info]| Ok(BTreeSet::new())).unwrap();
+            assert_eq!(out.removed, ["layer"]);
+            assert!(out.reclaimed >= 8192, "{out:?}");
+            assert!(keys(&store).is_empty());
+            assert_eq!(
+                fs::read_dir(store.dir().join("snapshots")).unwrap().count(),
+                0
+            );
+        });
+        let _ = Command::new("umount").arg(tmp.path()).status();
+        result.unwrap();
+    }
 }
