@@ -18,6 +18,10 @@
 //! `kiln build --logs`. Every executed step's cache key preimage is kept for
 //! `--debug-cache` ([`BuildRequest::cache_misses`], see `explain`).
 //!
+//! Leases (C5): the build holds a [`kiln_image::Lease`] on its base images,
+//! cache hits and output from its start until it returns, and tags only a
+//! complete image; see [`tag`].
+//!
 //! Cache directories ([`crate::local_cache`]): the `cache_from` ones are
 //! read before solving and answer the steps the root's cache misses; after
 //! the image is written and tagged, the solved steps are exported to
@@ -25,12 +29,13 @@
 
 mod explain;
 mod image_config;
+pub mod tag;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kiln_image::{media, ContentStore, ImageIndex, Reference};
+use kiln_image::{media, ContentStore, ImageIndex};
 use kiln_parser::dockerfile::instructions::parse_dockerfile;
 use kiln_snapshotter::DiffOptions;
 
@@ -199,7 +204,10 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     let dockerfile = parse_dockerfile(&request.dockerfile)
         .map_err(|e| BuildError::Dockerfile(e.display_in(&file)))?;
     let content = ContentStore::new(root).map_err(|e| store_err("content store")(e.to_string()))?;
-    let images = ImageIndex::new(root).map_err(|e| store_err("image index")(e.to_string()))?;
+    let lease = Arc::new(tag::lease(root)?);
+    let images = ImageIndex::new(root)
+        .map_err(|e| store_err("image index")(e.to_string()))?
+        .pinned(lease.clone());
     let bases = StoreImages {
         content: &content,
         images: &images,
@@ -251,7 +259,8 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         &content,
         executor.snapshotter.as_ref(),
         context.clone(),
-    );
+    )
+    .with_lease(lease.clone());
     let cache = ImportingCache::new(local, imported, &content, executor.snapshotter.as_ref());
     let jobs = match request.jobs {
         // Twice the cores, at least 4: build steps mostly wait (on RUN
@@ -295,16 +304,13 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     }
     let created = created_time(request.source_date_epoch);
     let mut doc = assemble(&graph, &solved.outputs, &executor, &created)?;
+    let layers: Vec<kiln_image::Digest> = doc.layers.iter().map(|l| l.digest).collect();
+    tag::hold(&lease, &layers)?;
     let (manifest, config) = doc
         .write(&content, &created)
         .map_err(store_err("write image"))?;
-    for tag in &request.tags {
-        let reference = Reference::parse(tag)
-            .map_err(|e| BuildError::Store(format!("invalid tag {tag:?}: {e}")))?;
-        images
-            .tag(&reference, &manifest)
-            .map_err(|e| BuildError::Store(format!("tag {tag}: {e}")))?;
-    }
+    tag::hold(&lease, &[manifest])?;
+    tag::tag_all(&content, &images, &request.tags, &manifest)?;
     if let Some(to) = &request.cache_to {
         let roots = local_cache::select(&graph, &solved.outputs, to.mode);
         local_cache::export(&executor, &roots, to)?;

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kiln_image::ContentStore;
+use kiln_image::{ContentStore, Lease};
 use kiln_snapshotter::Snapshotter;
 
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,8 @@ pub fn cache_dir(root: &Path) -> PathBuf {
 /// explanations kept beside them), persisted cache mount and exported-layer
 /// record under `root` (for `kiln builder prune`); returns how many cache
 /// entries were removed. The snapshots they name are left for the snapshot
-/// garbage collector.
+/// garbage collector ([`crate::snapshot_gc`]; `kiln builder prune` runs both,
+/// through [`crate::cache_prune::prune`]).
 pub fn prune(root: &Path) -> std::io::Result<usize> {
     let dir = cache_dir(root);
     let mut removed = 0;
@@ -71,6 +72,7 @@ pub struct CacheStore<'a> {
     content: &'a ContentStore,
     snapshotter: &'a dyn Snapshotter,
     context: Option<Arc<Context>>,
+    lease: Option<Arc<Lease>>,
 }
 
 impl<'a> CacheStore<'a> {
@@ -87,7 +89,33 @@ impl<'a> CacheStore<'a> {
             content,
             snapshotter,
             context,
+            lease: None,
         }
+    }
+
+    /// Holds what each hit uses (its snapshots and base layer blobs) in the
+    /// build's `lease` before checking that it is all there, so a concurrent
+    /// `builder prune` or `rmi` cannot remove it between the check and its use.
+    pub fn with_lease(mut self, lease: Arc<Lease>) -> CacheStore<'a> {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Adds the hit's resources to the lease; false if that failed.
+    fn hold(&self, root: &RootFs) -> bool {
+        let Some(lease) = &self.lease else {
+            return true;
+        };
+        let blobs: Vec<Digest> = root
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                TreeLayer::Blob(b) => Some(b.digest),
+                TreeLayer::Built(_) => None,
+            })
+            .collect();
+        let snapshots = crate::snapshot_gc::record_snapshots(root);
+        lease.add_snapshots(&snapshots).is_ok() && lease.add_digests(&blobs).is_ok()
     }
 
     fn path(&self, key: &CacheKey) -> PathBuf {
@@ -343,7 +371,8 @@ impl CacheLookup<Output> for CacheStore<'_> {
             _ => {
                 let bytes = std::fs::read(self.path(key)).ok()?;
                 let root: RootFs = serde_json::from_slice(&bytes).ok()?;
-                (root.key == *key && self.valid(&root)).then_some(Output::Root(root))
+                let usable = root.key == *key && self.hold(&root) && self.valid(&root);
+                usable.then_some(Output::Root(root))
             }
         }
     }

@@ -27,6 +27,7 @@
 //! [`Digest`]).
 
 pub mod build;
+pub mod cache_prune;
 pub mod cache_store;
 pub mod context;
 pub mod executor;
@@ -34,6 +35,7 @@ pub mod export;
 mod fsutil;
 pub mod graph;
 pub mod local_cache;
+pub mod snapshot_gc;
 pub mod solver;
 
 pub use kiln_image::Digest;

@@ -1,10 +1,16 @@
 //! Garbage collection of the content store: delete blobs no image references.
 //!
-//! Mark: every record of the [`ImageIndex`] is a root; a manifest marks its
+//! Mark: every record of the [`ImageIndex`] and every digest a live lease
+//! ([`crate::lease`]) holds is a root; a manifest marks its
 //! config and layers, an index (or manifest list) marks its child manifests,
 //! recursively. Blobs that are missing or are not JSON documents are leaves.
 //! Sweep: blobs not marked are deleted, then cache records that point into
 //! deleted blobs (uncompressed sizes, member reuse entries) are dropped.
+//!
+//! Leases are read under the index lock too; a build adds each base image to
+//! its lease under that lock when it resolves it ([`ImageIndex::pinned`]), and
+//! [`tag_complete`] checks an image's blobs and tags it in one critical
+//! section, so no collection can slip between the check and the tag.
 //!
 //! Both run while holding the image index lock (via [`ImageIndex::update`],
 //! which changes nothing), so a concurrent `tag` cannot point a reference at a
@@ -29,7 +35,8 @@ use serde_json::Value;
 use crate::content::ContentStore;
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
-use crate::index::{ImageIndex, Images};
+use crate::index::{ImageIndex, ImageRecord, Images};
+use crate::reference::Reference;
 
 /// How young a blob may be and still be swept by [`collect`] by default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10 * 60);
@@ -65,7 +72,7 @@ pub fn collect(store: &ContentStore, index: &ImageIndex, options: &GcOptions) ->
         .checked_sub(options.grace)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     index.update(|images| {
-        let live = mark(store, images)?;
+        let live = mark(store, index, images)?;
         let mut report = GcReport::default();
         for digest in store.list()? {
             if !live.contains(&digest) && modified_before(store, &digest, cutoff)? {
@@ -90,7 +97,7 @@ pub fn remove_unreferenced(
     roots: &[Digest],
 ) -> Result<GcReport> {
     index.update(|images| {
-        let live = mark(store, images)?;
+        let live = mark(store, index, images)?;
         let mut candidates = BTreeSet::new();
         for root in roots {
             reach(store, root, &mut candidates)?;
@@ -112,11 +119,46 @@ pub fn closure(store: &ContentStore, root: &Digest) -> Result<BTreeSet<Digest>> 
     Ok(seen)
 }
 
-/// Every blob reachable from any record of `images`.
-fn mark(store: &ContentStore, images: &Images) -> Result<BTreeSet<Digest>> {
+/// Points every reference in `references` at `manifest`, after checking,
+/// under the index lock, that every blob the image references is in the
+/// store (an image with a missing blob is never tagged; C5). Fails with
+/// [`ImageError::BlobNotFound`] naming the first missing blob.
+pub fn tag_complete(
+    store: &ContentStore,
+    index: &ImageIndex,
+    references: &[Reference],
+    manifest: &Digest,
+) -> Result<()> {
+    index.update(|images| {
+        for digest in closure(store, manifest)? {
+            if !store.exists(&digest)? {
+                return Err(ImageError::BlobNotFound { digest });
+            }
+        }
+        let created = crate::time::now().0;
+        for reference in references {
+            if images.get(reference).map(|r| r.digest) != Some(*manifest) {
+                let record = ImageRecord {
+                    digest: *manifest,
+                    created,
+                };
+                images.insert(reference.clone(), record);
+            }
+        }
+        Ok(())
+    })?
+}
+
+/// Every blob reachable from any record of `images` or held by a live lease.
+fn mark(store: &ContentStore, index: &ImageIndex, images: &Images) -> Result<BTreeSet<Digest>> {
     let mut live = BTreeSet::new();
     for record in images.values() {
         reach(store, &record.digest, &mut live)?;
+    }
+    for lease in index.leases()?.live()? {
+        for digest in &lease.digests {
+            reach(store, digest, &mut live)?;
+        }
     }
     Ok(live)
 }
@@ -196,7 +238,6 @@ fn sweep_one(store: &ContentStore, digest: &Digest, report: &mut GcReport) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Reference;
 
     fn put(store: &ContentStore, bytes: &[u8]) -> Digest {
         store.ingest_bytes(bytes, None).unwrap().0
@@ -314,5 +355,85 @@ mod tests {
         let m = manifest(&store, &config, &[layer]);
         let all = closure(&store, &m).unwrap();
         assert_eq!(all, BTreeSet::from([m, config, layer]));
+    }
+
+    #[test]
+    fn a_live_lease_keeps_content_and_a_dead_holders_lease_does_not() {
+        use crate::lease::{tests::dead_holder, LeaseStore};
+        let (dir, store, index) = setup();
+        let (layer, config) = (put(&store, b"leased layer"), put(&store, b"{\"c\":1}"));
+        let m = manifest(&store, &config, &[layer]);
+        let leases = LeaseStore::new(dir.path()).unwrap();
+        let lease = leases.create().unwrap();
+        lease.add_digests(&[m]).unwrap();
+
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(collect(&store, &index, &now()).unwrap().deleted.is_empty());
+        assert!(remove_unreferenced(&store, &index, &[m])
+            .unwrap()
+            .deleted
+            .is_empty());
+        for d in [m, config, layer] {
+            assert!(store.exists(&d).unwrap(), "{d}");
+        }
+
+        // The same holdings under a lease whose holder died: collected.
+        let stale = leases.create_with(dead_holder(), None).unwrap();
+        stale.add_digests(&[m]).unwrap();
+        std::mem::forget(stale); // its process "was killed": nobody released it
+        lease.release().unwrap();
+        let report = remove_unreferenced(&store, &index, &[m]).unwrap();
+        assert_eq!(report.deleted.len(), 3);
+        assert!(
+            leases.live().unwrap().is_empty(),
+            "the stale lease is removed"
+        );
+    }
+
+    #[test]
+    fn tag_complete_refuses_an_image_with_a_missing_blob() {
+        let (_dir, store, index) = setup();
+        let (layer, config) = (put(&store, b"layer"), put(&store, b"{}"));
+        let m = manifest(&store, &config, &[layer]);
+        let r = Reference::parse("out:x").unwrap();
+        tag_complete(&store, &index, std::slice::from_ref(&r), &m).unwrap();
+        assert_eq!(index.get(&r).unwrap().unwrap().digest, m);
+        store.delete(&layer).unwrap();
+        let r2 = Reference::parse("out:y").unwrap();
+        let err = tag_complete(&store, &index, std::slice::from_ref(&r2), &m).unwrap_err();
+        assert!(matches!(err, ImageError::BlobNotFound { digest } if digest == layer));
+        assert!(index.get(&r2).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_pinned_view_holds_what_it_resolved() {
+        use crate::lease::LeaseStore;
+        use std::sync::Arc;
+        let (dir, store, index) = setup();
+        let (layer, config) = (put(&store, b"base layer"), put(&store, b"{\"b\":1}"));
+        let m = manifest(&store, &config, &[layer]);
+        let base = Reference::parse("base:1").unwrap();
+        index.tag(&base, &m).unwrap();
+        let lease = Arc::new(LeaseStore::new(dir.path()).unwrap().create().unwrap());
+        let view = index.pinned(lease.clone());
+        assert_eq!(view.get(&base).unwrap().unwrap().digest, m);
+
+        // rmi base:1 while the build runs: the blobs stay, the view still resolves.
+        index.untag(&base).unwrap();
+        assert!(remove_unreferenced(&store, &index, &[m])
+            .unwrap()
+            .deleted
+            .is_empty());
+        assert_eq!(view.get(&base).unwrap().unwrap().digest, m);
+        assert!(index.get(&base).unwrap().is_none());
+        drop(view);
+        Arc::try_unwrap(lease).unwrap().release().unwrap();
+        assert_eq!(
+            remove_unreferenced(&store, &index, &[m])
+                .unwrap()
+                .deleted
+                .len(),
+            3
+        );
     }
 }

@@ -13,6 +13,9 @@
 //! `commit` turns an active snapshot into a committed one (failing with
 //! [`Error::AlreadyExists`] when another process made that name first), `remove`
 //! refuses snapshots with children. Only committed snapshots can be parents.
+//! Every snapshot records the process that prepared it; `collect` (the
+//! garbage collector's sweep) removes whatever the caller's roots, a running
+//! owner or a kept child do not need, under the exclusive table lock.
 //!
 //! State lives in `<root>/snapshots/<impl>/`: `metadata.json` (written to a temp
 //! file, fsynced and renamed under an exclusive `flock` on `lock`; read under a
@@ -38,7 +41,7 @@ pub mod mount;
 mod native;
 mod overlay;
 mod snapshot;
-mod store;
+pub(crate) mod store;
 mod sys;
 pub mod unpack;
 mod usage;
@@ -51,4 +54,5 @@ pub use error::{Error, Result};
 pub use native::NativeSnapshotter;
 pub use overlay::OverlaySnapshotter;
 pub use snapshot::{Info, Kind, Labels, Mount, Snapshotter, Usage};
+pub use store::Collected;
 pub use unpack::{chain_ids, tree_listing, unpack, UnpackError};

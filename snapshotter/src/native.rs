@@ -109,4 +109,11 @@ impl Snapshotter for NativeSnapshotter {
     fn usage(&self, key: &str) -> Result<Usage> {
         self.store.usage(key)
     }
+
+    fn collect(
+        &self,
+        roots: &dyn Fn(&[Info]) -> Result<std::collections::BTreeSet<String>>,
+    ) -> Result<crate::Collected> {
+        self.store.collect(roots)
+    }
 }

@@ -184,4 +184,11 @@ impl Snapshotter for OverlaySnapshotter {
     fn usage(&self, key: &str) -> Result<Usage> {
         self.store.usage(key)
     }
+
+    fn collect(
+        &self,
+        roots: &dyn Fn(&[Info]) -> Result<std::collections::BTreeSet<String>>,
+    ) -> Result<crate::Collected> {
+        self.store.collect(roots)
+    }
 }

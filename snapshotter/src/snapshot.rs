@@ -130,6 +130,15 @@ pub trait Snapshotter: Send + Sync {
 
     /// Measures the snapshot's own files by walking its directory.
     fn usage(&self, key: &str) -> Result<Usage>;
+
+    /// Garbage collection: removes every snapshot that is not named by
+    /// `roots` (called with every snapshot's description, under the
+    /// snapshotter's exclusive lock), not owned by a running process and not
+    /// a parent of a kept one. See the `store::gc` module docs.
+    fn collect(
+        &self,
+        roots: &dyn Fn(&[Info]) -> Result<std::collections::BTreeSet<String>>,
+    ) -> Result<crate::Collected>;
 }
 
 /// The path as a string, for mount options.

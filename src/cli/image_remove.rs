@@ -12,11 +12,18 @@
 //! one does. A forced removal only drops the names: the blobs of an image a
 //! container still uses are kept for it.
 //!
+//! Blobs and snapshots a running build holds (its lease, see
+//! [`kiln_image::lease`]) are kept too. After the blobs, the unpacked
+//! snapshots nothing uses any more are removed
+//! ([`kiln_builder::snapshot_gc`]): those of removed images, and those of
+//! killed builds and unpacks.
+//!
 //! `image prune` removes dangling images; `-a` removes every image no
 //! container uses; images of containers are always kept. Without `-f` it asks on stdout and reads the answer from stdin, as
 //! Docker does; anything but `y` cancels and changes nothing. It then sweeps
 //! blobs no image references that are older than
-//! [`kiln_image::gc::DEFAULT_GRACE`] (leftovers of failed loads).
+//! [`kiln_image::gc::DEFAULT_GRACE`] (leftovers of failed loads), and the
+//! snapshots nothing uses; the total counts both.
 
 use super::display::human_size;
 use super::image_model::{find, is_untagged, Found, Image};
@@ -66,9 +73,12 @@ pub fn rmi(root: &Path, args: RmiArgs) -> Result<()> {
             Err(err) => errors.push(format!("{err:#}")),
         }
     }
+    // Snapshots go even when some argument failed: the others were removed.
+    let collected = kiln_builder::snapshot_gc::collect(root);
     if !errors.is_empty() {
         bail!("{}", errors.join("; "));
     }
+    collected.map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
 
@@ -209,6 +219,7 @@ pub fn prune(root: &Path, args: PruneArgs) -> Result<()> {
     let leftovers = gc::collect(&stores.content, &stores.index, &GcOptions::default())?;
     // Partial blobs left by killed ingests; same 10-minute grace as the blob sweep.
     stores.content.gc_ingest(GcOptions::default().grace)?;
+    let snapshots = kiln_builder::snapshot_gc::collect(root).map_err(|e| anyhow::anyhow!(e))?;
     let mut lines: Vec<String> = removed
         .iter()
         .filter(|(r, _)| !is_untagged(r))
@@ -218,7 +229,7 @@ pub fn prune(root: &Path, args: PruneArgs) -> Result<()> {
     if !lines.is_empty() {
         println!("Deleted Images:\n{}\n", lines.join("\n"));
     }
-    let total = report.reclaimed + leftovers.reclaimed;
+    let total = report.reclaimed + leftovers.reclaimed + snapshots.reclaimed;
     println!("Total reclaimed space: {}", human_size(total));
     Ok(())
 }

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
 use crate::fsutil::{create_dir_all, replace_file};
+use crate::lease::{Lease, LeaseStore};
 use crate::lock::FileLock;
 use crate::reference::Reference;
 
@@ -60,9 +62,18 @@ struct IndexFile {
 /// The image index stored at `<root>/images.json`.
 #[derive(Debug, Clone)]
 pub struct ImageIndex {
+    root: PathBuf,
     path: PathBuf,
     tmp: PathBuf,
     lock: PathBuf,
+    pins: Option<Arc<Pins>>,
+}
+
+/// The references a pinned view resolved, and the lease holding their content.
+#[derive(Debug)]
+struct Pins {
+    lease: Arc<Lease>,
+    resolved: Mutex<Images>,
 }
 
 impl ImageIndex {
@@ -71,10 +82,31 @@ impl ImageIndex {
     pub fn new(root: &Path) -> Result<ImageIndex> {
         create_dir_all(root)?;
         Ok(ImageIndex {
+            root: root.to_path_buf(),
             path: root.join("images.json"),
             tmp: root.join("images.json.tmp"),
             lock: root.join("images.lock"),
+            pins: None,
         })
+    }
+
+    /// A view of this index whose [`get`](ImageIndex::get) resolves each
+    /// reference once and holds its digest in `lease` (see the module docs).
+    /// Other methods behave as on the plain index.
+    pub fn pinned(&self, lease: Arc<Lease>) -> ImageIndex {
+        let pins = Pins {
+            lease,
+            resolved: Mutex::new(Images::new()),
+        };
+        ImageIndex {
+            pins: Some(Arc::new(pins)),
+            ..self.clone()
+        }
+    }
+
+    /// The leases of this index's root (GC roots besides the records).
+    pub fn leases(&self) -> Result<LeaseStore> {
+        LeaseStore::new(&self.root)
     }
 
     /// `<root>/images.json`.
@@ -82,9 +114,27 @@ impl ImageIndex {
         &self.path
     }
 
-    /// The record for `reference`, if it is in the index.
+    /// The record for `reference`, if it is in the index (in a pinned view:
+    /// as it was when the view first resolved it).
     pub fn get(&self, reference: &Reference) -> Result<Option<ImageRecord>> {
-        Ok(self.load()?.remove(reference))
+        let Some(pins) = &self.pins else {
+            return Ok(self.load()?.remove(reference));
+        };
+        let mut resolved = pins.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(record) = resolved.get(reference) {
+            return Ok(Some(record.clone()));
+        }
+        let found = self.update(|images| {
+            let record = images.get(reference).cloned();
+            if let Some(record) = &record {
+                pins.lease.add_digests(&[record.digest])?;
+            }
+            Ok::<_, ImageError>(record)
+        })??;
+        if let Some(record) = &found {
+            resolved.insert(reference.clone(), record.clone());
+        }
+        Ok(found)
     }
 
     /// Every reference and its record, ordered by reference.

@@ -11,6 +11,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use kiln_image::lease::Holder;
+
 use crate::sys;
 use crate::{Error, Info, Kind, Labels, Result};
 
@@ -31,6 +33,10 @@ pub(crate) struct Record {
     pub labels: Labels,
     /// Creation (or commit) time.
     pub created: SystemTime,
+    /// The process that prepared it (kept by commit); the garbage collector
+    /// keeps snapshots whose owner runs. `None` in records of older versions.
+    #[serde(default)]
+    pub owner: Option<Holder>,
 }
 
 impl Record {

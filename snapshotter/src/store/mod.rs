@@ -13,9 +13,15 @@
 //! leave only unreferenced directories (in `staging/`, or in `snapshots/` after a
 //! `remove` recorded but not finished); opening a snapshotter deletes those that no
 //! live process holds a lock on. Snapshot *contents* are not fsynced.
+//!
+//! Each record names the process that created it (its owner); `gc` removes
+//! whatever no root, live owner or kept child needs.
 
+mod gc;
 mod meta;
 mod staging;
+
+pub use gc::Collected;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -112,6 +118,7 @@ impl Store {
             parent: parent.map(str::to_string),
             labels: labels.clone(),
             created: SystemTime::now(),
+            owner: Some(kiln_image::lease::Holder::current()),
         };
         locked.meta.snapshots.insert(key.to_string(), record);
         if let Err(e) = locked.save() {

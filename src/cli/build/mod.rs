@@ -118,7 +118,7 @@ pub enum BuilderCommand {
     Prune(PruneArgs),
 }
 
-/// `kiln builder prune` flags.
+/// `kiln builder prune` flags (docker's; see [`kiln_builder::cache_prune`]).
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Do not prompt for confirmation (kiln never prompts).
@@ -127,17 +127,53 @@ pub struct PruneArgs {
     /// Remove all build cache (the default: kiln keeps nothing in use).
     #[arg(short = 'a', long)]
     all: bool,
+    /// Provide filter values (`until=DURATION`: only cache older than that, e.g. `24h`).
+    #[arg(long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
+    /// Amount of disk space to keep for cache (e.g. `512MB`, `2g`).
+    #[arg(long, value_name = "SIZE")]
+    keep_storage: Option<String>,
 }
 
 /// Runs `kiln builder prune`.
 pub fn builder(root: &Path, command: BuilderCommand) -> Result<()> {
     match command {
-        BuilderCommand::Prune(_) => {
-            let removed = kiln_builder::cache_store::prune(root).map_err(|e| anyhow!(e))?;
-            println!("Total: {removed} cache records removed");
+        BuilderCommand::Prune(args) => {
+            let options = prune_options(&args)?;
+            let pruned =
+                kiln_builder::cache_prune::prune(root, &options).map_err(|e| anyhow!(e))?;
+            println!(
+                "Deleted build cache objects: {} records, {} snapshots",
+                pruned.records,
+                pruned.snapshots.removed.len()
+            );
+            let total = crate::cli::display::human_size(pruned.snapshots.reclaimed);
+            println!("Total reclaimed space: {total}");
             Ok(())
         }
     }
+}
+
+/// The prune selection from `--filter` and `--keep-storage`; a bad value is
+/// a one-line error naming the flag.
+fn prune_options(args: &PruneArgs) -> Result<kiln_builder::cache_prune::PruneOptions> {
+    let mut options = kiln_builder::cache_prune::PruneOptions::default();
+    for filter in &args.filter {
+        match filter.split_once('=') {
+            Some(("until", value)) => {
+                let d = kiln_parser::dockerfile::instructions::parse_go_duration(value)
+                    .map_err(|e| anyhow!("--filter {filter}: {e}"))?;
+                options.until = Some(d);
+            }
+            _ => bail!("--filter {filter}: unsupported filter (expected until=DURATION)"),
+        }
+    }
+    if let Some(size) = &args.keep_storage {
+        let bytes = crate::cli::containers::parse_bytes(size)
+            .map_err(|e| anyhow!("--keep-storage: {e}"))?;
+        options.keep_storage = Some(u64::try_from(bytes).unwrap_or(0));
+    }
+    Ok(options)
 }
 
 /// Runs `kiln build`.

@@ -31,7 +31,7 @@ pub use exec::ExecArgs;
 pub use inspect::InspectArgs;
 pub use logs::LogsArgs;
 pub use ps::PsArgs;
-pub use run::{CreateArgs, RunArgs};
+pub use run::{parse_bytes, CreateArgs, RunArgs};
 pub use stats::StatsArgs;
 pub use top::TopArgs;
 
