@@ -3,7 +3,8 @@
 //! private mount namespace of its own (see `cli::private_mounts`), so its
 //! mounts vanish with it. After each kill the host's mount table must hold
 //! nothing under the root or kiln's temp folders, a later build must work,
-//! and the root must be removable.
+//! and the root must be removable. A RUN step whose build is killed is killed
+//! too (its `kiln oneshot-run` watches a lifeline pipe from the build).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -130,5 +131,73 @@ fn killed_first_runs_leave_no_mount() {
             "run after the kill",
         );
         std::fs::remove_dir_all(&fresh).expect("the root is removable");
+    }
+}
+
+/// Processes whose command line is exactly `words`.
+fn processes_running(words: &[&str]) -> Vec<i32> {
+    let want = words.join("\0");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&cmdline).trim_end_matches('\0') == want {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_killed_build_leaves_no_run_step_running() {
+    let scratch = Scratch::new("crash-step");
+    let root = scratch.0.join("root");
+    load_busybox_local(&root);
+    let ctx = scratch.0.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    // A sleep nobody else on the machine runs, so it can be found by its
+    // command line.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox:local\nRUN sleep 4711\n",
+    )
+    .unwrap();
+    let mut child = kiln_cmd(&root)
+        .args(["build", "--no-cache", "-q", ctx.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while processes_running(&["sleep", "4711"]).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !processes_running(&["sleep", "4711"]).is_empty() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "the RUN step outlived its build by 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let wait = Duration::from_secs(10);
+    let gone = std::time::Instant::now();
+    while !kiln_mounts(&root).is_empty() {
+        assert!(
+            gone.elapsed() < wait,
+            "mounts left: {:?}",
+            kiln_mounts(&root)
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -51,11 +51,15 @@ pub struct OneShot {
 /// Runs `job` in this process (which must be single-threaded: see the module
 /// docs) with `stdin`/`stdout`/`stderr` as the process's streams; returns its
 /// exit code. Errors (the program cannot be started, bad spec) are one line.
+///
+/// `lifeline` is the read end of a pipe whose write end the caller (the
+/// build) holds and never writes: when it closes — the build ended, even by
+/// `kill -9` — the step's process is killed (and with it its whole PID
+/// namespace), so a killed build leaves no RUN step running.
 pub fn run_here(
     job: &OneShot,
-    stdin: OwnedFd,
-    stdout: OwnedFd,
-    stderr: OwnedFd,
+    (stdin, stdout, stderr): (OwnedFd, OwnedFd, OwnedFd),
+    lifeline: Option<OwnedFd>,
 ) -> Result<i32, String> {
     let rootfs_dir = job.work_dir.join("rootfs");
     let bundle = job.work_dir.join("bundle");
@@ -84,6 +88,7 @@ pub fn run_here(
         &bundle,
         &state_dir,
         (stdin, stdout, stderr),
+        lifeline.as_ref(),
     );
     let undone = guard.undo().map_err(|e| e.to_string());
     cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
@@ -139,6 +144,7 @@ fn run_guarded(
     bundle: &Path,
     state_dir: &Path,
     (stdin, stdout, stderr): (OwnedFd, OwnedFd, OwnedFd),
+    lifeline: Option<&OwnedFd>,
 ) -> Result<i32, String> {
     let request = RunRequest {
         id: &job.id,
@@ -151,9 +157,55 @@ fn run_guarded(
         },
     };
     let pid = runtime.run(request).map_err(|e| e.to_string())?;
+    if let Some(line) = lifeline {
+        watch_lifeline(pid, line);
+    }
     let code = wait_for(pid);
     let _ = runtime.delete(&job.id, state_dir, true);
     Ok(code)
+}
+
+/// Blocks until `pid` exits or `lifeline` closes (poll on a pidfd and the
+/// pipe); on the latter, kills `pid` — the step's init, so its whole PID
+/// namespace goes. Without pidfds (Linux before 5.3) it returns at once and
+/// the step is only reaped.
+fn watch_lifeline(pid: u32, lifeline: &OwnedFd) {
+    // SAFETY: pidfd_open with a pid and no flags; the result is checked.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if pidfd < 0 {
+        return;
+    }
+    // SAFETY: a fresh descriptor owned here.
+    let pidfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd as i32) };
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: std::os::fd::AsRawFd::as_raw_fd(lifeline),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on two valid pollfd entries; blocking is intended.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+        if fds[0].revents != 0 {
+            return;
+        }
+        if fds[1].revents != 0 {
+            // SAFETY: SIGKILL to the step's init, a child of this process.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            return;
+        }
+    }
 }
 
 /// Reaps children until `pid` has exited; its Docker-style exit code.

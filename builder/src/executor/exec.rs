@@ -184,11 +184,15 @@ fn run_job(
     let mut child = Command::new(&ex.helper_exe)
         .arg("oneshot-run")
         .arg(&job_file)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| ExecError::other(format!("start {}: {e}", ex.helper_exe.display())))?;
+    // The step's lifeline: never written, closed when this function returns
+    // or this process dies (even by kill -9), which makes the child kill the
+    // step (see `kiln_runtime::oneshot::run_here`).
+    let _lifeline = child.stdin.take();
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {

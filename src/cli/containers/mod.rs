@@ -160,8 +160,13 @@ pub fn oneshot(job: &Path) -> Result<()> {
     let text = std::fs::read(job).with_context(|| format!("read {}", job.display()))?;
     let job: kiln_runtime::oneshot::OneShot =
         serde_json::from_slice(&text).with_context(|| format!("parse {}", job.display()))?;
-    let (stdin, stdout, stderr) = kiln_runtime::oneshot::inherited_stdio()?;
-    match kiln_runtime::oneshot::run_here(&job, stdin, stdout, stderr) {
+    // The builder hands this process a pipe as standard input that it never
+    // writes: it is the step's lifeline (see `run_here`); the step itself
+    // reads nothing, as in BuildKit.
+    let (lifeline, stdout, stderr) = kiln_runtime::oneshot::inherited_stdio()?;
+    let no_input = std::fs::File::open("/dev/null").context("open /dev/null")?;
+    let stdio = (no_input.into(), stdout, stderr);
+    match kiln_runtime::oneshot::run_here(&job, stdio, Some(lifeline)) {
         Ok(code) => Err(Exit::code(code).into()),
         Err(message) => {
             let code = kiln_runtime::monitor::start_error_code(&message);
