@@ -37,6 +37,7 @@ mod error;
 pub mod mount;
 mod native;
 mod overlay;
+mod overlay_mount;
 mod snapshot;
 mod store;
 mod sys;
