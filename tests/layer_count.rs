@@ -47,7 +47,10 @@ fn image_with_151_layers_loads_and_runs() {
         "kiln load",
     );
     let out = ok_as(
-        kiln(&root, &["run", "--rm", "many:1", "cat", "/f150", "/f1", "/top"]),
+        kiln(
+            &root,
+            &["run", "--rm", "many:1", "cat", "/f150", "/f1", "/top"],
+        ),
         "kiln run many:1",
     );
     assert_eq!(out, "150\n1\n150\n");
@@ -71,7 +74,10 @@ fn dockerfile_with_130_runs_builds_under_a_78_byte_root() {
         "kiln build (130 RUN steps)",
     );
     let out = ok_as(
-        kiln(&root, &["run", "--rm", "deep:1", "cat", "/f1", "/f65", "/f130"]),
+        kiln(
+            &root,
+            &["run", "--rm", "deep:1", "cat", "/f1", "/f65", "/f130"],
+        ),
         "kiln run deep:1",
     );
     assert_eq!(out, "1\n65\n130\n");

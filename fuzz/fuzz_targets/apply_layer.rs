@@ -53,7 +53,11 @@ struct Stamp {
 
 fn stamp(path: &Path) -> Stamp {
     let md = fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(md.is_file(), "{} is no longer a regular file", path.display());
+    assert!(
+        md.is_file(),
+        "{} is no longer a regular file",
+        path.display()
+    );
     Stamp {
         ino: md.ino(),
         nlink: md.nlink(),
@@ -128,14 +132,24 @@ fn apply_checked(tmp: &Path, layer: &[u8]) -> Option<(String, kiln_snapshotter::
     let snap = tmp.join("root/snap");
     let _ = fs::remove_dir_all(&snap);
     fs::create_dir(&snap).unwrap();
-    let before = [stamp(&tmp.join("root/sentinel")), stamp(&tmp.join("host/secret"))];
+    let before = [
+        stamp(&tmp.join("root/sentinel")),
+        stamp(&tmp.join("host/secret")),
+    ];
     let result = kiln_snapshotter::apply(layer, &snap);
     if let Err(e) = &result {
         let _ = e.to_string();
     }
     let expected = ["host", "host/secret", "root", "root/sentinel"];
-    assert_eq!(outside(tmp), expected, "something was created outside the snapshot");
-    let after = [stamp(&tmp.join("root/sentinel")), stamp(&tmp.join("host/secret"))];
+    assert_eq!(
+        outside(tmp),
+        expected,
+        "something was created outside the snapshot"
+    );
+    let after = [
+        stamp(&tmp.join("root/sentinel")),
+        stamp(&tmp.join("host/secret")),
+    ];
     assert_eq!(before, after, "a file outside the snapshot changed");
     let md = fs::symlink_metadata(&snap).unwrap();
     assert!(md.is_dir(), "the snapshot directory itself was replaced");
