@@ -17,6 +17,20 @@
 //! A layer that applies is applied a second time gzip-compressed into another
 //! fresh snapshot: the decompressing path must give the same tree and diff_id.
 //! Runs as root (the apply sets owners, makes device nodes and whiteouts).
+//!
+//! Seeds: `python3 apply_layer_seeds.py corpus/apply_layer` (the committed
+//! corpus already holds them, minimized). Run (from `fuzz/`), with the host's
+//! system directories read-only in a private mount namespace as a second fence:
+//!
+//! ```sh
+//! unshare -m --propagation private sh -c 'for d in /etc /usr /var /boot /home /opt /srv; do
+//!   [ -d $d ] && mount --bind -o ro $d $d; done
+//!   exec nice cargo +nightly fuzz run -O apply_layer corpus/apply_layer -- -max_total_time=600'
+//! ```
+//!
+//! The oracle was checked by breaking the library on purpose (names joined to
+//! the target on the host instead of resolved in it): the `symlink-abs-then-file`
+//! seed then fails with "something was created outside the snapshot".
 
 #![no_main]
 
