@@ -40,6 +40,7 @@ mod error;
 pub mod mount;
 mod native;
 mod overlay;
+mod overlay_mount;
 mod snapshot;
 pub(crate) mod store;
 mod sys;

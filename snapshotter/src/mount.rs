@@ -8,6 +8,11 @@
 //! since the kernel ignores per-mount flags on the initial bind, `ro` and the other
 //! per-mount flags are applied with a second, remounting call. Propagation flags go
 //! in a third call.
+//!
+//! An overlay mount whose data is longer than the one page `mount(2)` copies
+//! (long `lowerdir=` chains: many layers, long root paths) goes through
+//! [`crate::overlay_mount`], which names the directories without their full
+//! paths; any other mount with over a page of data is refused.
 
 use std::ffi::CString;
 use std::io;
@@ -17,8 +22,7 @@ use std::ptr;
 use crate::sys::cpath;
 use crate::{Error, Mount, Result};
 
-/// The kernel copies at most one page of mount data.
-const MAX_DATA: usize = 4095;
+use crate::overlay_mount::{self, MAX_DATA};
 
 /// Flags that a bind mount only honours on remount.
 const PER_MOUNT: libc::c_ulong = libc::MS_RDONLY
@@ -127,15 +131,18 @@ fn mount_one(mount: &Mount, target: &Path) -> Result<()> {
         source,
     };
     let parsed = parse_options(&mount.options);
-    if parsed.data.len() > MAX_DATA {
-        let msg = format!("options are {} bytes, over one page", parsed.data.len());
-        return Err(err(io::Error::new(io::ErrorKind::InvalidInput, msg)));
-    }
     let bind = mount.kind == "bind";
     let flags = parsed.flags | if bind { libc::MS_BIND } else { 0 };
-    let fstype = (!bind).then_some(mount.kind.as_str());
-    let data = (!parsed.data.is_empty()).then_some(parsed.data.as_str());
-    sys_mount(Some(&mount.source), &dest, fstype, flags, data).map_err(err)?;
+    if parsed.data.len() > MAX_DATA && mount.kind == "overlay" {
+        overlay_mount::mount_long(&dest, &parsed.data, flags).map_err(err)?;
+    } else if parsed.data.len() > MAX_DATA {
+        let msg = format!("options are {} bytes, over one page", parsed.data.len());
+        return Err(err(io::Error::new(io::ErrorKind::InvalidInput, msg)));
+    } else {
+        let fstype = (!bind).then_some(mount.kind.as_str());
+        let data = (!parsed.data.is_empty()).then_some(parsed.data.as_str());
+        sys_mount(Some(&mount.source), &dest, fstype, flags, data).map_err(err)?;
+    }
     let remount = bind && flags & PER_MOUNT != 0 && flags & libc::MS_REMOUNT == 0;
     let mut extra = Ok(());
     if remount {
@@ -152,7 +159,8 @@ fn mount_one(mount: &Mount, target: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sys_mount(
+/// `mount(2)` with optional source, type and data.
+pub(crate) fn sys_mount(
     source: Option<&str>,
     target: &Path,
     fstype: Option<&str>,

@@ -36,6 +36,7 @@ macro_rules! assert_err {
     };
 }
 
+mod deep;
 mod layers;
 mod lifecycle;
 
@@ -45,6 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{mount, Labels, Mount, Snapshotter};
 
+pub use deep::{deep_chain_under_long_root, DEEP_CHAIN};
 pub use layers::{
     deletions_hide_lower_files, empty_prepare_and_view, mounts_match_prepare,
     prepare_commit_view_chain, usage_counts_own_files, view_is_read_only,
@@ -80,6 +82,7 @@ pub const CASES: &[Case] = &[
     case("remove_semantics", remove_semantics),
     case("persists_across_reopen", persists_across_reopen),
     case("concurrent_prepare_commit", concurrent_prepare_commit),
+    case("deep_chain_under_long_root", deep_chain_under_long_root),
 ];
 
 const fn case(name: &'static str, run: fn(Make<'_>)) -> Case {
@@ -107,7 +110,7 @@ macro_rules! conformance_tests {
             prepare_commit_view_chain, deletions_hide_lower_files, empty_prepare_and_view,
             mounts_match_prepare, view_is_read_only, usage_counts_own_files, stat_and_list,
             commit_name_collisions, invalid_requests_are_refused, remove_semantics, persists_across_reopen,
-            concurrent_prepare_commit);
+            concurrent_prepare_commit, deep_chain_under_long_root);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
