@@ -6,7 +6,8 @@
 //! `skip_unset_env` yields the expression back, and only then is the modifier
 //! checked (`${X:=a}` is kept as is when `X` is unset and skipped).
 
-use super::{error::ShellError, expand::Expander, pattern::Pattern};
+use super::expand::{Expander, MAX_WORD_BYTES};
+use super::{error::ShellError, pattern::Pattern};
 
 /// The `${…}` being expanded: where its `$` is and which variable it names.
 struct Subst {
@@ -171,11 +172,13 @@ impl Expander<'_> {
         }
         let compiled = self.compile(&pattern, pattern_at)?;
         let value = value.unwrap_or_default();
-        Ok(if all {
-            compiled.replace_all(value, &replacement)
+        let out = if all {
+            compiled.replace_all(value, &replacement, MAX_WORD_BYTES)
         } else {
             compiled.replace_first(value, &replacement)
-        })
+        };
+        self.check_len(out.len(), subst.start)?;
+        Ok(out)
     }
 
     /// Scans a nested word up to `stop`. Any failure at the end of the input

@@ -90,6 +90,19 @@ pub enum ShellError {
         offset: usize,
         limit: usize,
     },
+    /// An expansion that would make the word longer than kiln allows
+    /// ([`crate::shell::MAX_WORD_BYTES`]; BuildKit has no limit, so a few
+    /// lines of `A2=$A1$A1` could exhaust memory); `offset` is the `$` (or
+    /// quote) whose text went over.
+    #[error(
+        "failed to process {}: expanded text longer than {limit} bytes (kiln's limit for one word)",
+        go_quote(.input)
+    )]
+    TooLong {
+        input: String,
+        offset: usize,
+        limit: usize,
+    },
 }
 
 impl ShellError {
@@ -106,7 +119,8 @@ impl ShellError {
             | ShellError::Empty { offset, .. }
             | ShellError::Rejected { offset, .. }
             | ShellError::InvalidPattern { offset, .. }
-            | ShellError::TooDeep { offset, .. } => *offset,
+            | ShellError::TooDeep { offset, .. }
+            | ShellError::TooLong { offset, .. } => *offset,
         }
     }
 
@@ -123,7 +137,8 @@ impl ShellError {
             | ShellError::Empty { input, .. }
             | ShellError::Rejected { input, .. }
             | ShellError::InvalidPattern { input, .. }
-            | ShellError::TooDeep { input, .. } => input,
+            | ShellError::TooDeep { input, .. }
+            | ShellError::TooLong { input, .. } => input,
         }
     }
 }
