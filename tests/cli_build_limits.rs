@@ -88,6 +88,26 @@ fn arg_and_env_expansion_bombs_fail_in_one_line() {
     }
 }
 
+/// `${A#$A}` with a 40 KiB `A` took 100 s (1 MiB: hours); now refused.
+#[test]
+fn pattern_matching_bombs_fail_in_one_line() {
+    let (_dir, root, ctx) = setup("limits-pattern");
+    let mut lines = doublings("ARG").into_iter().take(13).collect::<Vec<_>>();
+    lines.extend([
+        "FROM busybox:local".into(),
+        "ARG A12".into(),
+        "ARG B=${A12#$A12}".into(),
+    ]);
+    std::fs::write(ctx.join("Dockerfile"), lines.join("\n") + "\n").unwrap();
+    let out = build_bounded(&root, &ctx, "Dockerfile");
+    assert_not_aborted(&out);
+    let stderr = one_line_error(out);
+    assert!(
+        stderr.contains("Dockerfile:16:5: failed to process \"${A12#$A12}\": pattern too long"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn many_copies_of_a_large_value_hit_the_build_budget() {
     let (_dir, root, ctx) = setup("limits-budget");

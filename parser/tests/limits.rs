@@ -95,3 +95,22 @@ fn oversized_and_overlong_dockerfiles_are_refused() {
     let fits = "FROM scratch\n".to_string() + &"USER u\n".repeat(MAX_INSTRUCTIONS - 1);
     assert!(parse_dockerfile(&fits).is_ok());
 }
+
+#[test]
+fn pattern_operations_have_a_work_limit() {
+    use kiln_parser::shell::MAX_PATTERN_WORK;
+    // 64 KiB against itself: 4 Gi matching steps (minutes); refused at once.
+    let env = vars(&[("A", "x".repeat(64 << 10))]);
+    let lexer = Lexer::default();
+    for word in ["${A#$A}", "${A%%$A}", "${A//$A/y}", "${A/$A/}"] {
+        let err = lexer.expand_word(word, &env).unwrap_err();
+        assert!(matches!(err, ShellError::TooCostly { .. }), "{word}: {err}");
+    }
+    // Ordinary patterns on the same value stay fine.
+    assert_eq!(
+        lexer.expand_word("${A#x}", &env).unwrap().len(),
+        (64 << 10) - 1
+    );
+    assert_eq!(lexer.expand_word("${A//x/}", &env).unwrap(), "");
+    const { assert!(64 * (64 << 10) < MAX_PATTERN_WORK) };
+}

@@ -103,6 +103,19 @@ pub enum ShellError {
         offset: usize,
         limit: usize,
     },
+    /// A `#`, `%` or `/` pattern operation whose matching would take more
+    /// than `limit` steps (value length × pattern length, see
+    /// [`crate::shell::MAX_PATTERN_WORK`]); `offset` is where the pattern
+    /// starts.
+    #[error(
+        "failed to process {}: pattern too long for a value this long (over {limit} matching steps, kiln's limit)",
+        go_quote(.input)
+    )]
+    TooCostly {
+        input: String,
+        offset: usize,
+        limit: usize,
+    },
 }
 
 impl ShellError {
@@ -120,7 +133,8 @@ impl ShellError {
             | ShellError::Rejected { offset, .. }
             | ShellError::InvalidPattern { offset, .. }
             | ShellError::TooDeep { offset, .. }
-            | ShellError::TooLong { offset, .. } => *offset,
+            | ShellError::TooLong { offset, .. }
+            | ShellError::TooCostly { offset, .. } => *offset,
         }
     }
 
@@ -138,7 +152,8 @@ impl ShellError {
             | ShellError::Rejected { input, .. }
             | ShellError::InvalidPattern { input, .. }
             | ShellError::TooDeep { input, .. }
-            | ShellError::TooLong { input, .. } => input,
+            | ShellError::TooLong { input, .. }
+            | ShellError::TooCostly { input, .. } => input,
         }
     }
 }

@@ -21,6 +21,13 @@ const MAX_DEPTH: usize = 100;
 /// itself refuses a single argument or environment string over 128 KiB.
 pub const MAX_WORD_BYTES: usize = 1 << 20;
 
+/// The most automaton steps (value chars × pattern positions) one `#`, `%`
+/// or `/` pattern operation may take: 16 Mi, e.g. a 64 KiB value against a
+/// 256-char pattern. Matching is linear in each, but `${A#$A}` with a 1 MiB
+/// `A` would take 10^12 steps (hours); kiln refuses it with
+/// [`ShellError::TooCostly`] instead. BuildKit has no limit.
+pub const MAX_PATTERN_WORK: usize = 1 << 24;
+
 /// What one scan produced: the expanded text and its split words.
 #[derive(Debug)]
 pub(super) struct Output {

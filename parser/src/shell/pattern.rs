@@ -70,6 +70,17 @@ impl Pattern {
         Ok(Pattern { tokens })
     }
 
+    /// The most automaton steps one operation of this pattern over `value`
+    /// can take (chars × positions): what [`super::expand::MAX_PATTERN_WORK`]
+    /// bounds.
+    pub(super) fn work(&self, value: &str) -> usize {
+        value
+            .chars()
+            .count()
+            .saturating_add(1)
+            .saturating_mul(self.tokens.len() + 1)
+    }
+
     /// The same pattern read backwards, for matching suffixes as prefixes.
     fn reversed(&self) -> Pattern {
         let mut tokens = self.tokens.clone();
