@@ -76,3 +76,18 @@ fn a_stage_waiting_for_another_keeps_its_first_error() {
             .unwrap_err();
     assert_eq!(err.to_string(), "4:1: unknown stage \"7\" in COPY --from");
 }
+
+#[test]
+fn a_stage_waits_for_its_base_before_expanding_anything() {
+    // The child expands `--from` with the ARG it inherits from `p`: it must
+    // read `a`, and never build `b` (which would fail).
+    let g = graph(
+        "FROM scratch AS a\nCOPY n /x\n\
+         FROM scratch AS b\nCOPY --from=7 /x /x\n\
+         FROM scratch AS p\nARG SRC=a\n\
+         FROM p\nCOPY --from=${SRC:-b} /x /x\n",
+    )
+    .expect("graph");
+    let built: Vec<usize> = g.stages().iter().map(|s| s.index).collect();
+    assert_eq!(built, [2, 0, 3]);
+}

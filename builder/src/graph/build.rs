@@ -163,15 +163,21 @@ impl<'a> Builder<'a> {
             .unwrap_or_else(|| format!("stage-{i}"))
     }
 
-    /// Builds stage `i` on top of what it reads. A stage it reads that is
-    /// not built yet is recorded in `needs` and stands in as `FROM scratch`
-    /// (or as the stage's own root for `--from`); the caller then discards
-    /// this attempt, builds the needs and tries again ([`super::order`]).
-    /// Returns its index in `graph.stages`.
-    pub(super) fn build_one(&mut self, i: usize) -> Result<usize, GraphError> {
+    /// Builds stage `i` on top of what it reads; returns its index in
+    /// `graph.stages`, or `None` when its FROM base is a stage not built yet
+    /// (nothing is dispatched then: the base's config and ARGs change how
+    /// every instruction expands). A `--from` stage not built yet stands in
+    /// as the stage's own root, which changes no expansion, so the rest of
+    /// the stage is still dispatched to find every stage it reads. Either
+    /// way the stages missing are recorded in `needs`, and the caller
+    /// discards this attempt, builds them and tries again
+    /// ([`super::order`]).
+    pub(super) fn build_one(&mut self, i: usize) -> Result<Option<usize>, GraphError> {
         let stage = &self.df.stages[i];
         let (base_name, platform) = self.froms[i].clone();
-        let base = self.resolve_base(i, &base_name, &platform)?;
+        let Some(base) = self.resolve_base(i, &base_name, &platform)? else {
+            return Ok(None);
+        };
         let (mut config, history) = match &base {
             Base::Stage(k) => {
                 let s = &self.graph.stages[*k];
@@ -245,20 +251,24 @@ impl<'a> Builder<'a> {
             history: st.history,
             platform: st.platform,
         });
-        Ok(self.graph.stages.len() - 1)
+        Ok(Some(self.graph.stages.len() - 1))
     }
 
-    /// What stage `i` starts from: an earlier stage by name, scratch, or an image.
-    fn resolve_base(&mut self, i: usize, base: &str, platform: &str) -> Result<Base, GraphError> {
+    /// What stage `i` starts from: an earlier stage by name, scratch, or an
+    /// image; `None` when it is an earlier stage not built yet (recorded in
+    /// `needs`).
+    fn resolve_base(
+        &mut self,
+        i: usize,
+        base: &str,
+        platform: &str,
+    ) -> Result<Option<Base>, GraphError> {
         let stage = &self.df.stages[i];
         if let Some(parent) = parent_stage(self.df, i, base) {
-            return Ok(match self.stage_ref(parent, stage.span.start)? {
-                Some(k) => Base::Stage(k),
-                None => Base::Scratch,
-            });
+            return Ok(self.stage_ref(parent, stage.span.start)?.map(Base::Stage));
         }
         if base == "scratch" {
-            return Ok(Base::Scratch);
+            return Ok(Some(Base::Scratch));
         }
         let image =
             self.bases
@@ -268,7 +278,7 @@ impl<'a> Builder<'a> {
                     reference: base.to_string(),
                     message,
                 })?;
-        Ok(Base::Image(Box::new(image.config)))
+        Ok(Some(Base::Image(Box::new(image.config))))
     }
 
     /// The output of `reference` as `COPY --from` / `--mount from=` sees it:

@@ -8,7 +8,9 @@
 //!
 //! 1. the stage on top of the stack is dispatched ([`Builder::build_one`]);
 //!    every stage it reads that is not built yet is recorded in
-//!    `Builder::needs` (in the order it asked) and a placeholder stands in;
+//!    `Builder::needs` (in the order it asked): a FROM base not built yet
+//!    stops the attempt at once, a `--from` one gets a placeholder vertex
+//!    and dispatching goes on;
 //! 2. if nothing was missing, the stage is done; otherwise the attempt's
 //!    vertices are removed again, the missing stages go on the stack (the
 //!    first one asked for on top) and the stage is tried again once they are
@@ -52,28 +54,40 @@ impl Builder<'_> {
             let mark = self.graph.len();
             let result = self.build_one(i);
             let needs = std::mem::take(&mut self.needs);
-            if needs.is_empty() {
-                self.states[i] = Progress::Done(result?);
-                self.release_parent(i, target);
-                stack.pop();
-                continue;
+            match (result, needs.is_empty()) {
+                (Ok(Some(k)), true) => {
+                    self.states[i] = Progress::Done(k);
+                    self.release_parent(i, target);
+                    stack.pop();
+                }
+                (Err(e), true) => return Err(e),
+                // Cannot happen: a stage waits only on stages it recorded.
+                (Ok(None), true) => return Err(self.cycle_at(i)),
+                // An error after a placeholder may be the placeholder's
+                // fault: the stage is tried again (and fails again if it was
+                // not) once the stages it reads are built.
+                (result, false) => {
+                    if let Ok(Some(_)) = result {
+                        self.graph.stages.pop();
+                    }
+                    self.graph.truncate(mark);
+                    stack.extend(needs.into_iter().rev());
+                }
             }
-            // An error after a placeholder may be the placeholder's fault: the
-            // stage is tried again (and fails again if it was not) once the
-            // stages it reads are built.
-            if result.is_ok() {
-                self.graph.stages.pop();
-            }
-            self.graph.truncate(mark);
-            stack.extend(needs.into_iter().rev());
         }
         match self.states[target] {
             Progress::Done(k) => Ok(k),
             // The loop only ends once the target is done.
-            _ => Err(GraphError::Cycle {
-                at: self.df.stages[target].span.start,
-                stage: self.label(target),
-            }),
+            _ => Err(self.cycle_at(target)),
+        }
+    }
+
+    /// A cycle error on stage `i` at its FROM line (for states the walk
+    /// never reaches; kept as an error rather than a panic).
+    fn cycle_at(&self, i: usize) -> GraphError {
+        GraphError::Cycle {
+            at: self.df.stages[i].span.start,
+            stage: self.label(i),
         }
     }
 
