@@ -149,9 +149,11 @@ impl Builder<'_> {
     }
 }
 
-/// A `--mount` target as BuildKit computes it: a relative target is joined
-/// to the stage's WORKDIR (`/` when unset) and cleaned; an absolute one, or
-/// none (a secret exposed only as `env=`), is kept.
+/// A `--mount` target as BuildKit computes it (moby/buildkit#628, "allow
+/// relative paths in mount targets"): a relative target is joined to the
+/// stage's WORKDIR (`/` when unset) and cleaned; an absolute one, or none
+/// (a secret exposed only as `env=`), is kept. The default cache id stays
+/// the target as written, as in BuildKit's parser.
 fn mount_target(workdir: &str, target: String) -> String {
     if target.is_empty() || target.starts_with('/') {
         return target;
