@@ -178,3 +178,27 @@ fn too_many_stages_fail_in_one_line() {
         "{stderr}"
     );
 }
+
+/// The Dockerfile is read with a bound: `-f /dev/zero` fails at once in one
+/// line instead of reading forever.
+#[test]
+fn endless_dockerfiles_are_cut_off() {
+    let dir = Scratch::new("limits-endless");
+    let (root, ctx) = (dir.0.join("root"), dir.0.join("ctx"));
+    std::fs::create_dir_all(&ctx).unwrap();
+    let script = format!("ulimit -v {MEMORY_KIB}; exec timeout 600 \"$@\"");
+    let out = Command::new("sh")
+        .args(["-c", &script, "sh", env!("CARGO_BIN_EXE_kiln"), "--root"])
+        .arg(&root)
+        .args(["build", "-q", "-f", "/dev/zero"])
+        .arg(&ctx)
+        .env_remove("KILN_ROOT")
+        .output()
+        .unwrap();
+    assert_not_aborted(&out);
+    let stderr = one_line_error(out);
+    assert!(
+        stderr.contains("/dev/zero: the Dockerfile is over kiln's limit of 16777216 bytes"),
+        "{stderr}"
+    );
+}
