@@ -14,6 +14,11 @@
 //! | one expanded word                      | [`crate::shell::MAX_WORD_BYTES`] (1 MiB) |
 //! | text added by expansion, whole build   | [`MAX_EXPANDED_BYTES`] (16 MiB) |
 //!
+//! The depth of the build graph needs no limit of its own: every vertex
+//! comes from an instruction, so it is bounded by the instruction limit, and
+//! nothing walks it by recursion (the builder's stage walk, the solver and
+//! the file walks use explicit stacks).
+//!
 //! The expansion budget counts what expansion *adds*: for each expanded
 //! word, its length after expansion minus its length as written (a word that
 //! shrinks or stays the same costs nothing). It is shared by the global ARGs
