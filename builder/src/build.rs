@@ -155,8 +155,9 @@ pub enum BuildError {
     /// The Dockerfile does not parse.
     #[error("{0}")]
     Dockerfile(String),
-    /// The graph could not be built (unknown stage, cycle, base image).
-    #[error("{file}: {error}")]
+    /// The graph could not be built (unknown stage, cycle, base image,
+    /// expansion limits): `Dockerfile:3:5: message`, like parse errors.
+    #[error("{file}{}{error}", if error.has_position() { ":" } else { ": " })]
     Graph {
         /// The Dockerfile's name.
         file: String,

@@ -172,6 +172,29 @@ fn malicious_archives_cannot_write_outside() {
     assert!(!dest.join("x.txt").exists() && !tmp.path().join("y.txt").exists());
 }
 
+/// Red-team L6: archive entries through the archive's own dangling link
+/// land at the link's target inside the directory the archive is extracted
+/// into (Docker extracts chrooted there); a later entry that is a file
+/// replaces a directory entry of the same name (Docker's untar: "remove and
+/// replace unless both are directories").
+#[test]
+fn archive_entries_through_their_own_links_and_replacing_dirs() {
+    let (tmp, ctx, dest) = fixture();
+    let mut t = raw_entry("a", b'2', "/x", b"");
+    t.extend(raw_entry("a/f", b'0', "", b"through"));
+    t.extend(raw_entry("dup/", b'5', "", b""));
+    t.extend(raw_entry("dup/inner", b'0', "", b"old"));
+    t.extend(raw_entry("dup", b'0', "", b"file now"));
+    t.extend([0u8; 1024]);
+    fs::write(ctx.join("links.tar"), &t).unwrap();
+    run_ctx(&add(&["links.tar"], "/"), &ctx, &dest).unwrap();
+    assert_eq!(fs::read_to_string(dest.join("x/f")).unwrap(), "through");
+    assert_eq!(fs::read_to_string(dest.join("dup")).unwrap(), "file now");
+    run_ctx(&add(&["links.tar"], "/sub/"), &ctx, &dest).unwrap();
+    assert_eq!(fs::read_to_string(dest.join("sub/x/f")).unwrap(), "through");
+    assert!(!Path::new("/x/f").exists() && !tmp.path().join("x").exists());
+}
+
 /// Serves `responses` (one per connection) on a local port; returns the base URL.
 fn serve(responses: Vec<Vec<u8>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -346,3 +346,47 @@ fn heredoc_sources() {
     apply(&b, None, &dest, "/").unwrap();
     assert_eq!(attrs(&dest.join("run.sh")).0, 0o755);
 }
+
+/// Red-team L6: a destination through a dangling symlink creates the link's
+/// target inside the root, as BuildKit does, and never anything on the host.
+#[test]
+fn dangling_links_in_the_destination_are_created_inside_the_root() {
+    let (tmp, ctx, dest) = fixture();
+    let host = format!("/kiln-l6-nonexist-{}", std::process::id());
+    symlink(&host, dest.join("hl")).unwrap();
+    run_ctx(&copy(&["a.txt"], "/hl/x"), &ctx, &dest).unwrap();
+    let inside = dest.join(host.trim_start_matches('/'));
+    assert_eq!(fs::read_to_string(inside.join("x")).unwrap(), "A");
+    assert_eq!(attrs(&inside), (0o755, 0, 0));
+    assert!(fs::symlink_metadata(dest.join("hl")).unwrap().is_symlink());
+    assert!(!Path::new(&host).exists(), "created on the host");
+    // A relative link climbing above the root stops at the root; links
+    // chain; a directory source goes through the link too.
+    symlink("../../../gone/deeper", dest.join("rl")).unwrap();
+    symlink("rl/more", dest.join("chain")).unwrap();
+    run_ctx(&copy(&["src"], "/chain/app/"), &ctx, &dest).unwrap();
+    assert_eq!(
+        fs::read_to_string(dest.join("gone/deeper/more/app/main.rs")).unwrap(),
+        "fn main() {}"
+    );
+    assert!(!tmp.path().join("gone").exists());
+    // A directory destination that is itself a dangling link.
+    symlink("/made-by-copy", dest.join("dl")).unwrap();
+    run_ctx(&copy(&["src/sub"], "/dl"), &ctx, &dest).unwrap();
+    assert_eq!(listing(&dest.join("made-by-copy")), ["lib.rs"]);
+    // A link loop fails in one line instead of spinning.
+    symlink("/loop2", dest.join("loop1")).unwrap();
+    symlink("/loop1", dest.join("loop2")).unwrap();
+    let err = run_ctx(&copy(&["a.txt"], "/loop1/x"), &ctx, &dest).unwrap_err();
+    assert!(err.to_string().contains("/loop1"), "{err}");
+    assert_eq!(err.to_string().lines().count(), 1);
+    // A file on the way is still "not a directory".
+    write(&dest, "plain", "p");
+    symlink("/plain/sub", dest.join("tofile")).unwrap();
+    let err = run_ctx(&copy(&["a.txt"], "/tofile/x"), &ctx, &dest).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot copy to non-directory: /tofile"),
+        "{err}"
+    );
+}

@@ -174,3 +174,24 @@ fn inline_and_remote_digests() {
     });
     assert!(content_digest(&r, None).unwrap().is_some());
 }
+
+/// A `--from` tree 1500 directories deep (a hostile image can hold one) is
+/// walked and copied with a loop: it works on a thread with a 256 KiB stack,
+/// where the old recursive walk aborted the process on a stack overflow.
+#[test]
+fn very_deep_trees_copy_without_deep_recursion() {
+    let (_t, from, dest) = tree();
+    let deep = "a/".repeat(1500);
+    write(&from, &format!("deep/{deep}end"), "bottom");
+    let copied = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || run_tree(&copy(&["/deep"], "/d"), &from, &dest).map(|()| dest))
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(copied.join(format!("d/{deep}end"))).unwrap(),
+        "bottom"
+    );
+}

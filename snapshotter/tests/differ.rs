@@ -569,3 +569,29 @@ fn overlay_redirects_are_refused_not_lost() {
         "{err}"
     );
 }
+
+/// An upper dir 1000 directories deep (a RUN makes one in a second) is
+/// walked with a loop: the diff works on a thread with a 128 KiB stack,
+/// where the old recursive walk aborted the process.
+#[test]
+fn very_deep_upper_dirs_diff_on_a_small_stack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let upper = tmp.path().join("upper");
+    let deep = "d/".repeat(1000);
+    std::fs::create_dir_all(upper.join(&deep)).unwrap();
+    std::fs::write(upper.join(format!("{deep}f")), "bottom").unwrap();
+    let layer = std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(move || {
+            let mut layer = Vec::new();
+            diff_overlay(&upper, &[], &mut layer, &opts(Compression::None)).map(|_| layer)
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    let entries = tar_entries(&layer);
+    assert_eq!(entries.len(), 1001);
+    assert_eq!(entries[0], "d/ Directory");
+    assert_eq!(entries[1000], format!("{deep}f Regular"));
+}

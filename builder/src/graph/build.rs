@@ -9,6 +9,7 @@ use kiln_parser::dockerfile::{Dockerfile, Position};
 use super::config::{BaseImages, HistoryEntry, ImageConfig, DEFAULT_PATH};
 use super::op::{Op, SourceOp};
 use super::options::{BuildOptions, Platform};
+use super::order::Progress;
 use super::{BuildGraph, GraphError, StageOutput, Vertex, VertexId};
 
 /// Builds the graph of `options.target` (default: the last stage) with base
@@ -55,15 +56,17 @@ pub fn build_graph(
         opts: options,
         global: &global,
         bases,
+        children_left: from_children(dockerfile, &froms),
         froms,
         states: vec![Progress::Pending; dockerfile.stages.len()],
+        needs: Vec::new(),
         graph: BuildGraph {
             graph: Default::default(),
             stages: Vec::new(),
             target: 0,
         },
     };
-    let out = builder.build_stage(target, dockerfile.stages[target].span.start)?;
+    let out = builder.build_stage(target)?;
     let mut graph = builder.graph;
     let labels = &mut graph.stages[out].config.labels;
     labels.extend(options.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -78,11 +81,10 @@ fn expand_froms(
     options: &BuildOptions,
     global: &GlobalScope,
 ) -> Result<Vec<(String, String)>, GraphError> {
-    let env = global.env();
     df.stages
         .iter()
         .map(|stage| {
-            let (base, platform) = stage.expand_from(df.escape, &env)?;
+            let (base, platform) = global.expand_from(stage)?;
             if base.is_empty() {
                 return Err(GraphError::BlankBase {
                     at: stage.span.start,
@@ -103,15 +105,6 @@ fn expand_froms(
         .collect()
 }
 
-/// Where a stage is in the depth-first build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Progress {
-    Pending,
-    Building,
-    /// Index into `BuildGraph::stages`.
-    Done(usize),
-}
-
 /// What a stage starts from.
 enum Base {
     /// An earlier stage (index into `BuildGraph::stages`).
@@ -127,8 +120,14 @@ pub(super) struct Builder<'a> {
     pub(super) opts: &'a BuildOptions,
     pub(super) global: &'a GlobalScope,
     bases: &'a dyn BaseImages,
-    froms: Vec<(String, String)>,
-    states: Vec<Progress>,
+    pub(super) froms: Vec<(String, String)>,
+    pub(super) states: Vec<Progress>,
+    /// Per stage, how many stages built `FROM` it are still to be built
+    /// (see [`super::order`]: its config and history are released at 0).
+    pub(super) children_left: Vec<usize>,
+    /// Stages the stage being built reads but that are not built yet, in the
+    /// order it asked for them (see [`super::order`]).
+    pub(super) needs: Vec<usize>,
     pub(super) graph: BuildGraph,
 }
 
@@ -157,30 +156,28 @@ pub(super) struct StageState<'a> {
 
 impl<'a> Builder<'a> {
     /// The display label of stage `i`: its name or `stage-i`.
-    fn label(&self, i: usize) -> String {
+    pub(super) fn label(&self, i: usize) -> String {
         self.df.stages[i]
             .name
             .clone()
             .unwrap_or_else(|| format!("stage-{i}"))
     }
 
-    /// Builds stage `i` (once) and what it needs; `at` is the line that asked
-    /// for it (for cycle errors). Returns its index in `graph.stages`.
-    pub(super) fn build_stage(&mut self, i: usize, at: Position) -> Result<usize, GraphError> {
-        match self.states[i] {
-            Progress::Done(k) => return Ok(k),
-            Progress::Building => {
-                return Err(GraphError::Cycle {
-                    at,
-                    stage: self.label(i),
-                })
-            }
-            Progress::Pending => {}
-        }
-        self.states[i] = Progress::Building;
+    /// Builds stage `i` on top of what it reads; returns its index in
+    /// `graph.stages`, or `None` when its FROM base is a stage not built yet
+    /// (nothing is dispatched then: the base's config and ARGs change how
+    /// every instruction expands). A `--from` stage not built yet stands in
+    /// as the stage's own root, which changes no expansion, so the rest of
+    /// the stage is still dispatched to find every stage it reads. Either
+    /// way the stages missing are recorded in `needs`, and the caller
+    /// discards this attempt, builds them and tries again
+    /// ([`super::order`]).
+    pub(super) fn build_one(&mut self, i: usize) -> Result<Option<usize>, GraphError> {
         let stage = &self.df.stages[i];
         let (base_name, platform) = self.froms[i].clone();
-        let base = self.resolve_base(i, &base_name, &platform)?;
+        let Some(base) = self.resolve_base(i, &base_name, &platform)? else {
+            return Ok(None);
+        };
         let (mut config, history) = match &base {
             Base::Stage(k) => {
                 let s = &self.graph.stages[*k];
@@ -216,16 +213,12 @@ impl<'a> Builder<'a> {
             }
         };
         let mut scope = StageScope::new(self.global);
-        for (k, v) in &config.env {
-            scope.set_env(k, v);
-        }
+        scope.set_envs(&config.env);
         let inherited: Vec<(String, String)> = match base {
             Base::Stage(k) => self.graph.stages[k].args.clone(),
             _ => Vec::new(),
         };
-        for (k, v) in &inherited {
-            scope.set_arg(k, v);
-        }
+        scope.set_args(&inherited);
         let mut st = StageState {
             index: i,
             label,
@@ -258,26 +251,24 @@ impl<'a> Builder<'a> {
             history: st.history,
             platform: st.platform,
         });
-        let k = self.graph.stages.len() - 1;
-        self.states[i] = Progress::Done(k);
-        Ok(k)
+        Ok(Some(self.graph.stages.len() - 1))
     }
 
-    /// What stage `i` starts from: an earlier stage by name, scratch, or an image.
-    fn resolve_base(&mut self, i: usize, base: &str, platform: &str) -> Result<Base, GraphError> {
+    /// What stage `i` starts from: an earlier stage by name, scratch, or an
+    /// image; `None` when it is an earlier stage not built yet (recorded in
+    /// `needs`).
+    fn resolve_base(
+        &mut self,
+        i: usize,
+        base: &str,
+        platform: &str,
+    ) -> Result<Option<Base>, GraphError> {
         let stage = &self.df.stages[i];
-        let earlier = self.df.stages[..i].iter().find(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(base))
-        });
-        if let Some(parent) = earlier {
-            return Ok(Base::Stage(
-                self.build_stage(parent.index, stage.span.start)?,
-            ));
+        if let Some(parent) = parent_stage(self.df, i, base) {
+            return Ok(self.stage_ref(parent, stage.span.start)?.map(Base::Stage));
         }
         if base == "scratch" {
-            return Ok(Base::Scratch);
+            return Ok(Some(Base::Scratch));
         }
         let image =
             self.bases
@@ -287,7 +278,7 @@ impl<'a> Builder<'a> {
                     reference: base.to_string(),
                     message,
                 })?;
-        Ok(Base::Image(Box::new(image.config)))
+        Ok(Some(Base::Image(Box::new(image.config))))
     }
 
     /// The output of `reference` as `COPY --from` / `--mount from=` sees it:
@@ -306,8 +297,10 @@ impl<'a> Builder<'a> {
                     stage: st.label.clone(),
                 });
             }
-            let k = self.build_stage(stage.index, at)?;
-            return Ok(self.graph.stages[k].root);
+            return Ok(match self.stage_ref(stage.index, at)? {
+                Some(k) => self.graph.stages[k].root,
+                None => st.root,
+            });
         }
         if reference.parse::<usize>().is_ok() {
             return Err(GraphError::UnknownStage {
@@ -328,6 +321,29 @@ impl<'a> Builder<'a> {
             ignore_cache: st.ignore_cache,
         }))
     }
+}
+
+/// The earlier stage that stage `i`'s FROM `base` names, if any.
+pub(super) fn parent_stage(df: &Dockerfile, i: usize, base: &str) -> Option<usize> {
+    df.stages[..i]
+        .iter()
+        .find(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(base))
+        })
+        .map(|s| s.index)
+}
+
+/// Per stage, how many stages are built `FROM` it.
+fn from_children(df: &Dockerfile, froms: &[(String, String)]) -> Vec<usize> {
+    let mut counts = vec![0; df.stages.len()];
+    for (i, (base, _)) in froms.iter().enumerate() {
+        if let Some(parent) = parent_stage(df, i, base) {
+            counts[parent] += 1;
+        }
+    }
+    counts
 }
 
 /// The config of `FROM scratch` (BuildKit's `emptyImage`): only PATH.

@@ -220,9 +220,11 @@ pub(super) fn expand_body(
     body: &str,
 ) -> Result<String, GraphError> {
     let lexer = Lexer::new(st.escape).raw_quotes(true).raw_escapes(true);
-    lexer
-        .expand_word(body, &st.scope.env())
-        .map_err(|e| DockerfileError::invalid(x.span.start, e.to_string()).into())
+    let out = lexer
+        .expand_word(body, &st.scope)
+        .map_err(|e| DockerfileError::invalid(x.span.start, e.to_string()))?;
+    st.scope.budget().charge(x.span.start, body, out.len())?;
+    Ok(out)
 }
 
 /// URLs and git sources of ADD.

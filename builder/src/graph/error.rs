@@ -75,3 +75,11 @@ pub enum GraphError {
         message: String,
     },
 }
+
+impl GraphError {
+    /// True when the message starts with a `line:column` position (every
+    /// variant but `TargetNotFound`).
+    pub fn has_position(&self) -> bool {
+        !matches!(self, GraphError::TargetNotFound { .. })
+    }
+}

@@ -29,6 +29,7 @@ mod dump;
 mod error;
 pub mod op;
 mod options;
+mod order;
 mod run;
 
 use kiln_parser::dockerfile::Span;
@@ -81,14 +82,19 @@ pub struct StageOutput {
     pub name: Option<String>,
     /// The vertex holding its final filesystem.
     pub root: VertexId,
-    /// The image config after its last instruction.
+    /// The image config after its last instruction. For a stage other than
+    /// the target, emptied once every stage built `FROM` it is built (only
+    /// those read it; this keeps long chains of stages from holding a copy
+    /// per stage).
     pub config: ImageConfig,
-    /// The history entries of the image, base's first.
+    /// The history entries of the image, base's first (emptied like
+    /// `config`).
     pub history: Vec<HistoryEntry>,
     /// The platform the stage is built for.
     pub platform: String,
     /// The stage's declared ARGs with their values, in declaration order: a
-    /// stage built `FROM` this one inherits them (BuildKit's behaviour).
+    /// stage built `FROM` this one inherits them (BuildKit's behaviour;
+    /// emptied like `config`).
     pub args: Vec<(String, String)>,
 }
 
@@ -173,6 +179,16 @@ impl BuildGraph {
             self.graph.add_edge(NodeIndex::new(input.0), node, slot);
         }
         VertexId(node.index())
+    }
+
+    /// Removes the vertices created after the first `len` (an attempt to
+    /// build a stage that has to wait for another one, see [`order`]).
+    /// Removing the last node never renumbers the others.
+    fn truncate(&mut self, len: usize) {
+        while self.graph.node_count() > len {
+            let last = NodeIndex::new(self.graph.node_count() - 1);
+            self.graph.remove_node(last);
+        }
     }
 
     /// A source vertex, shared with an equal existing one.

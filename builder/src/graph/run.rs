@@ -9,6 +9,7 @@ use kiln_parser::dockerfile::DockerfileError;
 use super::build::{Builder, StageState};
 use super::config::DEFAULT_PATH;
 use super::created_by;
+use super::dispatch::clean_path;
 use super::op::{ExecMount, ExecOp, MountKind, Op};
 use super::options::PROXY_ARGS;
 use super::{GraphError, VertexId};
@@ -143,8 +144,22 @@ impl Builder<'_> {
                 .into())
             }
         };
+        let target = mount_target(&st.config.working_dir, target);
         Ok(ExecMount { target, kind })
     }
+}
+
+/// A `--mount` target as BuildKit computes it (moby/buildkit#628, "allow
+/// relative paths in mount targets"): a relative target is joined to the
+/// stage's WORKDIR (`/` when unset) and cleaned; an absolute one, or none
+/// (a secret exposed only as `env=`), is kept. The default cache id stays
+/// the target as written, as in BuildKit's parser.
+fn mount_target(workdir: &str, target: String) -> String {
+    if target.is_empty() || target.starts_with('/') {
+        return target;
+    }
+    let base = if workdir.is_empty() { "/" } else { workdir };
+    clean_path(&format!("{base}/{target}"))
 }
 
 /// The argv of a RUN, with BuildKit's heredoc rules: a lone `<<EOF` runs its

@@ -11,13 +11,15 @@
 //!    unknown instructions, flags, arities and values are rejected here.
 //!
 //! Both passes are pure and never panic (fuzzed: `fuzz/fuzz_targets/dockerfile_parse.rs`).
-//! Every error is a [`DockerfileError`] carrying `line:column`.
+//! Every error is a [`DockerfileError`] carrying `line:column`. Sizes,
+//! counts and expansions are bounded: see [`limits`].
 
 pub mod ast;
 mod directives;
 pub mod error;
 mod heredoc;
 pub mod instructions;
+pub mod limits;
 mod line_parsers;
 pub mod span;
 mod split;

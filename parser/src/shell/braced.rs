@@ -6,7 +6,8 @@
 //! `skip_unset_env` yields the expression back, and only then is the modifier
 //! checked (`${X:=a}` is kept as is when `X` is unset and skipped).
 
-use super::{error::ShellError, expand::Expander, pattern::Pattern};
+use super::expand::{Expander, MAX_PATTERN_WORK, MAX_WORD_BYTES};
+use super::{error::ShellError, pattern::Pattern};
 
 /// The `${…}` being expanded: where its `$` is and which variable it names.
 struct Subst {
@@ -141,6 +142,7 @@ impl Expander<'_> {
             None => (false, word),
         };
         let pattern = self.compile(text, pattern_at)?;
+        self.check_work(&pattern, value, pattern_at)?;
         Ok(if op == '#' {
             pattern.trim_prefix(value, longest)
         } else {
@@ -171,11 +173,14 @@ impl Expander<'_> {
         }
         let compiled = self.compile(&pattern, pattern_at)?;
         let value = value.unwrap_or_default();
-        Ok(if all {
-            compiled.replace_all(value, &replacement)
+        self.check_work(&compiled, value, pattern_at)?;
+        let out = if all {
+            compiled.replace_all(value, &replacement, MAX_WORD_BYTES)
         } else {
             compiled.replace_first(value, &replacement)
-        })
+        };
+        self.check_len(out.len(), subst.start)?;
+        Ok(out)
     }
 
     /// Scans a nested word up to `stop`. Any failure at the end of the input
@@ -199,6 +204,18 @@ impl Expander<'_> {
             offset: at,
             pattern: text.to_owned(),
             reason,
+        })
+    }
+
+    /// Refuses a pattern operation costing more than [`MAX_PATTERN_WORK`].
+    fn check_work(&self, pattern: &Pattern, value: &str, at: usize) -> Result<(), ShellError> {
+        if pattern.work(value) <= MAX_PATTERN_WORK {
+            return Ok(());
+        }
+        Err(ShellError::TooCostly {
+            input: self.input(),
+            offset: at,
+            limit: MAX_PATTERN_WORK,
         })
     }
 

@@ -90,6 +90,32 @@ pub enum ShellError {
         offset: usize,
         limit: usize,
     },
+    /// An expansion that would make the word longer than kiln allows
+    /// ([`crate::shell::MAX_WORD_BYTES`]; BuildKit has no limit, so a few
+    /// lines of `A2=$A1$A1` could exhaust memory); `offset` is the `$` (or
+    /// quote) whose text went over.
+    #[error(
+        "failed to process {}: expanded text longer than {limit} bytes (kiln's limit for one word)",
+        go_quote(.input)
+    )]
+    TooLong {
+        input: String,
+        offset: usize,
+        limit: usize,
+    },
+    /// A `#`, `%` or `/` pattern operation whose matching would take more
+    /// than `limit` steps (value length × pattern length, see
+    /// [`crate::shell::MAX_PATTERN_WORK`]); `offset` is where the pattern
+    /// starts.
+    #[error(
+        "failed to process {}: pattern too long for a value this long (over {limit} matching steps, kiln's limit)",
+        go_quote(.input)
+    )]
+    TooCostly {
+        input: String,
+        offset: usize,
+        limit: usize,
+    },
 }
 
 impl ShellError {
@@ -106,7 +132,9 @@ impl ShellError {
             | ShellError::Empty { offset, .. }
             | ShellError::Rejected { offset, .. }
             | ShellError::InvalidPattern { offset, .. }
-            | ShellError::TooDeep { offset, .. } => *offset,
+            | ShellError::TooDeep { offset, .. }
+            | ShellError::TooLong { offset, .. }
+            | ShellError::TooCostly { offset, .. } => *offset,
         }
     }
 
@@ -123,7 +151,9 @@ impl ShellError {
             | ShellError::Empty { input, .. }
             | ShellError::Rejected { input, .. }
             | ShellError::InvalidPattern { input, .. }
-            | ShellError::TooDeep { input, .. } => input,
+            | ShellError::TooDeep { input, .. }
+            | ShellError::TooLong { input, .. }
+            | ShellError::TooCostly { input, .. } => input,
         }
     }
 }

@@ -13,6 +13,21 @@ use super::{env::Env, error::ShellError, words::Words, Lexer};
 /// hostile, from overflowing the stack. Real Dockerfiles nest two or three.
 const MAX_DEPTH: usize = 100;
 
+/// The longest text one word may expand to, in bytes (1 MiB).
+///
+/// BuildKit has no limit, so `ARG A1=${A0}${A0}` repeated forty times asks
+/// for a terabyte; kiln stops at 1 MiB per expanded word with
+/// [`ShellError::TooLong`]. No real Dockerfile value comes near it: Linux
+/// itself refuses a single argument or environment string over 128 KiB.
+pub const MAX_WORD_BYTES: usize = 1 << 20;
+
+/// The most automaton steps (value chars × pattern positions) one `#`, `%`
+/// or `/` pattern operation may take: 16 Mi, e.g. a 64 KiB value against a
+/// 256-char pattern. Matching is linear in each, but `${A#$A}` with a 1 MiB
+/// `A` would take 10^12 steps (hours); kiln refuses it with
+/// [`ShellError::TooCostly`] instead. BuildKit has no limit.
+pub const MAX_PATTERN_WORK: usize = 1 << 24;
+
 /// What one scan produced: the expanded text and its split words.
 #[derive(Debug)]
 pub(super) struct Output {
@@ -94,16 +109,20 @@ impl<'a> Expander<'a> {
             }
             match c {
                 '$' => {
+                    let at = self.pos;
                     let text = self.dollar()?;
+                    self.check_len(word.len() + text.len(), at)?;
                     words.push_split(&text);
                     word.push_str(&text);
                 }
                 '\'' | '"' => {
+                    let at = self.pos;
                     let text = if c == '\'' {
                         self.single_quote()?
                     } else {
                         self.double_quote(raw_escapes)?
                     };
+                    self.check_len(word.len() + text.len(), at)?;
                     words.push_raw(&text);
                     word.push_str(&text);
                 }
@@ -117,6 +136,19 @@ impl<'a> Expander<'a> {
             }),
             Some(stop) => Err(self.stop_not_found(stop)),
         }
+    }
+
+    /// Fails with [`ShellError::TooLong`] when an expansion at `offset`
+    /// would make a word `len` bytes long, more than [`MAX_WORD_BYTES`].
+    pub(super) fn check_len(&self, len: usize, offset: usize) -> Result<(), ShellError> {
+        if len <= MAX_WORD_BYTES {
+            return Ok(());
+        }
+        Err(ShellError::TooLong {
+            input: self.input(),
+            offset,
+            limit: MAX_WORD_BYTES,
+        })
     }
 
     /// The error for reaching the end while looking for `stop`.
@@ -195,7 +227,12 @@ impl<'a> Expander<'a> {
                     })
                 }
                 Some('"') => break,
-                Some('$') => text.push_str(&self.dollar()?),
+                Some('$') => {
+                    let at = self.pos;
+                    let value = self.dollar()?;
+                    self.check_len(text.len() + value.len(), at)?;
+                    text.push_str(&value);
+                }
                 Some(_) => self.quoted_char(&mut text, raw_escapes),
             }
         }

@@ -18,6 +18,10 @@
 //!   (`[` is literal in both: no bracket expressions, as in BuildKit);
 //! - `${V` at the end of the word is "missing '}'" (BuildKit: "unsupported
 //!   modifier (U+FFFD)"); `${…}` nests at most 100 deep;
+//! - one word expands to at most [`MAX_WORD_BYTES`] (1 MiB), else
+//!   [`ShellError::TooLong`] (BuildKit has no limit and runs out of memory);
+//!   a `#`/`%`/`/` pattern operation takes at most [`MAX_PATTERN_WORK`]
+//!   matching steps, else [`ShellError::TooCostly`];
 //! - with `skip_unset_env`, `${V//p/r}` of an unset `V` is kept with both
 //!   slashes (BuildKit writes one back);
 //! - `expand_words` never loses the text before a nested `${V:-w}` (current
@@ -44,6 +48,7 @@ mod words;
 
 pub use env::Env;
 pub use error::ShellError;
+pub use expand::{MAX_PATTERN_WORK, MAX_WORD_BYTES};
 
 use expand::Expander;
 

@@ -70,6 +70,17 @@ impl Pattern {
         Ok(Pattern { tokens })
     }
 
+    /// The most automaton steps one operation of this pattern over `value`
+    /// can take (chars × positions): what [`super::expand::MAX_PATTERN_WORK`]
+    /// bounds.
+    pub(super) fn work(&self, value: &str) -> usize {
+        value
+            .chars()
+            .count()
+            .saturating_add(1)
+            .saturating_mul(self.tokens.len() + 1)
+    }
+
     /// The same pattern read backwards, for matching suffixes as prefixes.
     fn reversed(&self) -> Pattern {
         let mut tokens = self.tokens.clone();
@@ -116,8 +127,10 @@ impl Pattern {
     /// `${V//p/r}`: every match replaced, with Go's `ReplaceAllString` rules
     /// (which BuildKit uses): matches do not overlap, an empty match right
     /// after a match is skipped, and `$0` / `${0}` in `replacement` stand for
-    /// the matched text, `$$` for `$`.
-    pub(super) fn replace_all(&self, value: &str, replacement: &str) -> String {
+    /// the matched text, `$$` for `$`. Stops as soon as the output is longer
+    /// than `limit` bytes (the caller then rejects it): a million matches
+    /// each replaced by a megabyte must not be built first.
+    pub(super) fn replace_all(&self, value: &str, replacement: &str, limit: usize) -> String {
         let chars: Vec<char> = value.chars().collect();
         let mut out = String::new();
         let (mut last_end, mut pos) = (0, 0);
@@ -131,6 +144,9 @@ impl Pattern {
                 out.push_str(&go_expand(replacement, &matched));
             }
             last_end = end;
+            if out.len() > limit {
+                return out;
+            }
             // Always advance by at least one char.
             pos = if end > pos { end } else { pos + 1 };
         }

@@ -77,10 +77,13 @@ fn finds_leftmost_longest() {
 fn replaces() {
     let p = compile("a");
     assert_eq!(p.replace_first("banana", "o"), "bonana");
-    assert_eq!(p.replace_all("banana", "o"), "bonono");
-    assert_eq!(compile("*").replace_all("ab\ncd", "x"), "x\nx");
-    assert_eq!(compile("").replace_all("", "x"), "x");
-    assert_eq!(compile("n*").replace_all("banana", "[$0]"), "ba[nana]");
+    assert_eq!(p.replace_all("banana", "o", 1 << 20), "bonono");
+    assert_eq!(compile("*").replace_all("ab\ncd", "x", 1 << 20), "x\nx");
+    assert_eq!(compile("").replace_all("", "x", 1 << 20), "x");
+    assert_eq!(
+        compile("n*").replace_all("banana", "[$0]", 1 << 20),
+        "ba[nana]"
+    );
 }
 
 #[test]

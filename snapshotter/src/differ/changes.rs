@@ -42,37 +42,61 @@ pub(crate) fn overlay<W: Write>(
     walk_overlay(tw, upper, lowers, Path::new(""))
 }
 
+/// Depth first over `upper` below `rel`, children in byte order, parents
+/// before children. A loop over an explicit stack of directory listings: an
+/// upper dir thousands of directories deep (a hostile RUN makes one in a
+/// second) must not overflow the stack.
 fn walk_overlay<W: Write>(
     tw: &mut TarWriter<W>,
     upper: &Path,
     lowers: &[PathBuf],
     rel: &Path,
 ) -> Result<()> {
-    for name in sorted_children(&upper.join(rel))? {
-        let child = rel.join(&name);
-        let disk = upper.join(&child);
-        let md = fs::symlink_metadata(&disk).map_err(Error::io("inspect", &disk))?;
-        if md.file_type().is_char_device() && md.rdev() == 0 {
-            if lowers.is_empty() || in_any_lower(lowers, &child)? {
-                tw.whiteout(&child)?;
-            }
+    let top = sorted_children(&upper.join(rel))?.into_iter();
+    let mut stack = vec![(rel.to_path_buf(), top)];
+    while let Some((dir, names)) = stack.last_mut() {
+        let Some(name) = names.next() else {
+            stack.pop();
             continue;
-        }
-        let names = sys::list_xattrs(&disk).map_err(Error::io("list xattrs", &disk))?;
-        let has = |name: &[u8]| names.iter().any(|n| n.as_bytes() == name);
-        if has(b"trusted.overlay.redirect") || has(b"trusted.overlay.metacopy") {
-            return Err(refused(&disk));
-        }
-        let opaque = md.is_dir() && has(b"trusted.overlay.opaque") && is_opaque(&disk)?;
-        tw.add_inspected(&child, &disk, &md, names)?;
-        if md.is_dir() {
-            if opaque {
-                tw.opaque(&child)?;
-            }
-            walk_overlay(tw, upper, lowers, &child)?;
+        };
+        let child = dir.join(&name);
+        if let Some(below) = overlay_entry(tw, upper, lowers, &child)? {
+            stack.push((child, below.into_iter()));
         }
     }
     Ok(())
+}
+
+/// Writes the entry `child` of the upper dir; for a directory to descend
+/// into, returns its children.
+fn overlay_entry<W: Write>(
+    tw: &mut TarWriter<W>,
+    upper: &Path,
+    lowers: &[PathBuf],
+    child: &Path,
+) -> Result<Option<Vec<OsString>>> {
+    let disk = upper.join(child);
+    let md = fs::symlink_metadata(&disk).map_err(Error::io("inspect", &disk))?;
+    if md.file_type().is_char_device() && md.rdev() == 0 {
+        if lowers.is_empty() || in_any_lower(lowers, child)? {
+            tw.whiteout(child)?;
+        }
+        return Ok(None);
+    }
+    let names = sys::list_xattrs(&disk).map_err(Error::io("list xattrs", &disk))?;
+    let has = |name: &[u8]| names.iter().any(|n| n.as_bytes() == name);
+    if has(b"trusted.overlay.redirect") || has(b"trusted.overlay.metacopy") {
+        return Err(refused(&disk));
+    }
+    let opaque = md.is_dir() && has(b"trusted.overlay.opaque") && is_opaque(&disk)?;
+    tw.add_inspected(child, &disk, &md, names)?;
+    if !md.is_dir() {
+        return Ok(None);
+    }
+    if opaque {
+        tw.opaque(child)?;
+    }
+    sorted_children(&disk).map(Some)
 }
 
 fn in_any_lower(lowers: &[PathBuf], rel: &Path) -> Result<bool> {

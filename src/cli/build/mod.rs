@@ -334,16 +334,16 @@ fn print_logs(root: &Path) -> Result<()> {
 fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String, PathBuf)> {
     let rel = match args.file.as_deref() {
         Some("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("read Dockerfile from stdin")?;
+            let text =
+                read_bounded(std::io::stdin().lock()).context("read Dockerfile from stdin")?;
             return Ok((text, PathBuf::from("Dockerfile")));
         }
         Some(path) if !context.remote => {
             let path = PathBuf::from(path);
-            let text = std::fs::read_to_string(&path)
+            let file = std::fs::File::open(&path)
                 .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
+            let text = read_bounded(file)
+                .with_context(|| format!("failed to read dockerfile {}", path.display()))?;
             return Ok((text, path));
         }
         Some(path) => path,
@@ -359,7 +359,7 @@ fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String,
     let root = kiln_inroot::Root::open(&context.dir)
         .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?;
     let bytes = root
-        .read_file(rel, kiln_inroot::MAX_SMALL_FILE)
+        .read_file(rel, kiln_parser::dockerfile::limits::MAX_DOCKERFILE_BYTES as u64)
         .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?
         .ok_or_else(missing)?;
     let text = String::from_utf8(bytes).map_err(|_| {
@@ -369,6 +369,21 @@ fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String,
         )
     })?;
     Ok((text, shown))
+}
+
+/// All of `reader` as UTF-8 text, refusing more than the parser's
+/// [`MAX_DOCKERFILE_BYTES`] before holding it (`-f /dev/zero` must fail,
+/// not fill memory).
+fn read_bounded(reader: impl Read) -> Result<String> {
+    use kiln_parser::dockerfile::limits::MAX_DOCKERFILE_BYTES;
+    let mut text = String::new();
+    reader
+        .take(MAX_DOCKERFILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > MAX_DOCKERFILE_BYTES {
+        bail!("the Dockerfile is over kiln's limit of {MAX_DOCKERFILE_BYTES} bytes");
+    }
+    Ok(text)
 }
 
 /// `--build-arg KEY=VALUE`; a bare `KEY` takes kiln's own environment value

@@ -194,6 +194,7 @@ fn copy_selected(
         if unpack && kind == libc::S_IFREG && archive::is_archive(src.open_file(real)?) {
             let dir = w.mkdir_all(dest)?;
             let mut into = Writer::from_fd(dir, &w.show(dest));
+            into.replace_dirs = true;
             archive::extract(src.open_file(real)?, &mut into, &format!("/{real}"))?;
             into.finish()?;
             continue;

@@ -33,6 +33,7 @@ mod copy;
 mod digest;
 mod owner;
 mod remote;
+mod resolve;
 mod source;
 pub(crate) mod sys;
 mod write;

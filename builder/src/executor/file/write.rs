@@ -4,16 +4,21 @@
 //! last component with `*at` calls that never follow it.
 //!
 //! Rules (BuildKit's `fsutil` copy): missing parents are created 0755 with the
-//! `--chown` owner when given (else root); an existing non-directory is
-//! replaced; an existing directory under a directory entry is merged (its
-//! attributes updated); a file over an existing directory is an error
-//! (`cannot replace to directory ... with file`); directory mtimes are set
-//! after all their contents.
+//! `--chown` owner when given (else root), following symlinks inside the
+//! root, dangling ones included (`/hl -> /nonexist`: `/hl/x` creates
+//! `/nonexist/x`; see `resolve`); an existing non-directory is replaced; an
+//! existing directory under a directory entry is merged (its attributes
+//! updated), and so is a directory entry over a link (written through it,
+//! its target created when missing); a file over an existing directory is
+//! an error (`cannot replace to directory ... with file`) except in archives
+//! ([`Writer::replace_dirs`], Docker's rule); directory mtimes are set after
+//! all their contents.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
+use super::resolve;
 use super::sys::{self, Resolve, Time};
 use super::FileError;
 
@@ -53,6 +58,11 @@ pub(super) struct Writer {
     shown: String,
     /// Owner of directories created on the way.
     pub parent_owner: (u32, u32),
+    /// A non-directory replaces an existing directory (with all below it)
+    /// instead of failing: archive extraction, as Docker's untar ("remove
+    /// and replace, unless both are directories"); COPY keeps fsutil's
+    /// "cannot replace to directory … with file".
+    pub replace_dirs: bool,
     /// Directory mtimes to set at the end: (path, atime, mtime).
     dir_times: Vec<(String, Time, Time)>,
     /// The last parent directory opened, by path.
@@ -90,6 +100,7 @@ impl Writer {
             root,
             shown: shown.trim_end_matches('/').to_string(),
             parent_owner: (0, 0),
+            replace_dirs: false,
             dir_times: Vec::new(),
             cached: None,
         }
@@ -116,33 +127,27 @@ impl Writer {
         .is_ok()
     }
 
-    /// Opens directory `rel`, creating what is missing (0755, [`Writer::parent_owner`]).
+    /// Opens directory `rel`, creating what is missing (0755,
+    /// [`Writer::parent_owner`]); symlinks on the way are followed inside
+    /// the root, dangling ones too (see `resolve`).
     pub(super) fn mkdir_all(&mut self, rel: &str) -> Result<OwnedFd, FileError> {
         let flags = libc::O_RDONLY | libc::O_DIRECTORY;
-        match sys::open(self.root.as_raw_fd(), rel, flags, Resolve::InRoot) {
-            Ok(fd) => return Ok(fd),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !rel.is_empty() => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                return Err(FileError(format!(
-                    "cannot copy to non-directory: {}",
-                    self.show(rel)
-                )))
+        if let Ok(fd) = sys::open(self.root.as_raw_fd(), rel, flags, Resolve::InRoot) {
+            return Ok(fd);
+        }
+        let (uid, gid) = self.parent_owner;
+        let mut created = |dir: i32, name: &str| -> io::Result<()> {
+            sys::chown_at(dir, name, uid, gid)?;
+            sys::chmod_at(dir, name, 0o755)
+        };
+        resolve::mkdir_all(self.root.as_raw_fd(), rel, &mut created).map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::ENOTDIR) => {
+                    FileError(format!("cannot copy to non-directory: {}", self.show(rel)))
+                }
+                _ => FileError::io("create directory", self.show(rel), e),
             }
-            Err(e) => return Err(FileError::io("open directory", self.show(rel), e)),
-        }
-        let (dir, name) = split(rel);
-        let parent = self.mkdir_all(dir)?;
-        let p = parent.as_raw_fd();
-        let made = sys::mkdir_at(p, name, 0o755)
-            .map_err(|e| FileError::io("create directory", self.show(rel), e))?;
-        if made {
-            let (uid, gid) = self.parent_owner;
-            sys::chown_at(p, name, uid, gid)
-                .map_err(|e| FileError::io("chown", self.show(rel), e))?;
-            sys::chmod_at(p, name, 0o755).map_err(|e| FileError::io("chmod", self.show(rel), e))?;
-        }
-        sys::open(p, name, flags, Resolve::InRoot)
-            .map_err(|e| FileError::io("open directory", self.show(rel), e))
+        })
     }
 
     /// The parent directory of `rel`, created if missing, cached between calls.
@@ -182,11 +187,11 @@ impl Writer {
                 Some(libc::S_IFDIR) if keep_meta => return Ok(()),
                 Some(libc::S_IFDIR) => {}
                 Some(libc::S_IFLNK) => {
-                    // An existing link to a directory (merged /usr): write through it.
-                    if self.is_dir(rel) {
-                        return Ok(());
-                    }
-                    return Err(FileError(format!("cannot copy to non-directory: {shown}")));
+                    // An existing link to a directory (merged /usr): write
+                    // through it; a dangling one: create its target in the
+                    // root and write through it (BuildKit).
+                    self.mkdir_all(rel)?;
+                    return Ok(());
                 }
                 Some(_) => sys::unlink_at(p, name, false)
                     .map_err(|e| FileError::io("replace", &shown, e))?,
@@ -202,6 +207,9 @@ impl Writer {
             return Ok(());
         }
         match existing_kind {
+            Some(libc::S_IFDIR) if self.replace_dirs => {
+                resolve::remove_tree(p, name).map_err(|e| FileError::io("replace", &shown, e))?
+            }
             Some(libc::S_IFDIR) => {
                 return Err(FileError(format!(
                     "cannot replace to directory {shown} with file"

@@ -25,39 +25,65 @@ use super::model::{
 use super::run::expand_mount;
 use super::stage::Stage;
 use crate::dockerfile::error::DockerfileError;
+use crate::dockerfile::limits::ExpansionBudget;
 use crate::dockerfile::span::Position;
 use crate::shell::{Env, Lexer};
 
 /// Expands single words and word lists, turning shell errors into
-/// [`DockerfileError`]s at `at`.
+/// [`DockerfileError`]s at `at` and charging what expansion adds to the
+/// build's [`ExpansionBudget`] when there is one.
 pub(crate) struct Expander<'e> {
     lexer: Lexer,
     env: &'e dyn Env,
     at: Position,
+    budget: Option<&'e ExpansionBudget>,
 }
 
 impl<'e> Expander<'e> {
-    /// An expander for one instruction.
+    /// An expander for one instruction, without a budget.
     pub fn new(escape: char, env: &'e dyn Env, at: Position) -> Self {
         Expander {
             lexer: Lexer::new(escape),
             env,
             at,
+            budget: None,
+        }
+    }
+
+    /// The same expander, charging `budget`.
+    pub fn charging(self, budget: &'e ExpansionBudget) -> Self {
+        Expander {
+            budget: Some(budget),
+            ..self
         }
     }
 
     /// One word, quotes removed, not split.
     pub fn word(&self, word: &str) -> Result<String, DockerfileError> {
-        self.lexer
+        let out = self
+            .lexer
             .expand_word(word, self.env)
-            .map_err(|e| DockerfileError::invalid(self.at, e.to_string()))
+            .map_err(|e| DockerfileError::invalid(self.at, e.to_string()))?;
+        self.charge(word, out.len())?;
+        Ok(out)
     }
 
     /// Several words, split as the shell splits them.
     pub fn words(&self, word: &str) -> Result<Vec<String>, DockerfileError> {
-        self.lexer
+        let out = self
+            .lexer
             .expand_words(word, self.env)
-            .map_err(|e| DockerfileError::invalid(self.at, e.to_string()))
+            .map_err(|e| DockerfileError::invalid(self.at, e.to_string()))?;
+        self.charge(word, out.iter().map(String::len).sum())?;
+        Ok(out)
+    }
+
+    /// Charges the budget (if any) for `written` expanding to `len` bytes.
+    fn charge(&self, written: &str, len: usize) -> Result<(), DockerfileError> {
+        match self.budget {
+            Some(budget) => budget.charge(self.at, written, len),
+            None => Ok(()),
+        }
     }
 
     fn opt(&self, value: &Option<String>) -> Result<Option<String>, DockerfileError> {
@@ -129,9 +155,15 @@ impl Expander<'_> {
     fn run(&self, r: &RunSpec) -> Result<RunSpec, DockerfileError> {
         let mut r = r.clone();
         let mut word = |v: &str| {
-            self.lexer
+            let out = self
+                .lexer
                 .expand_word(v, self.env)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            self.charge(v, out.len()).map_err(|e| match e {
+                DockerfileError::Invalid { message, .. } => message,
+                other => other.to_string(),
+            })?;
+            Ok(out)
         };
         let mounts: Result<Vec<_>, String> = r
             .mounts
@@ -147,7 +179,21 @@ impl Instruction {
     /// A copy with every expandable field expanded against `env` (see the
     /// module docs for which fields). `escape` is the Dockerfile's escape char.
     pub fn expand(&self, escape: char, env: &dyn Env) -> Result<Instruction, DockerfileError> {
-        let x = Expander::new(escape, env, self.span.start);
+        self.expand_with(Expander::new(escape, env, self.span.start))
+    }
+
+    /// [`Instruction::expand`], charging what expansion adds to `budget`
+    /// (see [`crate::dockerfile::limits`]).
+    pub fn expand_charged(
+        &self,
+        escape: char,
+        env: &dyn Env,
+        budget: &ExpansionBudget,
+    ) -> Result<Instruction, DockerfileError> {
+        self.expand_with(Expander::new(escape, env, self.span.start).charging(budget))
+    }
+
+    fn expand_with(&self, x: Expander<'_>) -> Result<Instruction, DockerfileError> {
         let kind = match &self.kind {
             InstructionKind::Add(a) => InstructionKind::Add(x.add(a)?),
             InstructionKind::Copy(c) => InstructionKind::Copy(x.copy(c)?),
@@ -184,6 +230,17 @@ impl Stage {
         env: &dyn Env,
     ) -> Result<(String, Option<String>), DockerfileError> {
         let x = Expander::new(escape, env, self.span.start);
+        Ok((x.word(&self.base)?, x.opt(&self.platform)?))
+    }
+
+    /// [`Stage::expand_from`], charging what expansion adds to `budget`.
+    pub fn expand_from_charged(
+        &self,
+        escape: char,
+        env: &dyn Env,
+        budget: &ExpansionBudget,
+    ) -> Result<(String, Option<String>), DockerfileError> {
+        let x = Expander::new(escape, env, self.span.start).charging(budget);
         Ok((x.word(&self.base)?, x.opt(&self.platform)?))
     }
 }

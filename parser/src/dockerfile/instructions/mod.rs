@@ -53,6 +53,10 @@ use super::error::DockerfileError;
 use super::syntax::parse;
 
 /// Parses Dockerfile text into the typed model (syntax pass, then typing).
+/// Refuses files over the [`crate::dockerfile::limits`].
 pub fn parse_dockerfile(source: &str) -> Result<Dockerfile, DockerfileError> {
-    from_ast(&parse(source)?)
+    crate::dockerfile::limits::check_size(source)?;
+    let dockerfile = from_ast(&parse(source)?)?;
+    crate::dockerfile::limits::check_counts(&dockerfile)?;
+    Ok(dockerfile)
 }

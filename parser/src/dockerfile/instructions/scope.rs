@@ -22,7 +22,9 @@
 
 use super::expand::Expander;
 use super::model::{ArgDecl, Instruction, InstructionKind};
+use super::stage::Stage;
 use crate::dockerfile::error::DockerfileError;
+use crate::dockerfile::limits::ExpansionBudget;
 use crate::shell::Env;
 
 /// The predefined platform args, available in the global scope.
@@ -60,8 +62,11 @@ pub struct GlobalScope {
     escape: char,
     build_args: Vec<(String, String)>,
     predefined: Vec<(String, String)>,
-    /// Declared meta args that have a value, in declaration order.
+    /// Declared meta args that have a value, most recent first.
     values: Vec<(String, String)>,
+    /// What expansion has added so far in this build (global args and every
+    /// stage share it).
+    budget: ExpansionBudget,
 }
 
 impl GlobalScope {
@@ -78,12 +83,14 @@ impl GlobalScope {
             build_args: build_args.to_vec(),
             predefined: predefined.to_vec(),
             values: Vec::new(),
+            budget: ExpansionBudget::new(),
         };
         for decl in meta_args {
             let value = match (scope.build_arg(&decl.name), &decl.default) {
                 (Some(v), _) => Some(v.to_string()),
                 (None, Some(default)) => {
-                    Some(Expander::new(escape, &scope.env(), decl.at).word(default)?)
+                    let x = Expander::new(escape, &scope, decl.at).charging(&scope.budget);
+                    Some(x.word(default)?)
                 }
                 (None, None) => scope.predefined.lookup(&decl.name).map(str::to_string),
             };
@@ -125,6 +132,25 @@ impl GlobalScope {
     pub fn escape(&self) -> char {
         self.escape
     }
+
+    /// What expansion has added so far in this build.
+    pub fn budget(&self) -> &ExpansionBudget {
+        &self.budget
+    }
+
+    /// A stage's FROM base and `--platform` expanded with the global args
+    /// (and charged to the build's budget).
+    pub fn expand_from(&self, stage: &Stage) -> Result<(String, Option<String>), DockerfileError> {
+        stage.expand_from_charged(self.escape, self, &self.budget)
+    }
+}
+
+/// What FROM lines see, looked up in place: the meta args with a value,
+/// then the predefined args, as [`GlobalScope::env`] lists them.
+impl Env for GlobalScope {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
 }
 
 /// The variables of one stage as its instructions are applied in order.
@@ -152,7 +178,8 @@ impl<'g> StageScope<'g> {
         let value = match (self.global.build_arg(&decl.name), &decl.default) {
             (Some(v), _) => Some(v.to_string()),
             (None, Some(default)) => {
-                Some(Expander::new(self.global.escape, &self.env(), decl.at).word(default)?)
+                let x = Expander::new(self.global.escape, &*self, decl.at);
+                Some(x.charging(&self.global.budget).word(default)?)
             }
             (None, None) => self.global.get(&decl.name).map(str::to_string),
         };
@@ -176,6 +203,19 @@ impl<'g> StageScope<'g> {
         self.env.insert(0, (key.to_string(), value.to_string()));
     }
 
+    /// Sets many ENV variables in order (a later pair wins over an earlier
+    /// one of the same name), as `set_env` on each would, but in one pass:
+    /// a base image or parent stage with thousands of variables must not
+    /// cost thousands squared.
+    pub fn set_envs(&mut self, pairs: &[(String, String)]) {
+        merge_front(&mut self.env, pairs);
+    }
+
+    /// Sets many ARG values in order, as `set_arg` on each would (one pass).
+    pub fn set_args(&mut self, pairs: &[(String, String)]) {
+        merge_front(&mut self.args, pairs);
+    }
+
     /// What an instruction sees: ENV values first, then ARG values.
     pub fn env(&self) -> Vec<(String, String)> {
         self.env.iter().chain(&self.args).cloned().collect()
@@ -184,6 +224,12 @@ impl<'g> StageScope<'g> {
     /// The declared ARGs that have a value (exported to RUN, not to the image).
     pub fn args(&self) -> &[(String, String)] {
         &self.args
+    }
+
+    /// The build's expansion budget (shared with the global scope): charge
+    /// it for expansions done outside [`Self::apply`] (heredoc bodies).
+    pub fn budget(&self) -> &ExpansionBudget {
+        &self.global.budget
     }
 
     /// The ENV variables (what the image config gets).
@@ -201,7 +247,8 @@ impl<'g> StageScope<'g> {
             }
             return Ok(instruction.clone());
         }
-        let expanded = instruction.expand(self.global.escape, &self.env())?;
+        let expanded =
+            instruction.expand_charged(self.global.escape, &*self, &self.global.budget)?;
         if let InstructionKind::Env(pairs) = &expanded.kind {
             for kv in pairs {
                 self.set_env(&kv.key, &kv.value);
@@ -209,6 +256,28 @@ impl<'g> StageScope<'g> {
         }
         Ok(expanded)
     }
+}
+
+/// What an instruction sees, looked up in place (no copy of the values):
+/// ENV values first, then ARG values, as [`StageScope::env`] lists them.
+impl Env for StageScope<'_> {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.env.lookup(name).or_else(|| self.args.lookup(name))
+    }
+}
+
+/// Puts `pairs` in front of `list` (most recent first), dropping older
+/// entries of the same names: `list` keeps one entry per name.
+fn merge_front(list: &mut Vec<(String, String)>, pairs: &[(String, String)]) {
+    let mut seen = std::collections::HashSet::new();
+    let mut fresh = Vec::with_capacity(pairs.len() + list.len());
+    for (key, value) in pairs.iter().rev() {
+        if seen.insert(key.as_str()) {
+            fresh.push((key.clone(), value.clone()));
+        }
+    }
+    fresh.extend(list.drain(..).filter(|(k, _)| !seen.contains(k.as_str())));
+    *list = fresh;
 }
 
 #[cfg(test)]
