@@ -359,7 +359,10 @@ fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String,
     let root = kiln_inroot::Root::open(&context.dir)
         .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?;
     let bytes = root
-        .read_file(rel, kiln_parser::dockerfile::limits::MAX_DOCKERFILE_BYTES as u64)
+        .read_file(
+            rel,
+            kiln_parser::dockerfile::limits::MAX_DOCKERFILE_BYTES as u64,
+        )
         .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?
         .ok_or_else(missing)?;
     let text = String::from_utf8(bytes).map_err(|_| {

@@ -1,4 +1,4 @@
-//! Descriptor-relative system calls for COPY/ADD: `openat2` in its two
+//! Descriptor-relative system calls for COPY/ADD: `openat2` (kiln-inroot's) in its two
 //! resolution modes (beneath a source root without following any symlink, and
 //! inside a destination root as in a chroot), and the `*at` calls that create
 //! and adjust one name inside an open directory.
@@ -19,61 +19,9 @@ fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// `struct open_how` of `openat2(2)`.
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-const RESOLVE_BENEATH: u64 = 0x08;
-const RESOLVE_IN_ROOT: u64 = 0x10;
-
-/// How `openat2` resolves a path.
-#[derive(Clone, Copy)]
-pub(crate) enum Resolve {
-    /// Below the directory, following no symlink at all (sources).
-    Beneath,
-    /// As if the directory were `/`: symlinks are followed but never leave it.
-    InRoot,
-}
-
-fn openat2(dir: RawFd, path: &str, flags: libc::c_int, resolve: Resolve) -> io::Result<OwnedFd> {
-    let path = if path.is_empty() { "." } else { path };
-    let c = cstring(path)?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: RESOLVE_NO_MAGICLINKS
-            | match resolve {
-                Resolve::Beneath => RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
-                Resolve::InRoot => RESOLVE_IN_ROOT,
-            },
-    };
-    loop {
-        // SAFETY: valid pointers and size for openat2.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dir,
-                c.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: fresh descriptor owned here.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EAGAIN) {
-            return Err(err);
-        }
-    }
-}
+/// How `openat2` resolves a path: kiln-inroot's two modes (the one copy of
+/// `openat2` in kiln).
+pub(crate) use kiln_inroot::Resolve;
 
 /// Opens `path` below `dir` with `flags` (see [`Resolve`]).
 pub(crate) fn open(
@@ -82,7 +30,7 @@ pub(crate) fn open(
     flags: libc::c_int,
     resolve: Resolve,
 ) -> io::Result<OwnedFd> {
-    openat2(dir, path, flags, resolve)
+    kiln_inroot::openat2(dir, path, flags, resolve)
 }
 
 /// Opens a directory by absolute host path (the roots the caller names).
