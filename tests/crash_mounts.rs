@@ -6,7 +6,7 @@
 //! and the root must be removable. A RUN step whose build is killed is killed
 //! too (its `kiln oneshot-run` watches a lifeline pipe from the build).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -51,19 +51,25 @@ fn big_file(path: &Path, mib: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
-#[test]
-fn killed_builds_leave_no_mount() {
-    let scratch = Scratch::new("crash-build");
+/// A root with `busybox:local` and a context holding a 64 MiB file and
+/// `dockerfile`: `(root, context)`.
+fn root_and_context(scratch: &Scratch, dockerfile: &str) -> (PathBuf, PathBuf) {
     let root = scratch.0.join("root");
     load_busybox_local(&root);
     let ctx = scratch.0.join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
     big_file(&ctx.join("big.bin"), 64);
-    std::fs::write(
-        ctx.join("Dockerfile"),
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    (root, ctx)
+}
+
+#[test]
+fn killed_builds_leave_no_mount() {
+    let scratch = Scratch::new("crash-build");
+    let (root, ctx) = root_and_context(
+        &scratch,
         "FROM busybox:local\nCOPY big.bin /big.bin\nRUN --mount=type=bind,target=/ctx sleep 0.3\nRUN sleep 0.3\n",
-    )
-    .unwrap();
+    );
     let ctx_arg = ctx.to_str().unwrap();
     for ms in [200u64, 600, 1200] {
         kill_after(
@@ -87,16 +93,7 @@ fn killed_builds_leave_no_mount() {
 #[test]
 fn killed_first_runs_leave_no_mount() {
     let scratch = Scratch::new("crash-run");
-    let root = scratch.0.join("root");
-    load_busybox_local(&root);
-    let ctx = scratch.0.join("ctx");
-    std::fs::create_dir_all(&ctx).unwrap();
-    big_file(&ctx.join("big.bin"), 64);
-    std::fs::write(
-        ctx.join("Dockerfile"),
-        "FROM busybox:local\nCOPY big.bin /big.bin\n",
-    )
-    .unwrap();
+    let (root, ctx) = root_and_context(&scratch, "FROM busybox:local\nCOPY big.bin /big.bin\n");
     ok_as(
         kiln(
             &root,
