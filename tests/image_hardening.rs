@@ -206,3 +206,30 @@ fn a_killed_save_leaves_nothing_and_stale_temp_files_are_swept() {
         ]
     );
 }
+
+/// `save -o DEVICE` writes into the device: an older kiln renamed its
+/// archive over the path, turning a host's `/dev/null` into a regular file
+/// that every later `2>/dev/null` appended to. Checked on a private node
+/// (the host's own is never touched by the test).
+#[test]
+fn save_into_a_device_keeps_the_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let s = Scratch::new("save-device");
+    let root = s.0.join("root");
+    image(&s, &root, "dev:1", 4096);
+    let node = s.0.join("null");
+    let c = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
+    // SAFETY: mknod of a private copy of /dev/null (1:3) in the scratch folder.
+    let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(rc, 0, "mknod: {}", std::io::Error::last_os_error());
+    ok(kiln(
+        &root,
+        &["save", "-o", node.to_str().unwrap(), "dev:1"],
+    ));
+    let kind = std::fs::symlink_metadata(&node).unwrap().file_type();
+    assert!(
+        kind.is_char_device(),
+        "save replaced the device with {kind:?}"
+    );
+    assert!(temp_files(&s.0).is_empty(), "{:?}", temp_files(&s.0));
+}
