@@ -113,6 +113,10 @@ pub enum Command {
     /// Runs one build step's process from a job file (started by kiln itself).
     #[command(name = "oneshot-run", hide = true)]
     OneshotRun {
+        /// Standard input is the build's lifeline, not the step's input: the
+        /// step reads nothing and is killed when the pipe closes.
+        #[arg(long)]
+        lifeline_stdin: bool,
         /// The job (JSON of `kiln_runtime::oneshot::OneShot`).
         job: PathBuf,
     },
@@ -243,7 +247,10 @@ pub fn run() -> ExitCode {
         Command::Container(cmd) => containers::run_container_command(&cli.root, cmd),
         Command::Volume(cmd) => volume::run(&cli.root, cmd),
         Command::ContainerMonitor { id } => containers::monitor(&cli.root, &id),
-        Command::OneshotRun { job } => containers::oneshot(&job),
+        Command::OneshotRun {
+            job,
+            lifeline_stdin,
+        } => containers::oneshot(&job, lifeline_stdin),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

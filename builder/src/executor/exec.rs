@@ -183,6 +183,7 @@ fn run_job(
         .map_err(|e| ExecError::other(format!("create {}: {e}", log_path.display())))?;
     let mut child = Command::new(&ex.helper_exe)
         .arg("oneshot-run")
+        .arg("--lifeline-stdin")
         .arg(&job_file)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

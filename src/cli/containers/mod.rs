@@ -154,19 +154,24 @@ pub fn monitor(root: &Path, id: &str) -> Result<()> {
 
 /// The hidden `kiln oneshot-run JOB`: runs one build step's process (see
 /// `kiln_runtime::oneshot`) with this process's standard streams and exits
-/// with its exit code; a failure to start it exits 125 with one line.
-pub fn oneshot(job: &Path) -> Result<()> {
+/// with its exit code; a failure to start it exits 125 with one line. With
+/// `lifeline_stdin`, standard input is the build's lifeline instead.
+pub fn oneshot(job: &Path, lifeline_stdin: bool) -> Result<()> {
     use anyhow::Context;
     let text = std::fs::read(job).with_context(|| format!("read {}", job.display()))?;
     let job: kiln_runtime::oneshot::OneShot =
         serde_json::from_slice(&text).with_context(|| format!("parse {}", job.display()))?;
-    // The builder hands this process a pipe as standard input that it never
-    // writes: it is the step's lifeline (see `run_here`); the step itself
-    // reads nothing, as in BuildKit.
-    let (lifeline, stdout, stderr) = kiln_runtime::oneshot::inherited_stdio()?;
-    let no_input = std::fs::File::open("/dev/null").context("open /dev/null")?;
-    let stdio = (no_input.into(), stdout, stderr);
-    match kiln_runtime::oneshot::run_here(&job, stdio, Some(lifeline)) {
+    let (stdin, stdout, stderr) = kiln_runtime::oneshot::inherited_stdio()?;
+    // With `--lifeline-stdin` (the builder) standard input is a pipe the
+    // build holds and never writes: the step's lifeline (see `run_here`), and
+    // the step itself reads nothing, as in BuildKit.
+    let (stdio, lifeline) = if lifeline_stdin {
+        let no_input = std::fs::File::open("/dev/null").context("open /dev/null")?;
+        ((no_input.into(), stdout, stderr), Some(stdin))
+    } else {
+        ((stdin, stdout, stderr), None)
+    };
+    match kiln_runtime::oneshot::run_here(&job, stdio, lifeline) {
         Ok(code) => Err(Exit::code(code).into()),
         Err(message) => {
             let code = kiln_runtime::monitor::start_error_code(&message);
