@@ -1,6 +1,9 @@
 //! Reading files of a container's root filesystem without escaping it.
 //!
-//! Paths are resolved chroot-style: every symlink met on the way is followed
+//! [`read_rootfs_file`] reads through `kiln-inroot`. [`resolve_in_rootfs`]
+//! gives callers that must create things (mount points, a working directory)
+//! a path: it is used before any process of the container runs, so nothing
+//! inside can swap a component while it is used. Paths are resolved chroot-style: every symlink met on the way is followed
 //! as if the rootfs were `/` (an absolute target restarts at the rootfs, `..`
 //! stops at it), so `/etc/passwd -> /../../host/etc/passwd` reads a file of
 //! the image, never of the host. The final open uses `O_NOFOLLOW`, so a
@@ -8,8 +11,6 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::SpecError;
@@ -56,23 +57,27 @@ pub fn resolve_in_rootfs(rootfs: &Path, path: &str) -> Result<PathBuf, SpecError
     Ok(join(rootfs, &resolved))
 }
 
-/// Reads a text file of the rootfs (resolved as [`resolve_in_rootfs`]);
-/// `Ok(None)` when it does not exist.
+/// Reads a text file of the rootfs (at most 16 MiB), `Ok(None)` when it does
+/// not exist. Resolved by the kernel inside the rootfs
+/// ([`kiln_inroot::Root::read_file`], `openat2(RESOLVE_IN_ROOT)`), so a link
+/// such as `/etc/passwd -> /../../host/etc/passwd` reads a file of the image
+/// or nothing, never one of the host.
 pub fn read_rootfs_file(rootfs: &Path, path: &str) -> Result<Option<String>, SpecError> {
-    let host_path = resolve_in_rootfs(rootfs, path)?;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&host_path);
-    let mut file = match file {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(SpecError::io(host_path, e)),
+    let inside = |e: kiln_inroot::Error| match e.raw_os_error() {
+        Some(libc::ELOOP) => SpecError::SymlinkLoop {
+            path: path.to_owned(),
+            rootfs: rootfs.to_owned(),
+        },
+        _ => SpecError::io(
+            rootfs.join(path.trim_start_matches('/')),
+            std::io::Error::other(e),
+        ),
     };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| SpecError::io(&host_path, e))?;
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    let root = kiln_inroot::Root::open(rootfs).map_err(inside)?;
+    let bytes = root
+        .read_file(path, kiln_inroot::MAX_SMALL_FILE)
+        .map_err(inside)?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// The normal and `..` components of a path (root and `.` dropped).
