@@ -39,10 +39,24 @@ pub(super) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
     let legacy_ref = schema
         .get("$schema")
         .and_then(Value::as_str)
-        .is_some_and(|s| ["draft-04", "draft-06", "draft-07"].iter().any(|d| s.contains(d)));
-    let mut c = Compiler { root: schema, base, legacy_ref, nodes: Vec::new(), by_pointer: HashMap::new() };
+        .is_some_and(|s| {
+            ["draft-04", "draft-06", "draft-07"]
+                .iter()
+                .any(|d| s.contains(d))
+        });
+    let mut c = Compiler {
+        root: schema,
+        base,
+        legacy_ref,
+        nodes: Vec::new(),
+        by_pointer: HashMap::new(),
+        regexes: HashMap::new(),
+    };
     let root = c.node("", schema)?;
-    Ok(Compiled { nodes: c.nodes, root })
+    Ok(Compiled {
+        nodes: c.nodes,
+        root,
+    })
 }
 
 struct Compiler<'s> {
@@ -53,6 +67,9 @@ struct Compiler<'s> {
     legacy_ref: bool,
     nodes: Vec<Node>,
     by_pointer: HashMap<String, NodeId>,
+    /// Compiled patterns by source text (the compose schema repeats `^x-`
+    /// and `.+` dozens of times; a `Regex` clone shares the compiled program).
+    regexes: HashMap<String, Regex>,
 }
 
 impl<'s> Compiler<'s> {
@@ -65,7 +82,10 @@ impl<'s> Compiler<'s> {
         self.nodes.push(Node::default());
         self.by_pointer.insert(pointer.to_string(), id);
         let node = match value {
-            Value::Bool(b) => Node { always: Some(*b), ..Node::default() },
+            Value::Bool(b) => Node {
+                always: Some(*b),
+                ..Node::default()
+            },
             Value::Object(map) => self.object_schema(pointer, map)?,
             _ => return Err(bad(pointer, "", "a schema must be an object or a boolean")),
         };
@@ -73,9 +93,16 @@ impl<'s> Compiler<'s> {
         Ok(id)
     }
 
-    fn object_schema(&mut self, ptr: &str, map: &'s Map<String, Value>) -> Result<Node, CompileError> {
+    fn object_schema(
+        &mut self,
+        ptr: &str,
+        map: &'s Map<String, Value>,
+    ) -> Result<Node, CompileError> {
         if let Some(k) = UNSUPPORTED.iter().find(|k| map.contains_key(**k)) {
-            return Err(CompileError::Unsupported { pointer: ptr.to_string(), keyword: k.to_string() });
+            return Err(CompileError::Unsupported {
+                pointer: ptr.to_string(),
+                keyword: k.to_string(),
+            });
         }
         let mut n = Node::default();
         if let Some(r) = map.get("$ref") {
@@ -89,17 +116,26 @@ impl<'s> Compiler<'s> {
         }
         n.constant = map.get("const").cloned();
         if let Some(e) = map.get("enum") {
-            n.enumeration = Some(e.as_array().ok_or_else(|| bad(ptr, "enum", "must be an array"))?.clone());
+            n.enumeration = Some(
+                e.as_array()
+                    .ok_or_else(|| bad(ptr, "enum", "must be an array"))?
+                    .clone(),
+            );
         }
         self.object_rules(ptr, map, &mut n)?;
         self.array_rules(ptr, map, &mut n)?;
-        string_rules(ptr, map, &mut n)?;
+        self.string_rules(ptr, map, &mut n)?;
         number_rules(ptr, map, &mut n)?;
         self.logic_rules(ptr, map, &mut n)?;
         Ok(n)
     }
 
-    fn object_rules(&mut self, ptr: &str, map: &'s Map<String, Value>, n: &mut Node) -> Result<(), CompileError> {
+    fn object_rules(
+        &mut self,
+        ptr: &str,
+        map: &'s Map<String, Value>,
+        n: &mut Node,
+    ) -> Result<(), CompileError> {
         let o = &mut n.object;
         o.min_properties = count(ptr, map, "minProperties")?;
         o.max_properties = count(ptr, map, "maxProperties")?;
@@ -111,20 +147,24 @@ impl<'s> Compiler<'s> {
             n.object.properties.insert(name.clone(), id);
         }
         for (pat, v) in members(ptr, map, "patternProperties")? {
-            let re = regex(ptr, "patternProperties", pat)?;
+            let re = self.regex(ptr, "patternProperties", pat)?;
             let id = self.node(&join(ptr, &["patternProperties", pat]), v)?;
             n.object.pattern_properties.push((re, id));
         }
         n.object.additional = match map.get("additionalProperties") {
             None | Some(Value::Bool(true)) => None,
             Some(Value::Bool(false)) => Some(Additional::Forbidden),
-            Some(v) => Some(Additional::Schema(self.node(&join(ptr, &["additionalProperties"]), v)?)),
+            Some(v) => Some(Additional::Schema(
+                self.node(&join(ptr, &["additionalProperties"]), v)?,
+            )),
         };
         if let Some(v) = map.get("propertyNames") {
             n.object.property_names = Some(self.node(&join(ptr, &["propertyNames"]), v)?);
         }
         for (name, v) in members(ptr, map, "dependentRequired")? {
-            n.object.dependent_required.push((name.clone(), strings(ptr, "dependentRequired", v)?));
+            n.object
+                .dependent_required
+                .push((name.clone(), strings(ptr, "dependentRequired", v)?));
         }
         for (name, v) in members(ptr, map, "dependentSchemas")? {
             let id = self.node(&join(ptr, &["dependentSchemas", name]), v)?;
@@ -132,7 +172,9 @@ impl<'s> Compiler<'s> {
         }
         for (name, v) in members(ptr, map, "dependencies")? {
             if v.is_array() {
-                n.object.dependent_required.push((name.clone(), strings(ptr, "dependencies", v)?));
+                n.object
+                    .dependent_required
+                    .push((name.clone(), strings(ptr, "dependencies", v)?));
             } else {
                 let id = self.node(&join(ptr, &["dependencies", name]), v)?;
                 n.object.dependent_schemas.push((name.clone(), id));
@@ -141,14 +183,21 @@ impl<'s> Compiler<'s> {
         Ok(())
     }
 
-    fn array_rules(&mut self, ptr: &str, map: &'s Map<String, Value>, n: &mut Node) -> Result<(), CompileError> {
+    fn array_rules(
+        &mut self,
+        ptr: &str,
+        map: &'s Map<String, Value>,
+        n: &mut Node,
+    ) -> Result<(), CompileError> {
         n.array.min_items = count(ptr, map, "minItems")?;
         n.array.max_items = count(ptr, map, "maxItems")?;
         n.array.min_contains = count(ptr, map, "minContains")?;
         n.array.max_contains = count(ptr, map, "maxContains")?;
         n.array.unique_items = match map.get("uniqueItems") {
             None => false,
-            Some(v) => v.as_bool().ok_or_else(|| bad(ptr, "uniqueItems", "must be a boolean"))?,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| bad(ptr, "uniqueItems", "must be a boolean"))?,
         };
         if let Some(Value::Array(list)) = map.get("prefixItems") {
             n.array.prefix_items = self.list(ptr, "prefixItems", list)?;
@@ -169,26 +218,85 @@ impl<'s> Compiler<'s> {
         Ok(())
     }
 
-    fn logic_rules(&mut self, ptr: &str, map: &'s Map<String, Value>, n: &mut Node) -> Result<(), CompileError> {
+    fn logic_rules(
+        &mut self,
+        ptr: &str,
+        map: &'s Map<String, Value>,
+        n: &mut Node,
+    ) -> Result<(), CompileError> {
         let l = &mut n.logic;
         if let Some(v) = map.get("not") {
             l.not = Some(self.node(&join(ptr, &["not"]), v)?);
         }
-        for (kw, slot) in [("allOf", &mut l.all_of), ("anyOf", &mut l.any_of), ("oneOf", &mut l.one_of)] {
+        for (kw, slot) in [
+            ("allOf", &mut l.all_of),
+            ("anyOf", &mut l.any_of),
+            ("oneOf", &mut l.one_of),
+        ] {
             if let Some(v) = map.get(kw) {
                 let list = v.as_array().filter(|a| !a.is_empty());
-                *slot = self.list(ptr, kw, list.ok_or_else(|| bad(ptr, kw, "must be a non-empty array"))?)?;
+                *slot = self.list(
+                    ptr,
+                    kw,
+                    list.ok_or_else(|| bad(ptr, kw, "must be a non-empty array"))?,
+                )?;
             }
         }
         if let Some(v) = map.get("if") {
             let cond = self.node(&join(ptr, &["if"]), v)?;
-            let mut branch = |kw: &str| map.get(kw).map(|v| self.node(&join(ptr, &[kw]), v)).transpose();
+            let mut branch = |kw: &str| {
+                map.get(kw)
+                    .map(|v| self.node(&join(ptr, &[kw]), v))
+                    .transpose()
+            };
             l.conditional = Some((cond, branch("then")?, branch("else")?));
         }
         Ok(())
     }
 
-    fn list(&mut self, ptr: &str, kw: &str, list: &'s [Value]) -> Result<Vec<NodeId>, CompileError> {
+    fn string_rules(
+        &mut self,
+        ptr: &str,
+        map: &Map<String, Value>,
+        n: &mut Node,
+    ) -> Result<(), CompileError> {
+        n.string.min_length = count(ptr, map, "minLength")?;
+        n.string.max_length = count(ptr, map, "maxLength")?;
+        if let Some(p) = map.get("pattern") {
+            let text = p
+                .as_str()
+                .ok_or_else(|| bad(ptr, "pattern", "must be a string"))?;
+            n.string.pattern = Some((self.regex(ptr, "pattern", text)?, text.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The compiled `pattern`, reused when the same text was seen before.
+    fn regex(&mut self, ptr: &str, kw: &str, pattern: &str) -> Result<Regex, CompileError> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Ok(re.clone());
+        }
+        let re = Regex::new(pattern).map_err(|e| CompileError::Pattern {
+            pointer: join(ptr, &[kw]),
+            pattern: pattern.to_string(),
+            reason: e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        })?;
+        self.regexes.insert(pattern.to_string(), re.clone());
+        Ok(re)
+    }
+
+    fn list(
+        &mut self,
+        ptr: &str,
+        kw: &str,
+        list: &'s [Value],
+    ) -> Result<Vec<NodeId>, CompileError> {
         let mut ids = Vec::with_capacity(list.len());
         for (i, v) in list.iter().enumerate() {
             ids.push(self.node(&join(ptr, &[kw, &i.to_string()]), v)?);
@@ -199,8 +307,13 @@ impl<'s> Compiler<'s> {
     /// Resolves a `$ref` inside this document: `#<json-pointer>`, optionally
     /// preceded by the root's `$id`. Remote documents and anchors are refused.
     fn reference(&mut self, ptr: &str, r: &Value) -> Result<NodeId, CompileError> {
-        let text = r.as_str().ok_or_else(|| bad(ptr, "$ref", "must be a string"))?;
-        let unresolved = || CompileError::Ref { pointer: ptr.to_string(), reference: text.to_string() };
+        let text = r
+            .as_str()
+            .ok_or_else(|| bad(ptr, "$ref", "must be a string"))?;
+        let unresolved = || CompileError::Ref {
+            pointer: ptr.to_string(),
+            reference: text.to_string(),
+        };
         let (doc, fragment) = text.split_once('#').ok_or_else(unresolved)?;
         if !doc.is_empty() && doc != self.base {
             return Err(unresolved());
@@ -209,16 +322,6 @@ impl<'s> Compiler<'s> {
         let value = self.root.pointer(&target).ok_or_else(unresolved)?;
         self.node(&target, value)
     }
-}
-
-fn string_rules(ptr: &str, map: &Map<String, Value>, n: &mut Node) -> Result<(), CompileError> {
-    n.string.min_length = count(ptr, map, "minLength")?;
-    n.string.max_length = count(ptr, map, "maxLength")?;
-    if let Some(p) = map.get("pattern") {
-        let text = p.as_str().ok_or_else(|| bad(ptr, "pattern", "must be a string"))?;
-        n.string.pattern = Some((regex(ptr, "pattern", text)?, text.to_string()));
-    }
-    Ok(())
 }
 
 fn number_rules(ptr: &str, map: &Map<String, Value>, n: &mut Node) -> Result<(), CompileError> {
@@ -234,7 +337,11 @@ fn number_rules(ptr: &str, map: &Map<String, Value>, n: &mut Node) -> Result<(),
     n.number.exclusive_minimum = num("exclusiveMinimum")?;
     n.number.exclusive_maximum = num("exclusiveMaximum")?;
     n.number.multiple_of = num("multipleOf")?;
-    if n.number.multiple_of.as_ref().is_some_and(|m| m.as_f64().is_none_or(|f| f <= 0.0)) {
+    if n.number
+        .multiple_of
+        .as_ref()
+        .is_some_and(|m| m.as_f64().is_none_or(|f| f <= 0.0))
+    {
         return Err(bad(ptr, "multipleOf", "must be greater than 0"));
     }
     Ok(())
@@ -258,15 +365,22 @@ fn count(ptr: &str, map: &Map<String, Value>, kw: &str) -> Result<Option<usize>,
         None => Ok(None),
         Some(v) => {
             let n = v.as_u64().and_then(|n| usize::try_from(n).ok());
-            n.map(Some).ok_or_else(|| bad(ptr, kw, "must be a non-negative integer"))
+            n.map(Some)
+                .ok_or_else(|| bad(ptr, kw, "must be a non-negative integer"))
         }
     }
 }
 
 fn strings(ptr: &str, kw: &str, v: &Value) -> Result<Vec<String>, CompileError> {
-    let list = v.as_array().ok_or_else(|| bad(ptr, kw, "must be an array of strings"))?;
+    let list = v
+        .as_array()
+        .ok_or_else(|| bad(ptr, kw, "must be an array of strings"))?;
     list.iter()
-        .map(|s| s.as_str().map(str::to_string).ok_or_else(|| bad(ptr, kw, "must be an array of strings")))
+        .map(|s| {
+            s.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad(ptr, kw, "must be an array of strings"))
+        })
         .collect()
 }
 
@@ -282,16 +396,12 @@ fn members<'s>(
     }
 }
 
-fn regex(ptr: &str, kw: &str, pattern: &str) -> Result<Regex, CompileError> {
-    Regex::new(pattern).map_err(|e| CompileError::Pattern {
-        pointer: join(ptr, &[kw]),
-        pattern: pattern.to_string(),
-        reason: e.to_string().lines().last().unwrap_or_default().to_string(),
-    })
-}
-
 fn bad(ptr: &str, keyword: &str, reason: &'static str) -> CompileError {
-    CompileError::Keyword { pointer: ptr.to_string(), keyword: keyword.to_string(), reason }
+    CompileError::Keyword {
+        pointer: ptr.to_string(),
+        keyword: keyword.to_string(),
+        reason,
+    }
 }
 
 /// `ptr` extended by `tokens`, each escaped as RFC 6901 says (`~0`, `~1`).

@@ -124,13 +124,21 @@ pub enum CompileError {
     Unsupported { pointer: String, keyword: String },
     /// A keyword with a value of the wrong shape.
     #[error("schema at '{pointer}': keyword '{keyword}' {reason}")]
-    Keyword { pointer: String, keyword: String, reason: &'static str },
+    Keyword {
+        pointer: String,
+        keyword: String,
+        reason: &'static str,
+    },
     /// A `$ref` that does not point inside the schema.
     #[error("schema at '{pointer}': $ref '{reference}' does not resolve inside the schema")]
     Ref { pointer: String, reference: String },
     /// A `pattern` / `patternProperties` key that is not a regular expression.
     #[error("schema at '{pointer}': pattern '{pattern}' is invalid: {reason}")]
-    Pattern { pointer: String, pattern: String, reason: String },
+    Pattern {
+        pointer: String,
+        pattern: String,
+        reason: String,
+    },
 }
 
 /// The error of [`super::validate`]: the document broke a rule, or the

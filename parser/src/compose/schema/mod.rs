@@ -73,7 +73,9 @@ pub struct Validator {
 impl Validator {
     /// Compiles a schema document (resolving `$ref`s and regular expressions once).
     pub fn compile(schema: &Value) -> Result<Validator, CompileError> {
-        Ok(Validator { compiled: compile::compile(schema)? })
+        Ok(Validator {
+            compiled: compile::compile(schema)?,
+        })
     }
 
     /// The compose-spec validator, compiled on first use and shared after.
@@ -81,8 +83,10 @@ impl Validator {
         static COMPOSE: OnceLock<Result<Validator, CompileError>> = OnceLock::new();
         COMPOSE
             .get_or_init(|| {
-                let schema: Value = serde_json::from_str(COMPOSE_SPEC_JSON)
-                    .map_err(|e| CompileError::Json { reason: e.to_string() })?;
+                let schema: Value =
+                    serde_json::from_str(COMPOSE_SPEC_JSON).map_err(|e| CompileError::Json {
+                        reason: e.to_string(),
+                    })?;
                 Validator::compile(&schema)
             })
             .as_ref()
@@ -120,7 +124,10 @@ pub fn violations(model: &Value) -> Result<Vec<Violation>, SchemaError> {
 fn most_specific(leaves: Vec<Violation>) -> Option<Violation> {
     let mut best: Option<Violation> = None;
     for leaf in leaves {
-        if best.as_ref().is_none_or(|b| leaf.specificity() > b.specificity()) {
+        if best
+            .as_ref()
+            .is_none_or(|b| leaf.specificity() > b.specificity())
+        {
             best = Some(leaf);
         }
     }

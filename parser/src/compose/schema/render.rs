@@ -28,19 +28,31 @@ pub(super) fn violation(v: &Violation) -> String {
 pub(super) fn reason(r: &Reason) -> String {
     match r {
         Reason::Type { want } => format!("must be a {}", human_types(want)),
-        Reason::Minimum { want, .. } => format!("must be greater than or equal to {}", numerator(want)),
-        Reason::Maximum { want, .. } => format!("must be less than or equal to {}", numerator(want)),
+        Reason::Minimum { want, .. } => {
+            format!("must be greater than or equal to {}", numerator(want))
+        }
+        Reason::Maximum { want, .. } => {
+            format!("must be less than or equal to {}", numerator(want))
+        }
         Reason::Const { want } => match want {
             Value::Array(_) | Value::Object(_) => "const failed".to_string(),
             w => format!("value must be {}", display(w)),
         },
         Reason::Enum { want } => enum_reason(want),
-        Reason::Required { missing } if missing.len() == 1 => format!("missing property {}", quote(&missing[0])),
+        Reason::Required { missing } if missing.len() == 1 => {
+            format!("missing property {}", quote(&missing[0]))
+        }
         Reason::Required { missing } => format!("missing properties {}", join_quoted(missing)),
         Reason::DependentRequired { prop, missing } => {
-            format!("properties {} required, if {} exists", join_quoted(missing), quote(prop))
+            format!(
+                "properties {} required, if {} exists",
+                join_quoted(missing),
+                quote(prop)
+            )
         }
-        Reason::AdditionalProperties { names } => format!("additional properties {} not allowed", join_quoted(names)),
+        Reason::AdditionalProperties { names } => {
+            format!("additional properties {} not allowed", join_quoted(names))
+        }
         Reason::PropertyName { name } => format!("invalid propertyName {}", quote(name)),
         other => counted_reason(other),
     }
@@ -70,13 +82,27 @@ fn counted_reason(r: &Reason) -> String {
             got.len(),
             indexes(got)
         ),
-        Reason::Pattern { got, pattern } => format!("{} does not match pattern {}", quote(got), quote(pattern)),
-        Reason::ExclusiveMinimum { got, want } => format!("exclusiveMinimum: got {}, want {}", go_num(got), go_num(want)),
-        Reason::ExclusiveMaximum { got, want } => format!("exclusiveMaximum: got {}, want {}", go_num(got), go_num(want)),
-        Reason::MultipleOf { got, want } => format!("multipleOf: got {}, want {}", go_num(got), go_num(want)),
+        Reason::Pattern { got, pattern } => {
+            format!("{} does not match pattern {}", quote(got), quote(pattern))
+        }
+        Reason::ExclusiveMinimum { got, want } => format!(
+            "exclusiveMinimum: got {}, want {}",
+            go_num(got),
+            go_num(want)
+        ),
+        Reason::ExclusiveMaximum { got, want } => format!(
+            "exclusiveMaximum: got {}, want {}",
+            go_num(got),
+            go_num(want)
+        ),
+        Reason::MultipleOf { got, want } => {
+            format!("multipleOf: got {}, want {}", go_num(got), go_num(want))
+        }
         Reason::Not => "not failed".to_string(),
         Reason::FalseSchema => "false schema".to_string(),
-        Reason::OneOfMany { first, second } => format!("oneOf failed, subschemas {first}, {second} matched"),
+        Reason::OneOfMany { first, second } => {
+            format!("oneOf failed, subschemas {first}, {second} matched")
+        }
         Reason::RefCycle => "reference cycle".to_string(),
         // Every other variant is worded by `reason`, which never sends it here.
         _ => "validation failed".to_string(),
@@ -97,7 +123,10 @@ fn enum_reason(want: &[Value]) -> String {
 /// compose-go's `humanReadableType`: `object` reads `mapping`; several
 /// types are sorted and joined as `a, b or c`.
 fn human_types(want: &[&str]) -> String {
-    let mut names: Vec<&str> = want.iter().map(|t| if *t == "object" { "mapping" } else { t }).collect();
+    let mut names: Vec<&str> = want
+        .iter()
+        .map(|t| if *t == "object" { "mapping" } else { t })
+        .collect();
     if names.len() == 1 {
         return names[0].to_string();
     }

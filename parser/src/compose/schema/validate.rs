@@ -30,16 +30,30 @@ pub(super) enum Seg<'v> {
 }
 
 /// A walk over one instance with one compiled schema.
+///
+/// In *probe* mode (used to learn whether a `oneOf`/`anyOf`/`not`/`if`
+/// branch matches) nothing is recorded and the walk stops at the first
+/// failure, as upstream's `boolResult` mode does; branch errors are only
+/// collected, by a second full walk, when they are going to be reported.
+/// That keeps valid documents free of allocations for discarded errors.
 pub(super) struct Walk<'a, 'v> {
     nodes: &'a [Node],
     path: Vec<Seg<'v>>,
     out: Vec<Violation>,
+    probe: bool,
+    failed: bool,
 }
 
 impl<'a, 'v> Walk<'a, 'v> {
     /// Every leaf violation of `value` against node `root`, in upstream's order.
     pub(super) fn run(nodes: &'a [Node], root: NodeId, value: &'v Value) -> Vec<Violation> {
-        let mut walk = Walk { nodes, path: Vec::new(), out: Vec::new() };
+        let mut walk = Walk {
+            nodes,
+            path: Vec::new(),
+            out: Vec::new(),
+            probe: false,
+            failed: false,
+        };
         walk.check(root, value, 0);
         walk.out
     }
@@ -49,6 +63,9 @@ impl<'a, 'v> Walk<'a, 'v> {
     fn check(&mut self, id: NodeId, v: &'v Value, same: u32) {
         let nodes = self.nodes;
         let n = &nodes[id];
+        if self.probe && self.failed {
+            return;
+        }
         if same > MAX_IN_PLACE {
             return self.fail(Reason::RefCycle);
         }
@@ -76,6 +93,10 @@ impl<'a, 'v> Walk<'a, 'v> {
 
     /// Records a leaf violation at the current path.
     fn fail(&mut self, reason: Reason) {
+        if self.probe {
+            self.failed = true;
+            return;
+        }
         let path = self
             .path
             .iter()
@@ -94,20 +115,29 @@ impl<'a, 'v> Walk<'a, 'v> {
         self.path.pop();
     }
 
-    /// Runs `id` on `v` in place, returning its violations instead of keeping them.
-    fn trial(&mut self, id: NodeId, v: &'v Value, same: u32) -> Vec<Violation> {
-        let start = self.out.len();
-        self.check(id, v, same + 1);
-        self.out.split_off(start)
+    /// Whether `v` satisfies node `id` (a probe: nothing is recorded).
+    fn passes(&mut self, id: NodeId, v: &'v Value, same: u32) -> bool {
+        let saved = (self.probe, self.failed);
+        (self.probe, self.failed) = (true, false);
+        self.check(id, v, same);
+        let ok = !self.failed;
+        (self.probe, self.failed) = saved;
+        ok
     }
 
     fn object(&mut self, n: &Node, map: &'v Map<String, Value>, v: &'v Value, same: u32) {
         let o = &n.object;
         if let Some(want) = o.min_properties.filter(|w| map.len() < *w) {
-            self.fail(Reason::MinProperties { got: map.len(), want });
+            self.fail(Reason::MinProperties {
+                got: map.len(),
+                want,
+            });
         }
         if let Some(want) = o.max_properties.filter(|w| map.len() > *w) {
-            self.fail(Reason::MaxProperties { got: map.len(), want });
+            self.fail(Reason::MaxProperties {
+                got: map.len(),
+                want,
+            });
         }
         let missing = missing(map, &o.required);
         if !missing.is_empty() {
@@ -115,6 +145,9 @@ impl<'a, 'v> Walk<'a, 'v> {
         }
         let mut names = Vec::new();
         for (key, val) in map {
+            if self.probe && self.failed {
+                return;
+            }
             let seg = Seg::Key(key.as_str());
             let mut evaluated = false;
             if let Some(id) = o.properties.get(key) {
@@ -140,7 +173,13 @@ impl<'a, 'v> Walk<'a, 'v> {
     }
 
     /// `propertyNames`, `dependentSchemas`, `dependentRequired`.
-    fn object_dependencies(&mut self, n: &Node, map: &'v Map<String, Value>, v: &'v Value, same: u32) {
+    fn object_dependencies(
+        &mut self,
+        n: &Node,
+        map: &'v Map<String, Value>,
+        v: &'v Value,
+        same: u32,
+    ) {
         let o = &n.object;
         if let Some(id) = o.property_names {
             for key in map.keys() {
@@ -159,7 +198,10 @@ impl<'a, 'v> Walk<'a, 'v> {
             if map.contains_key(prop) {
                 let missing = missing(map, required);
                 if !missing.is_empty() {
-                    self.fail(Reason::DependentRequired { prop: prop.clone(), missing });
+                    self.fail(Reason::DependentRequired {
+                        prop: prop.clone(),
+                        missing,
+                    });
                 }
             }
         }
@@ -168,10 +210,16 @@ impl<'a, 'v> Walk<'a, 'v> {
     fn array(&mut self, n: &Node, list: &'v [Value]) {
         let a = &n.array;
         if let Some(want) = a.min_items.filter(|w| list.len() < *w) {
-            self.fail(Reason::MinItems { got: list.len(), want });
+            self.fail(Reason::MinItems {
+                got: list.len(),
+                want,
+            });
         }
         if let Some(want) = a.max_items.filter(|w| list.len() > *w) {
-            self.fail(Reason::MaxItems { got: list.len(), want });
+            self.fail(Reason::MaxItems {
+                got: list.len(),
+                want,
+            });
         }
         if a.unique_items {
             if let Some((first, second)) = values::first_duplicate(list) {
@@ -191,37 +239,37 @@ impl<'a, 'v> Walk<'a, 'v> {
 
     /// `contains` with `minContains` / `maxContains`.
     fn contains(&mut self, n: &Node, id: NodeId, list: &'v [Value]) {
-        let (mut matched, mut errors) = (Vec::new(), Vec::new());
+        let mut matched = Vec::new();
         for (i, item) in list.iter().enumerate() {
-            let start = self.out.len();
-            self.child(id, Seg::Index(i), item);
-            let failed = self.out.split_off(start);
-            if failed.is_empty() {
+            self.path.push(Seg::Index(i));
+            if self.passes(id, item, 0) {
                 matched.push(i);
-            } else {
-                errors.extend(failed);
             }
+            self.path.pop();
         }
         let a = &n.array;
         let too_few = match a.min_contains {
-            Some(want) => (matched.len() < want).then(|| Reason::MinContains { got: matched.clone(), want }),
+            Some(want) => (matched.len() < want).then(|| Reason::MinContains {
+                got: matched.clone(),
+                want,
+            }),
             None => matched.is_empty().then_some(Reason::Contains),
         };
         if let Some(reason) = too_few {
-            self.fail_with(errors, reason);
+            let before = self.out.len();
+            for (i, item) in list
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !matched.contains(i))
+            {
+                self.child(id, Seg::Index(i), item);
+            }
+            if self.out.len() == before {
+                self.fail(reason);
+            }
         }
         if let Some(want) = a.max_contains.filter(|w| matched.len() > *w) {
             self.fail(Reason::MaxContains { got: matched, want });
-        }
-    }
-
-    /// A wrapper error: its causes are the leaves, or it is a leaf itself
-    /// when it has none.
-    fn fail_with(&mut self, causes: Vec<Violation>, reason: Reason) {
-        if causes.is_empty() {
-            self.fail(reason);
-        } else {
-            self.out.extend(causes);
         }
     }
 
@@ -238,7 +286,10 @@ impl<'a, 'v> Walk<'a, 'v> {
         }
         if let Some((re, pattern)) = &st.pattern {
             if !re.is_match(s) {
-                self.fail(Reason::Pattern { got: s.to_string(), pattern: pattern.clone() });
+                self.fail(Reason::Pattern {
+                    got: s.to_string(),
+                    pattern: pattern.clone(),
+                });
             }
         }
     }
@@ -246,7 +297,9 @@ impl<'a, 'v> Walk<'a, 'v> {
     fn number(&mut self, n: &Node, x: &Number) {
         let r = &n.number;
         let got = || x.clone();
-        let bound = |b: &Option<Number>, bad: &[Ordering]| b.clone().filter(|w| bad.contains(&values::cmp(x, w)));
+        let bound = |b: &Option<Number>, bad: &[Ordering]| {
+            b.clone().filter(|w| bad.contains(&values::cmp(x, w)))
+        };
         if let Some(want) = bound(&r.minimum, &[Ordering::Less]) {
             self.fail(Reason::Minimum { got: got(), want });
         }
@@ -268,52 +321,56 @@ impl<'a, 'v> Walk<'a, 'v> {
     fn logic(&mut self, n: &Node, v: &'v Value, same: u32) {
         let l = &n.logic;
         if let Some(id) = l.not {
-            if self.trial(id, v, same).is_empty() {
+            if self.passes(id, v, same + 1) {
                 self.fail(Reason::Not);
             }
         }
         for id in &l.all_of {
             self.check(*id, v, same + 1);
         }
-        if !l.any_of.is_empty() {
-            let mut errors = Vec::new();
-            for id in &l.any_of {
-                let failed = self.trial(*id, v, same);
-                if failed.is_empty() {
-                    errors.clear();
-                    break;
-                }
-                errors.extend(failed);
-            }
-            self.out.extend(errors);
+        if !l.any_of.is_empty() && !l.any_of.iter().any(|id| self.passes(*id, v, same + 1)) {
+            self.report_all(&l.any_of, v, same);
         }
         if !l.one_of.is_empty() {
             self.one_of(&l.one_of, v, same);
         }
         if let Some((cond, then, other)) = l.conditional {
-            let branch = if self.trial(cond, v, same).is_empty() { then } else { other };
+            let branch = if self.passes(cond, v, same + 1) {
+                then
+            } else {
+                other
+            };
             if let Some(id) = branch {
                 self.check(id, v, same + 1);
             }
         }
     }
 
-    /// `oneOf`: all failures when none matches; a leaf naming the first two
-    /// matches when more than one does.
+    /// `oneOf`: all branch failures when none matches; a leaf naming the
+    /// first two matches when more than one does.
     fn one_of(&mut self, list: &[NodeId], v: &'v Value, same: u32) {
         let mut matched = None;
-        let mut errors = Vec::new();
         for (i, id) in list.iter().enumerate() {
-            let failed = self.trial(*id, v, same);
-            match (matched, failed.is_empty()) {
-                (None, true) => matched = Some(i),
-                (None, false) => errors.extend(failed),
-                (Some(first), true) => return self.fail(Reason::OneOfMany { first, second: i }),
-                (Some(_), false) => {}
+            if self.passes(*id, v, same + 1) {
+                match matched {
+                    None => matched = Some(i),
+                    Some(first) => return self.fail(Reason::OneOfMany { first, second: i }),
+                }
             }
         }
         if matched.is_none() {
-            self.out.extend(errors);
+            self.report_all(list, v, same);
+        }
+    }
+
+    /// Records the failures of every branch in `list` (all of them failed).
+    fn report_all(&mut self, list: &[NodeId], v: &'v Value, same: u32) {
+        if self.probe {
+            self.failed = true;
+            return;
+        }
+        for id in list {
+            self.check(*id, v, same + 1);
         }
     }
 }
@@ -325,13 +382,19 @@ fn first_gate(n: &Node, v: &Value) -> Option<Reason> {
         let t = values::type_of(v);
         let integral = matches!(v, Value::Number(x) if values::is_integer(x));
         if !(types.contains(t) || (types.contains(JsonType::Integer) && integral)) {
-            return Some(Reason::Type { want: types.names() });
+            return Some(Reason::Type {
+                want: types.names(),
+            });
         }
     }
     if let Some(want) = n.constant.as_ref().filter(|w| !values::equal(v, w)) {
         return Some(Reason::Const { want: want.clone() });
     }
-    if let Some(want) = n.enumeration.as_ref().filter(|e| !e.iter().any(|w| values::equal(v, w))) {
+    if let Some(want) = n
+        .enumeration
+        .as_ref()
+        .filter(|e| !e.iter().any(|w| values::equal(v, w)))
+    {
         return Some(Reason::Enum { want: want.clone() });
     }
     None
@@ -339,5 +402,9 @@ fn first_gate(n: &Node, v: &Value) -> Option<Reason> {
 
 /// The names in `required` that `map` lacks, in `required`'s order.
 fn missing(map: &Map<String, Value>, required: &[String]) -> Vec<String> {
-    required.iter().filter(|r| !map.contains_key(*r)).cloned().collect()
+    required
+        .iter()
+        .filter(|r| !map.contains_key(*r))
+        .cloned()
+        .collect()
 }

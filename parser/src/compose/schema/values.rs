@@ -22,7 +22,10 @@ pub(super) fn type_of(v: &Value) -> JsonType {
 
 /// Whether `n` has no fractional part (`2.0` counts, as in Go's validator).
 pub(super) fn is_integer(n: &Number) -> bool {
-    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+    n.is_i64()
+        || n.is_u64()
+        || n.as_f64()
+            .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
 }
 
 /// Compares two numbers: exactly when both are integers, as f64 otherwise.
@@ -48,14 +51,18 @@ pub(super) fn is_multiple(a: &Number, b: &Number) -> bool {
 }
 
 fn as_i128(n: &Number) -> Option<i128> {
-    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
 }
 
 /// Deep equality with numbers compared by value.
 pub(super) fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => cmp(x, y) == Ordering::Equal,
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
         }
@@ -67,7 +74,11 @@ pub(super) fn equal(a: &Value, b: &Value) -> bool {
 /// as santhosh-tekuri's `duplicates` reports it.
 pub(super) fn first_duplicate(items: &[Value]) -> Option<(usize, usize)> {
     if items.len() <= 20 {
-        return (1..items.len()).find_map(|i| (0..i).find(|j| equal(&items[i], &items[*j])).map(|j| (j, i)));
+        return (1..items.len()).find_map(|i| {
+            (0..i)
+                .find(|j| equal(&items[i], &items[*j]))
+                .map(|j| (j, i))
+        });
     }
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -100,7 +111,10 @@ fn canonical(v: &Value) -> String {
             format!("[{}]", parts.join(","))
         }
         Value::Object(map) => {
-            let mut parts: Vec<String> = map.iter().map(|(k, v)| format!("{k:?}:{}", canonical(v))).collect();
+            let mut parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k:?}:{}", canonical(v)))
+                .collect();
             parts.sort_unstable();
             format!("{{{}}}", parts.join(","))
         }
