@@ -11,8 +11,10 @@
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
 //!
-//! Compose files will be parsed here too (`compose`), in a later issue.
+//! - [`compose`]: Compose files (YAML with positions and tags; the loader's
+//!   passes).
 
+pub mod compose;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod shell;

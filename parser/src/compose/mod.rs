@@ -1,0 +1,7 @@
+//! Compose files: the pure loader passes (YAML, and later `.env` files,
+//! interpolation, merge, schema validation, normalisation).
+//!
+//! - [`yaml`]: one YAML 1.2 document to a tree of positioned nodes (anchors,
+//!   `<<` merge keys, `!reset`/`!override` tags kept), and back to text.
+
+pub mod yaml;
