@@ -10,8 +10,9 @@
 //! - [`shell`]: shell-word expansion with BuildKit's semantics (`$V`, `${V:-w}`,
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
-//! - [`compose`]: the Compose loader's pure passes (the compose-spec schema
-//!   validator so far).
+//!
+//! - [`compose`]: Compose files (YAML with positions and tags; the loader's
+//!   passes).
 
 pub mod compose;
 pub mod dockerfile;

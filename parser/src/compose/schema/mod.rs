@@ -14,7 +14,8 @@
 //! `services.foo additional properties 'x' not allowed`,
 //! `services.web.develop.watch.0 missing property 'action'`). Each
 //! [`Violation`] also carries the key path as segments, so the loader can map
-//! it to a file line and column. [`violations`] lists every leaf violation.
+//! it to a file line and column ([`Violation::position`] does that against
+//! the YAML tree). [`violations`] lists every leaf violation.
 //!
 //! ## Why a hand-written validator
 //!
@@ -38,17 +39,20 @@
 //! format assertion, as compose-go compiles it); an integral float is an
 //! `integer`; numbers compare by value in `enum`/`const`/`uniqueItems`.
 //! Differences: Go visits object members in random order, this walker in
-//! document order (so ties are broken deterministically); patterns run on
+//! the JSON map's order (sorted keys, or document order with serde_json's
+//! `preserve_order`), so ties are broken deterministically; patterns run on
 //! Rust's `regex`, whose `\w \d \s \b` are Unicode-aware where Go's are ASCII
 //! (the compose schema uses none of them); at the document root the message
 //! is the reason alone (compose-go prints a leading space).
 //!
 //! Modules: `compile` (schema JSON -> node arena), `node` (the compiled
 //! form), `validate` (the walker), `values` (types, numbers, equality),
-//! `render` (compose-go's wording), `error` (the public error types).
+//! `render` (compose-go's wording), `error` (the public error types),
+//! `locate` (key path -> YAML position).
 
 mod compile;
 mod error;
+mod locate;
 mod node;
 mod render;
 mod validate;

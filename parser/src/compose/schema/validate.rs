@@ -8,8 +8,8 @@
 //! `$ref`, `allOf`/`anyOf`/`oneOf` wrappers) is never needed. The order per
 //! schema is upstream's: `type` (stops there), `const`, `enum`, `$ref`, the
 //! object / array / string / number keywords, then `not`, `allOf`, `anyOf`,
-//! `oneOf`, `if`. Object members are visited in the document's key order,
-//! where Go visits them in random map order: ties between equally specific
+//! `oneOf`, `if`. Object members are visited in the JSON map's order, where
+//! Go visits them in random map order: ties between equally specific
 //! violations are broken deterministically here.
 
 use super::error::{PathSeg, Reason, Violation};
