@@ -53,7 +53,9 @@ fn run_case(case: &Value) -> Result<(), String> {
         (Some("invalid"), Err(SchemaError::Invalid(v))) => {
             let text = v.to_string();
             match case["error_contains"].as_str() {
-                Some(want) if !text.contains(want) => Err(format!("error {text:?} does not contain {want:?}")),
+                Some(want) if !text.contains(want) => {
+                    Err(format!("error {text:?} does not contain {want:?}"))
+                }
                 _ => Ok(()),
             }
         }
@@ -69,16 +71,29 @@ fn every_corpus_case_validates_as_upstream() {
         .iter()
         .filter_map(|c| run_case(c).err().map(|e| format!("{}: {e}", c["name"])))
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_corpus_file_is_a_case() {
-    let named: BTreeSet<String> = cases().iter().filter_map(|c| c["file"].as_str().map(String::from)).collect();
+    let named: BTreeSet<String> = cases()
+        .iter()
+        .filter_map(|c| c["file"].as_str().map(String::from))
+        .collect();
     let mut on_disk = BTreeSet::new();
     for dir in ["valid", "invalid"] {
         for entry in fs::read_dir(corpus().join(dir)).expect("corpus dir") {
-            let name = entry.expect("dir entry").file_name().to_string_lossy().into_owned();
+            let name = entry
+                .expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             on_disk.insert(format!("{dir}/{name}"));
         }
     }
@@ -87,7 +102,8 @@ fn every_corpus_file_is_a_case() {
 
 #[test]
 fn the_embedded_schema_is_the_corpus_schema() {
-    let corpus_schema: Value = serde_json::from_str(&read(&corpus().join("compose-spec.json"))).expect("JSON");
+    let corpus_schema: Value =
+        serde_json::from_str(&read(&corpus().join("compose-spec.json"))).expect("JSON");
     let embedded: Value = serde_json::from_str(COMPOSE_SPEC_JSON).expect("JSON");
     assert_eq!(corpus_schema, embedded);
 }
@@ -95,16 +111,29 @@ fn the_embedded_schema_is_the_corpus_schema() {
 #[test]
 fn violations_carry_their_path_and_yaml_position() {
     let (node, model) = load("invalid/TestBadDevelopConfig.yaml");
-    let Err(SchemaError::Invalid(v)) = schema::validate(&model) else { panic!("expected a violation") };
+    let Err(SchemaError::Invalid(v)) = schema::validate(&model) else {
+        panic!("expected a violation")
+    };
     let key = |k: &str| PathSeg::Key(k.to_string());
-    let want = vec![key("services"), key("frontend"), key("develop"), key("watch"), PathSeg::Index(0)];
+    let want = vec![
+        key("services"),
+        key("frontend"),
+        key("develop"),
+        key("watch"),
+        PathSeg::Index(0),
+    ];
     assert_eq!(v.path, want);
     let pos = v.position(&node).expect("path exists in the tree");
     assert_eq!((pos.line, pos.col), (9, 11));
 
     let (node, model) = load("invalid/TestValidateUndefinedTopLevelOption.yaml");
-    let Err(SchemaError::Invalid(v)) = schema::validate(&model) else { panic!("expected a violation") };
-    assert_eq!(v.to_string(), "additional properties 'helicopters' not allowed");
+    let Err(SchemaError::Invalid(v)) = schema::validate(&model) else {
+        panic!("expected a violation")
+    };
+    assert_eq!(
+        v.to_string(),
+        "additional properties 'helicopters' not allowed"
+    );
     let pos = v.position(&node).expect("the offending key");
     assert_eq!((pos.line, pos.col), (1, 1));
 }
@@ -114,8 +143,12 @@ fn interpolation_placeholders_pass_where_numbers_and_booleans_go() {
     let text = "services:\n  web:\n    image: app\n    ports: ['${PORT}:80', {target: 80, published: '${P}'}]\n    cpu_count: ${CPUS}\n    privileged: ${PRIV}\n    tty: 'true'\n";
     let model = yaml::parse(text, "compose.yaml").expect("YAML").to_json();
     assert_eq!(schema::validate(&model), Ok(()));
-    let bad = yaml::parse("services:\n  web:\n    cpu_count: -2\n", "c.yaml").expect("YAML").to_json();
-    let err = schema::validate(&bad).expect_err("negative cpu_count").to_string();
+    let bad = yaml::parse("services:\n  web:\n    cpu_count: -2\n", "c.yaml")
+        .expect("YAML")
+        .to_json();
+    let err = schema::validate(&bad)
+        .expect_err("negative cpu_count")
+        .to_string();
     // `cpu_count` is `oneOf: [string, {integer, minimum 0}]`: both branch
     // errors are as deep, and compose-go keeps the first one.
     assert_eq!(err, "services.web.cpu_count must be a string");
@@ -123,16 +156,26 @@ fn interpolation_placeholders_pass_where_numbers_and_booleans_go() {
 
 #[test]
 fn service_names_and_extension_keys() {
-    let ok = json!({"services": {"a.b-c_1": {"image": "x", "x-note": [1]}}, "x-top": {"any": true}});
+    let ok =
+        json!({"services": {"a.b-c_1": {"image": "x", "x-note": [1]}}, "x-top": {"any": true}});
     assert_eq!(schema::validate(&ok), Ok(()));
     let bad_name = json!({"services": {"bad name": {"image": "x"}}});
-    let err = schema::validate(&bad_name).expect_err("space in a service name").to_string();
+    let err = schema::validate(&bad_name)
+        .expect_err("space in a service name")
+        .to_string();
     assert_eq!(err, "services additional properties 'bad name' not allowed");
     let unknown = json!({"services": {"web": {"image": "x", "imagee": "y"}}});
-    let err = schema::validate(&unknown).expect_err("unknown key").to_string();
-    assert_eq!(err, "services.web additional properties 'imagee' not allowed");
+    let err = schema::validate(&unknown)
+        .expect_err("unknown key")
+        .to_string();
+    assert_eq!(
+        err,
+        "services.web additional properties 'imagee' not allowed"
+    );
     let enum_value = json!({"services": {"web": {"depends_on": {"db": {"condition": "up"}}}}});
-    let err = schema::validate(&enum_value).expect_err("bad condition").to_string();
+    let err = schema::validate(&enum_value)
+        .expect_err("bad condition")
+        .to_string();
     assert_eq!(
         err,
         "services.web.depends_on.db.condition value must be one of 'service_started', 'service_healthy', 'service_completed_successfully'"

@@ -161,6 +161,16 @@ impl<'s> Compiler<'s> {
         if let Some(v) = map.get("propertyNames") {
             n.object.property_names = Some(self.node(&join(ptr, &["propertyNames"]), v)?);
         }
+        self.dependency_rules(ptr, map, n)
+    }
+
+    /// `dependentRequired`, `dependentSchemas` and draft-07 `dependencies`.
+    fn dependency_rules(
+        &mut self,
+        ptr: &str,
+        map: &'s Map<String, Value>,
+        n: &mut Node,
+    ) -> Result<(), CompileError> {
         for (name, v) in members(ptr, map, "dependentRequired")? {
             n.object
                 .dependent_required

@@ -29,9 +29,10 @@ impl Violation {
 /// The child of `node` at `seg`, and the position to report for it.
 fn step<'n>(node: &'n Node, seg: &PathSeg) -> Option<(Pos, &'n Node)> {
     match (seg, &node.value) {
-        (PathSeg::Key(k), Value::Map(entries)) => {
-            entries.iter().find(|(key, _)| key.text == *k).map(|(key, child)| (key.pos, child))
-        }
+        (PathSeg::Key(k), Value::Map(entries)) => entries
+            .iter()
+            .find(|(key, _)| key.text == *k)
+            .map(|(key, child)| (key.pos, child)),
         (PathSeg::Index(i), Value::Seq(items)) => items.get(*i).map(|child| (child.pos, child)),
         _ => None,
     }

@@ -143,6 +143,13 @@ impl<'a, 'v> Walk<'a, 'v> {
         if !missing.is_empty() {
             self.fail(Reason::Required { missing });
         }
+        self.members(n, map);
+        self.object_dependencies(n, map, v, same);
+    }
+
+    /// `properties`, `patternProperties`, `additionalProperties`, member by member.
+    fn members(&mut self, n: &Node, map: &'v Map<String, Value>) {
+        let o = &n.object;
         let mut names = Vec::new();
         for (key, val) in map {
             if self.probe && self.failed {
@@ -169,7 +176,6 @@ impl<'a, 'v> Walk<'a, 'v> {
         if !names.is_empty() {
             self.fail(Reason::AdditionalProperties { names });
         }
-        self.object_dependencies(n, map, v, same);
     }
 
     /// `propertyNames`, `dependentSchemas`, `dependentRequired`.
