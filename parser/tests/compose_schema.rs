@@ -5,8 +5,10 @@
 //! contains upstream's `error_contains`. No case is skipped, and every YAML
 //! file of `valid/` and `invalid/` must be named by a case.
 //!
-//! Also: the embedded schema is the corpus's `compose-spec.json`, violations
-//! map back to YAML positions, and a 50-service model validates.
+//! Also: 316 mutated documents with the error upstream's own validator chose
+//! (testdata/compose/schema-oracle), the embedded schema is the corpus's
+//! `compose-spec.json`, violations map back to YAML positions, and a
+//! 50-service model validates.
 
 use kiln_parser::compose::schema::{self, PathSeg, SchemaError, COMPOSE_SPEC_JSON};
 use kiln_parser::compose::yaml;
@@ -76,6 +78,43 @@ fn every_corpus_case_validates_as_upstream() {
         "{} of {} cases failed:\n{}",
         failures.len(),
         cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Mutated documents with the error upstream's validator chose for them
+/// (testdata/compose/schema-oracle/README.md says how they were made).
+#[test]
+fn every_oracle_case_matches_upstream() {
+    let path = corpus().join("../../schema-oracle/cases.jsonl");
+    let text = read(&path);
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        count += 1;
+        let row: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        let got = match schema::validate(&row["model"]) {
+            Ok(()) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        if got.as_deref() != row["error"].as_str() {
+            failures.push(format!(
+                "line {}: want {}, got {got:?}",
+                i + 1,
+                row["error"]
+            ));
+        }
+    }
+    assert!(count >= 300, "only {count} oracle cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {count} differ:\n{}",
+        failures.len(),
         failures.join("\n")
     );
 }
