@@ -18,10 +18,6 @@ use super::values;
 use serde_json::{Map, Number, Value};
 use std::cmp::Ordering;
 
-/// In-place applications (`$ref`, `allOf`, ...) allowed on one value before
-/// the schema is taken to loop (`{"$ref": "#"}`).
-const MAX_IN_PLACE: u32 = 128;
-
 /// One step of the path while walking (borrowed from the instance).
 #[derive(Clone, Copy)]
 pub(super) enum Seg<'v> {
@@ -42,6 +38,10 @@ pub(super) struct Walk<'a, 'v> {
     out: Vec<Violation>,
     probe: bool,
     failed: bool,
+    /// Nodes applied in place (`$ref`, `allOf`, ...) to the current value,
+    /// to catch a schema that loops without descending (`{"$ref": "#"}`),
+    /// as upstream's scope check does.
+    in_place: Vec<NodeId>,
 }
 
 impl<'a, 'v> Walk<'a, 'v> {
@@ -53,22 +53,29 @@ impl<'a, 'v> Walk<'a, 'v> {
             out: Vec::new(),
             probe: false,
             failed: false,
+            in_place: Vec::new(),
         };
-        walk.check(root, value, 0);
+        walk.check(root, value);
         walk.out
     }
 
-    /// Validates `v` (at the current path) against node `id`; `same` counts
-    /// in-place applications since the walk last descended into a child.
-    fn check(&mut self, id: NodeId, v: &'v Value, same: u32) {
-        let nodes = self.nodes;
-        let n = &nodes[id];
+    /// Validates `v` (at the current path) against node `id`.
+    fn check(&mut self, id: NodeId, v: &'v Value) {
         if self.probe && self.failed {
             return;
         }
-        if same > MAX_IN_PLACE {
+        if self.in_place.contains(&id) {
             return self.fail(Reason::RefCycle);
         }
+        self.in_place.push(id);
+        self.apply(id, v);
+        self.in_place.pop();
+    }
+
+    /// Every keyword of node `id`, in upstream's order.
+    fn apply(&mut self, id: NodeId, v: &'v Value) {
+        let nodes = self.nodes;
+        let n = &nodes[id];
         if let Some(ok) = n.always {
             if !ok {
                 self.fail(Reason::FalseSchema);
@@ -79,16 +86,16 @@ impl<'a, 'v> Walk<'a, 'v> {
             return self.fail(reason);
         }
         if let Some(r) = n.reference {
-            self.check(r, v, same + 1);
+            self.check(r, v);
         }
         match v {
-            Value::Object(map) => self.object(n, map, v, same),
+            Value::Object(map) => self.object(n, map, v),
             Value::Array(list) => self.array(n, list),
             Value::String(s) => self.string(n, s),
             Value::Number(x) => self.number(n, x),
             _ => {}
         }
-        self.logic(n, v, same);
+        self.logic(n, v);
     }
 
     /// Records a leaf violation at the current path.
@@ -111,21 +118,23 @@ impl<'a, 'v> Walk<'a, 'v> {
     /// Validates the child `v` reached through `seg`.
     fn child(&mut self, id: NodeId, seg: Seg<'v>, v: &'v Value) {
         self.path.push(seg);
-        self.check(id, v, 0);
+        let outer = std::mem::take(&mut self.in_place);
+        self.check(id, v);
+        self.in_place = outer;
         self.path.pop();
     }
 
     /// Whether `v` satisfies node `id` (a probe: nothing is recorded).
-    fn passes(&mut self, id: NodeId, v: &'v Value, same: u32) -> bool {
+    fn passes(&mut self, id: NodeId, v: &'v Value) -> bool {
         let saved = (self.probe, self.failed);
         (self.probe, self.failed) = (true, false);
-        self.check(id, v, same);
+        self.check(id, v);
         let ok = !self.failed;
         (self.probe, self.failed) = saved;
         ok
     }
 
-    fn object(&mut self, n: &Node, map: &'v Map<String, Value>, v: &'v Value, same: u32) {
+    fn object(&mut self, n: &Node, map: &'v Map<String, Value>, v: &'v Value) {
         let o = &n.object;
         if let Some(want) = o.min_properties.filter(|w| map.len() < *w) {
             self.fail(Reason::MinProperties {
@@ -144,7 +153,7 @@ impl<'a, 'v> Walk<'a, 'v> {
             self.fail(Reason::Required { missing });
         }
         self.members(n, map);
-        self.object_dependencies(n, map, v, same);
+        self.object_dependencies(n, map, v);
     }
 
     /// `properties`, `patternProperties`, `additionalProperties`, member by member.
@@ -179,13 +188,7 @@ impl<'a, 'v> Walk<'a, 'v> {
     }
 
     /// `propertyNames`, `dependentSchemas`, `dependentRequired`.
-    fn object_dependencies(
-        &mut self,
-        n: &Node,
-        map: &'v Map<String, Value>,
-        v: &'v Value,
-        same: u32,
-    ) {
+    fn object_dependencies(&mut self, n: &Node, map: &'v Map<String, Value>, v: &'v Value) {
         let o = &n.object;
         if let Some(id) = o.property_names {
             for key in map.keys() {
@@ -197,7 +200,7 @@ impl<'a, 'v> Walk<'a, 'v> {
         }
         for (prop, id) in &o.dependent_schemas {
             if map.contains_key(prop) {
-                self.check(*id, v, same + 1);
+                self.check(*id, v);
             }
         }
         for (prop, required) in &o.dependent_required {
@@ -248,9 +251,11 @@ impl<'a, 'v> Walk<'a, 'v> {
         let mut matched = Vec::new();
         for (i, item) in list.iter().enumerate() {
             self.path.push(Seg::Index(i));
-            if self.passes(id, item, 0) {
+            let outer = std::mem::take(&mut self.in_place);
+            if self.passes(id, item) {
                 matched.push(i);
             }
+            self.in_place = outer;
             self.path.pop();
         }
         let a = &n.array;
@@ -324,40 +329,36 @@ impl<'a, 'v> Walk<'a, 'v> {
     }
 
     /// `not`, `allOf`, `anyOf`, `oneOf`, `if`/`then`/`else`.
-    fn logic(&mut self, n: &Node, v: &'v Value, same: u32) {
+    fn logic(&mut self, n: &Node, v: &'v Value) {
         let l = &n.logic;
         if let Some(id) = l.not {
-            if self.passes(id, v, same + 1) {
+            if self.passes(id, v) {
                 self.fail(Reason::Not);
             }
         }
         for id in &l.all_of {
-            self.check(*id, v, same + 1);
+            self.check(*id, v);
         }
-        if !l.any_of.is_empty() && !l.any_of.iter().any(|id| self.passes(*id, v, same + 1)) {
-            self.report_all(&l.any_of, v, same);
+        if !l.any_of.is_empty() && !l.any_of.iter().any(|id| self.passes(*id, v)) {
+            self.report_all(&l.any_of, v);
         }
         if !l.one_of.is_empty() {
-            self.one_of(&l.one_of, v, same);
+            self.one_of(&l.one_of, v);
         }
         if let Some((cond, then, other)) = l.conditional {
-            let branch = if self.passes(cond, v, same + 1) {
-                then
-            } else {
-                other
-            };
+            let branch = if self.passes(cond, v) { then } else { other };
             if let Some(id) = branch {
-                self.check(id, v, same + 1);
+                self.check(id, v);
             }
         }
     }
 
     /// `oneOf`: all branch failures when none matches; a leaf naming the
     /// first two matches when more than one does.
-    fn one_of(&mut self, list: &[NodeId], v: &'v Value, same: u32) {
+    fn one_of(&mut self, list: &[NodeId], v: &'v Value) {
         let mut matched = None;
         for (i, id) in list.iter().enumerate() {
-            if self.passes(*id, v, same + 1) {
+            if self.passes(*id, v) {
                 match matched {
                     None => matched = Some(i),
                     Some(first) => return self.fail(Reason::OneOfMany { first, second: i }),
@@ -365,18 +366,18 @@ impl<'a, 'v> Walk<'a, 'v> {
             }
         }
         if matched.is_none() {
-            self.report_all(list, v, same);
+            self.report_all(list, v);
         }
     }
 
     /// Records the failures of every branch in `list` (all of them failed).
-    fn report_all(&mut self, list: &[NodeId], v: &'v Value, same: u32) {
+    fn report_all(&mut self, list: &[NodeId], v: &'v Value) {
         if self.probe {
             self.failed = true;
             return;
         }
         for id in list {
-            self.check(*id, v, same + 1);
+            self.check(*id, v);
         }
     }
 }
