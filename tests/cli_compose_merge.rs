@@ -42,7 +42,13 @@ fn every_merge_case_through_the_binary() {
         let name = case["name"].as_str().unwrap();
         let dir = corpus().join(name);
         let mut args = vec!["debug", "compose", "merge"];
-        args.extend(case["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()));
+        args.extend(
+            case["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap()),
+        );
         let out = kiln(&args, &dir);
         let expected_file = dir.join(case["expected"].as_str().unwrap());
         let expected = as_data(&std::fs::read_to_string(expected_file).unwrap(), name);
@@ -54,28 +60,55 @@ fn every_merge_case_through_the_binary() {
         count += 1;
     }
     assert!(count >= 60, "{count} cases");
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn refused_merge_names_file_line_and_path() {
     let scratch = Scratch::new("compose-merge-refused");
-    std::fs::write(scratch.0.join("a.yaml"), "services:\n  web:\n    ports: [\"80:80\"]\n").unwrap();
-    std::fs::write(scratch.0.join("b.yaml"), "services:\n  web:\n    ports: 80\n").unwrap();
-    let out = kiln(&["debug", "compose", "merge", "a.yaml", "b.yaml"], &scratch.0);
+    std::fs::write(
+        scratch.0.join("a.yaml"),
+        "services:\n  web:\n    ports: [\"80:80\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scratch.0.join("b.yaml"),
+        "services:\n  web:\n    ports: 80\n",
+    )
+    .unwrap();
+    let out = kiln(
+        &["debug", "compose", "merge", "a.yaml", "b.yaml"],
+        &scratch.0,
+    );
     let stderr = one_line_error(out);
-    assert_eq!(stderr, "kiln: b.yaml:3:12: cannot override services.web.ports\n");
+    assert_eq!(
+        stderr,
+        "kiln: b.yaml:3:12: cannot override services.web.ports\n"
+    );
 }
 
 #[test]
 fn reset_and_override_tags_apply_across_files() {
     let scratch = Scratch::new("compose-merge-reset");
-    let base = "services:\n  web:\n    image: a\n    ports: [\"80:80\"]\n    environment: {A: \"1\"}\n";
+    let base =
+        "services:\n  web:\n    image: a\n    ports: [\"80:80\"]\n    environment: {A: \"1\"}\n";
     let over = "services:\n  web:\n    ports: !reset []\n    environment: !override {B: \"2\"}\n";
     std::fs::write(scratch.0.join("a.yaml"), base).unwrap();
     std::fs::write(scratch.0.join("b.yaml"), over).unwrap();
-    let out = kiln(&["debug", "compose", "merge", "a.yaml", "b.yaml"], &scratch.0);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kiln(
+        &["debug", "compose", "merge", "a.yaml", "b.yaml"],
+        &scratch.0,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "services:\n  web:\n    image: a\n    environment:\n      B: \"2\"\n"
@@ -88,6 +121,9 @@ fn invalid_yaml_and_missing_file_fail_with_one_line() {
     std::fs::write(scratch.0.join("dup.yaml"), "services:\n  a: {}\n  a: {}\n").unwrap();
     let stderr = one_line_error(kiln(&["debug", "compose", "merge", "dup.yaml"], &scratch.0));
     assert!(stderr.starts_with("kiln: dup.yaml:3:"), "{stderr}");
-    let stderr = one_line_error(kiln(&["debug", "compose", "merge", "nope.yaml"], &scratch.0));
+    let stderr = one_line_error(kiln(
+        &["debug", "compose", "merge", "nope.yaml"],
+        &scratch.0,
+    ));
     assert!(stderr.contains("nope.yaml"), "{stderr}");
 }

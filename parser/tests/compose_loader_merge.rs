@@ -33,19 +33,97 @@ impl FileHost for DiskHost {
 /// (case, check path, why it belongs to a later pass, what these passes
 /// must produce instead: path, value; `null` value = must load).
 const LATER_PASS: &[(&str, &str, &str, &str, &str)] = &[
-    ("TestExtendsPort", "services.test.ports.0.target", "canonical long port syntax", "services.test.ports.0", "\"8000:8000\""),
-    ("TestExtendsRelativePath", "services.test.build.context", "canonical build mapping", "services.test.build", "\"testdata/extends\""),
-    ("TestExtendsWithInterpolation", "services.test.volumes.0.source", "interpolation and canonical volumes", "services.test.volumes.0", "\"${SOURCE:-/dev/null}:/tmp/foo:ro\""),
-    ("TestLoadExtends", "services.foo.command.0", "canonical command list", "services.foo.command", "\"echo\""),
-    ("TestLoadExtendsOverrideCommand", "services.foo.command", "canonical command list", "services.foo.command", "\"/bin/ash -c \\\"rm -rf /tmp/might-not-exist\\\"\""),
-    ("TestLoadExtendsDependsOn", "services.service_b.depends_on", "canonical depends_on mapping", "services.service_b.depends_on", "[\"service_a\"]"),
-    ("TestLoadExtendsDependsOn", "services.service_b.depends_on.service_a.condition", "canonical depends_on mapping", "services.service_b.depends_on", "[\"service_a\"]"),
-    ("TestLoadExtendsDependsOn", "services.service_b.depends_on.service_a.required", "canonical depends_on mapping", "services.service_b.depends_on", "[\"service_a\"]"),
-    ("TestProfiles--no-profile", "services.foo", "profiles", "services.foo.profiles", "[\"debug\", \"dev\"]"),
-    ("TestExtendsWithServiceRef--depends_on", "error", "consistency check", "services.bar.depends_on", "[\"zot\"]"),
-    ("TestExtendsWithServiceRef--shared_ipc", "error", "consistency check", "services.bar.ipc", "\"service:zot\""),
-    ("TestExtendsWithServiceRef--shared_network_mode", "error", "consistency check", "services.bar.network_mode", "\"service:zot\""),
-    ("TestExtendsWithServiceRef--volumes_from", "error", "consistency check", "services.bar.volumes_from", "[\"zot\"]"),
+    (
+        "TestExtendsPort",
+        "services.test.ports.0.target",
+        "canonical long port syntax",
+        "services.test.ports.0",
+        "\"8000:8000\"",
+    ),
+    (
+        "TestExtendsRelativePath",
+        "services.test.build.context",
+        "canonical build mapping",
+        "services.test.build",
+        "\"testdata/extends\"",
+    ),
+    (
+        "TestExtendsWithInterpolation",
+        "services.test.volumes.0.source",
+        "interpolation and canonical volumes",
+        "services.test.volumes.0",
+        "\"${SOURCE:-/dev/null}:/tmp/foo:ro\"",
+    ),
+    (
+        "TestLoadExtends",
+        "services.foo.command.0",
+        "canonical command list",
+        "services.foo.command",
+        "\"echo\"",
+    ),
+    (
+        "TestLoadExtendsOverrideCommand",
+        "services.foo.command",
+        "canonical command list",
+        "services.foo.command",
+        "\"/bin/ash -c \\\"rm -rf /tmp/might-not-exist\\\"\"",
+    ),
+    (
+        "TestLoadExtendsDependsOn",
+        "services.service_b.depends_on",
+        "canonical depends_on mapping",
+        "services.service_b.depends_on",
+        "[\"service_a\"]",
+    ),
+    (
+        "TestLoadExtendsDependsOn",
+        "services.service_b.depends_on.service_a.condition",
+        "canonical depends_on mapping",
+        "services.service_b.depends_on",
+        "[\"service_a\"]",
+    ),
+    (
+        "TestLoadExtendsDependsOn",
+        "services.service_b.depends_on.service_a.required",
+        "canonical depends_on mapping",
+        "services.service_b.depends_on",
+        "[\"service_a\"]",
+    ),
+    (
+        "TestProfiles--no-profile",
+        "services.foo",
+        "profiles",
+        "services.foo.profiles",
+        "[\"debug\", \"dev\"]",
+    ),
+    (
+        "TestExtendsWithServiceRef--depends_on",
+        "error",
+        "consistency check",
+        "services.bar.depends_on",
+        "[\"zot\"]",
+    ),
+    (
+        "TestExtendsWithServiceRef--shared_ipc",
+        "error",
+        "consistency check",
+        "services.bar.ipc",
+        "\"service:zot\"",
+    ),
+    (
+        "TestExtendsWithServiceRef--shared_network_mode",
+        "error",
+        "consistency check",
+        "services.bar.network_mode",
+        "\"service:zot\"",
+    ),
+    (
+        "TestExtendsWithServiceRef--volumes_from",
+        "error",
+        "consistency check",
+        "services.bar.volumes_from",
+        "[\"zot\"]",
+    ),
 ];
 
 fn corpus() -> PathBuf {
@@ -60,7 +138,16 @@ fn lookup<'a>(model: &'a Json, path: &str) -> Option<&'a Json> {
     })
 }
 
-fn later_pass(case: &str, path: &str) -> Option<&'static (&'static str, &'static str, &'static str, &'static str, &'static str)> {
+fn later_pass(
+    case: &str,
+    path: &str,
+) -> Option<&'static (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+)> {
     LATER_PASS.iter().find(|row| row.0 == case && row.1 == path)
 }
 
@@ -92,7 +179,12 @@ fn check(case: &str, model: &Json, c: &Json) -> Result<(), String> {
         };
         json!(len) == *n
     } else if let Some(keys) = c.get("keys") {
-        let mut want: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+        let mut want: Vec<&str> = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
         let mut got: Vec<&str> = match found {
             Some(Json::Object(m)) => m.keys().map(String::as_str).collect(),
             _ => Vec::new(),
@@ -116,13 +208,17 @@ fn substitute(model: &Json, row: &(&str, &str, &str, &str, &str)) -> Result<(), 
     let want: Json = serde_json::from_str(row.4).unwrap();
     match lookup(model, row.3) {
         Some(v) if *v == want => Ok(()),
-        other => Err(format!("{} (left to the {} pass): want {want}, found {other:?}", row.3, row.2)),
+        other => Err(format!(
+            "{} (left to the {} pass): want {want}, found {other:?}",
+            row.3, row.2
+        )),
     }
 }
 
 fn run_case(name: &str) -> Result<(), String> {
     let dir = corpus().join(name);
-    let expect: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
+    let expect: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
     let files: Vec<ComposeFile> = expect["files"]
         .as_array()
         .unwrap()
@@ -161,14 +257,24 @@ fn every_loader_case_through_the_merge_passes() {
     let names: Vec<String> = manifest
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<Json>(l).unwrap()["name"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<Json>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert!(names.len() >= 45, "{} cases", names.len());
     let failures: Vec<String> = names
         .iter()
         .filter_map(|n| run_case(n).err().map(|e| format!("{n}: {e}")))
         .collect();
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -176,9 +282,19 @@ fn extends_cycle_is_refused_with_the_chain() {
     let dir = std::env::temp_dir().join(format!("kiln-extends-cycle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("compose.yaml");
-    std::fs::write(&file, "services:\n  a:\n    extends: b\n  b:\n    extends:\n      service: a\n").unwrap();
-    let files = [ComposeFile { path: file.clone(), text: None }];
-    let opts = LoadOptions { working_dir: dir.clone(), ..LoadOptions::default() };
+    std::fs::write(
+        &file,
+        "services:\n  a:\n    extends: b\n  b:\n    extends:\n      service: a\n",
+    )
+    .unwrap();
+    let files = [ComposeFile {
+        path: file.clone(),
+        text: None,
+    }];
+    let opts = LoadOptions {
+        working_dir: dir.clone(),
+        ..LoadOptions::default()
+    };
     let err = load(&files, &opts, &DiskHost).unwrap_err().to_string();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(err.starts_with(&format!("{}:", file.display())), "{err}");

@@ -56,7 +56,9 @@ fn every_merge_case_matches_upstream() {
             })
             .collect();
         let expected_file = dir.join(case["expected"].as_str().unwrap());
-        let expected = yaml::parse(&read(&expected_file), "expected").unwrap().to_json();
+        let expected = yaml::parse(&read(&expected_file), "expected")
+            .unwrap()
+            .to_json();
         let got = match case["compare"].as_str().unwrap() {
             // The spec's examples: the merge function alone.
             "merge" => merge_only(&files),
@@ -70,5 +72,10 @@ fn every_merge_case_matches_upstream() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -80,7 +80,11 @@ pub struct LoadOptions {
 }
 
 /// The files merged in order (see the module docs).
-pub fn load(files: &[ComposeFile], opts: &LoadOptions, host: &dyn FileHost) -> Result<Node, MergeError> {
+pub fn load(
+    files: &[ComposeFile],
+    opts: &LoadOptions,
+    host: &dyn FileHost,
+) -> Result<Node, MergeError> {
     let loader = Loader { host };
     let cx = FileCx {
         working_dir: opts.working_dir.clone(),
@@ -151,7 +155,10 @@ impl Loader<'_> {
         for doc in yaml::parse_documents(&text, &name)? {
             let (doc, resets) = reset::resolve(doc);
             let doc = top_mapping(doc, &name)?;
-            let mut doc = self.host.prepare(doc, &name, &cx.env).map_err(|r| file_error(&name, r))?;
+            let mut doc = self
+                .host
+                .prepare(doc, &name, &cx.env)
+                .map_err(|r| file_error(&name, r))?;
             if !cx.skip_include {
                 let mut included = cx.included.clone();
                 included.push(file.path.clone());
@@ -162,7 +169,10 @@ impl Loader<'_> {
                 extends::apply(self, &mut doc, &name, cx, &resets)?;
             }
             dict = enforce_unicity(merge(dict, doc, &name)?, &name)?;
-            dict = self.host.after_merge(dict, &name).map_err(|r| file_error(&name, r))?;
+            dict = self
+                .host
+                .after_merge(dict, &name)
+                .map_err(|r| file_error(&name, r))?;
             last = resets;
         }
         Ok((dict, last))
@@ -197,6 +207,10 @@ fn top_mapping(doc: Node, file: &str) -> Result<Node, MergeError> {
             value: Value::Map(Vec::new()),
             ..doc
         }),
-        _ => Err(MergeError::invalid(file, doc.pos, "top-level object must be a mapping")),
+        _ => Err(MergeError::invalid(
+            file,
+            doc.pos,
+            "top-level object must be a mapping",
+        )),
     }
 }

@@ -21,8 +21,10 @@ pub fn v(node: &Node) -> String {
             format!("[{}]", parts.join(" "))
         }
         Value::Map(entries) => {
-            let mut parts: Vec<(String, String)> =
-                entries.iter().map(|(k, x)| (k.text.clone(), v(x))).collect();
+            let mut parts: Vec<(String, String)> = entries
+                .iter()
+                .map(|(k, x)| (k.text.clone(), v(x)))
+                .collect();
             parts.sort();
             let parts: Vec<String> = parts.into_iter().map(|(k, x)| format!("{k}:{x}")).collect();
             format!("map[{}]", parts.join(" "))
@@ -70,10 +72,18 @@ pub fn float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-trip digits: `1.5e6`, `-2e-7`.
     let sci = format!("{f:e}");
@@ -86,7 +96,11 @@ pub fn float(f: f64) -> String {
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     if !(-4..6).contains(&exp) {
         let rest = &digits[1..];
-        let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let dot = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{}{dot}e{esign}{:02}", &digits[..1], exp.abs());
     }
@@ -96,7 +110,11 @@ pub fn float(f: f64) -> String {
     } else if point as usize >= digits.len() {
         format!("{digits}{}", "0".repeat(point as usize - digits.len()))
     } else {
-        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
     };
     format!("{sign}{text}")
 }

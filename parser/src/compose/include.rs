@@ -29,13 +29,17 @@ use super::merge::{merge_at, MergeError};
 use super::path::TreePath;
 use super::reset::Resets;
 use super::tree;
-use super::yaml::{Node, Value};
+use super::yaml::{Node, Pos, Value};
 
-const RESOURCES: [&str; 6] = ["services", "volumes", "networks", "secrets", "configs", "models"];
+const RESOURCES: [&str; 6] = [
+    "services", "volumes", "networks", "secrets", "configs", "models",
+];
 
 /// One `include` entry.
 #[derive(Debug, Clone)]
 struct Include {
+    /// Where the entry is written (errors about it point there).
+    pos: Pos,
     paths: Vec<String>,
     project_directory: Option<String>,
     env_files: Vec<String>,
@@ -80,13 +84,15 @@ fn entry(item: &Node, file: &str) -> Result<Include, MergeError> {
     let bad = |n: &Node, what: &str| MergeError::invalid(file, n.pos, format!("include: {what}"));
     match &item.value {
         Value::Str(s) => Ok(Include {
+            pos: item.pos,
             paths: vec![s.clone()],
             project_directory: None,
             env_files: Vec::new(),
         }),
         Value::Map(_) => {
             let paths = match item.get("path") {
-                Some(p) => strings(p).ok_or_else(|| bad(p, "path must be a string or a list of strings"))?,
+                Some(p) => strings(p)
+                    .ok_or_else(|| bad(p, "path must be a string or a list of strings"))?,
                 None => Vec::new(),
             };
             if paths.is_empty() {
@@ -94,13 +100,19 @@ fn entry(item: &Node, file: &str) -> Result<Include, MergeError> {
             }
             let project_directory = match item.get("project_directory") {
                 None => None,
-                Some(d) => Some(d.as_str().ok_or_else(|| bad(d, "project_directory must be a string"))?.to_string()),
+                Some(d) => Some(
+                    d.as_str()
+                        .ok_or_else(|| bad(d, "project_directory must be a string"))?
+                        .to_string(),
+                ),
             };
             let env_files = match item.get("env_file") {
                 None => Vec::new(),
-                Some(e) => strings(e).ok_or_else(|| bad(e, "env_file must be a string or a list of strings"))?,
+                Some(e) => strings(e)
+                    .ok_or_else(|| bad(e, "env_file must be a string or a list of strings"))?,
             };
             Ok(Include {
+                pos: item.pos,
                 paths,
                 project_directory: project_directory.filter(|d| !d.is_empty()),
                 env_files,
@@ -114,7 +126,10 @@ fn entry(item: &Node, file: &str) -> Result<Include, MergeError> {
 fn strings(node: &Node) -> Option<Vec<String>> {
     match &node.value {
         Value::Str(s) => Some(vec![s.clone()]),
-        Value::Seq(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
+        Value::Seq(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => None,
     }
 }
@@ -127,15 +142,30 @@ fn load_one(
     cx: &FileCx,
     included: &[PathBuf],
 ) -> Result<Node, MergeError> {
-    let files: Vec<PathBuf> = inc.paths.iter().map(|p| absolute(&cx.working_dir, p)).collect();
+    let files: Vec<PathBuf> = inc
+        .paths
+        .iter()
+        .map(|p| absolute(&cx.working_dir, p))
+        .collect();
     let first = &files[0];
     if included.contains(first) {
-        let chain: Vec<String> = included.iter().chain([first]).map(|p| p.display().to_string()).collect();
+        let chain: Vec<String> = included
+            .iter()
+            .chain([first])
+            .map(|p| p.display().to_string())
+            .collect();
         let reason = format!("include cycle detected: {}", chain.join(" include "));
-        return Err(file_error(file, reason));
+        return Err(MergeError::invalid(file, inc.pos, reason));
+    }
+    if let Some(missing) = files.iter().find(|f| !loader.host.is_file(f)) {
+        let reason = format!("include: cannot read {}: not a file", missing.display());
+        return Err(MergeError::invalid(file, inc.pos, reason));
     }
     let (project_dir, rel_dir) = match &inc.project_directory {
-        None => (rebase::parent(first), relative_dir(loader.host, &cx.working_dir, first)),
+        None => (
+            rebase::parent(first),
+            relative_dir(loader.host, &cx.working_dir, first),
+        ),
         Some(d) if Path::new(d).is_absolute() => (PathBuf::from(d), PathBuf::from(d)),
         Some(d) => (
             absolute(&cx.working_dir, d),
@@ -144,7 +174,10 @@ fn load_one(
     };
     let env_files = env_files(loader.host, inc, &cx.working_dir, &project_dir, file)?;
     let mut env = cx.env.clone();
-    let added = loader.host.env_files(&env_files, &cx.env).map_err(|r| file_error(file, r))?;
+    let added = loader
+        .host
+        .env_files(&env_files, &cx.env)
+        .map_err(|r| file_error(file, r))?;
     env.extend(added);
     let sub = FileCx {
         working_dir: project_dir,
@@ -190,14 +223,21 @@ fn env_files(
 ) -> Result<Vec<PathBuf>, MergeError> {
     if inc.env_files.is_empty() {
         let default = project_dir.join(".env");
-        return Ok(if host.is_file(&default) { vec![default] } else { Vec::new() });
+        return Ok(if host.is_file(&default) {
+            vec![default]
+        } else {
+            Vec::new()
+        });
     }
     let mut out = Vec::new();
     for f in inc.env_files.iter().filter(|f| *f != "/dev/null") {
         let path = absolute(working_dir, f);
         if !Path::new(f).is_absolute() {
             if host.is_dir(&path) {
-                return Err(file_error(file, format!("{} is not a file", path.display())));
+                return Err(file_error(
+                    file,
+                    format!("{} is not a file", path.display()),
+                ));
             }
             if !host.is_file(&path) {
                 let reason = format!("env file {} not found", path.display());
@@ -211,7 +251,12 @@ fn env_files(
 
 /// `importResources`: the included resources added to `doc`; a name also
 /// defined in `doc` is merged, `doc`'s definition over the included one.
-fn import_resources(imported: Node, doc: &mut Node, file: &str, resets: &Resets) -> Result<(), MergeError> {
+fn import_resources(
+    imported: Node,
+    doc: &mut Node,
+    file: &str,
+    resets: &Resets,
+) -> Result<(), MergeError> {
     let Value::Map(from_top) = imported.value else {
         return Ok(());
     };
@@ -229,7 +274,10 @@ fn import_resources(imported: Node, doc: &mut Node, file: &str, resets: &Resets)
         let slot = tree::index(top, &key.text);
         let mut to = match slot.map(|i| std::mem::replace(&mut top[i].1, Node::new(Value::Null))) {
             None => Vec::new(),
-            Some(Node { value: Value::Map(entries), .. }) => entries,
+            Some(Node {
+                value: Value::Map(entries),
+                ..
+            }) => entries,
             Some(other) => {
                 let reason = format!("{} must be a mapping", key.text);
                 return Err(MergeError::invalid(file, other.pos, reason));

@@ -123,7 +123,10 @@ impl Resets {
     fn matches(&self, path: &TreePath) -> bool {
         self.paths.iter().any(|p| {
             p.parts().len() == path.parts().len()
-                && p.parts().iter().zip(path.parts()).all(|(a, b)| a == "*" || a == b)
+                && p.parts()
+                    .iter()
+                    .zip(path.parts())
+                    .all(|(a, b)| a == "*" || a == b)
         })
     }
 }
@@ -132,9 +135,12 @@ impl Resets {
 /// compose-go does not look inside an `!override` value).
 fn strip_tags(node: Node) -> Node {
     let value = match node.value {
-        Value::Map(entries) => {
-            Value::Map(entries.into_iter().map(|(k, v)| (k, strip_tags(v))).collect())
-        }
+        Value::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, strip_tags(v)))
+                .collect(),
+        ),
         Value::Seq(items) => Value::Seq(items.into_iter().map(strip_tags).collect()),
         other => other,
     };

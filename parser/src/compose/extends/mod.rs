@@ -50,7 +50,11 @@ pub(crate) fn apply(
     };
     let services = &mut top[i].1;
     if !matches!(services.value, Value::Map(_)) {
-        return Err(MergeError::invalid(file, services.pos, "services must be a mapping"));
+        return Err(MergeError::invalid(
+            file,
+            services.pos,
+            "services must be a mapping",
+        ));
     }
     let names: Vec<String> = service_names(services);
     let ext = Extender { loader, cx, resets };
@@ -143,7 +147,13 @@ impl Extender<'_, '_> {
 
     /// The extending service merged over its base (after this file's
     /// resets are cleared from the base), without `extends`.
-    fn merge_over(&self, name: &str, base: Node, service: Node, file: &str) -> Result<Node, MergeError> {
+    fn merge_over(
+        &self,
+        name: &str,
+        base: Node,
+        service: Node,
+        file: &str,
+    ) -> Result<Node, MergeError> {
         let mut wrapped = wrap_service(name, base);
         self.resets.apply(&mut wrapped);
         let base = unwrap_service(wrapped, name);
@@ -180,12 +190,14 @@ impl Extender<'_, '_> {
         let shown = local.display().to_string();
         match loaded.get("services") {
             None => {
-                let reason = format!("cannot extend service {name:?} in {shown}: no services section");
+                let reason =
+                    format!("cannot extend service {name:?} in {shown}: no services section");
                 return Err(MergeError::invalid(file, loaded.pos, reason));
             }
             Some(s) if !matches!(s.value, Value::Map(_)) => {
-                let reason =
-                    format!("cannot extend service {name:?} in {shown}: services must be a mapping");
+                let reason = format!(
+                    "cannot extend service {name:?} in {shown}: services must be a mapping"
+                );
                 return Err(MergeError::invalid(&shown, s.pos, reason));
             }
             Some(s) if s.get(reference).is_none() => {
@@ -242,7 +254,10 @@ fn add_to_chain(
         service: service.to_string(),
     };
     if chain.contains(&add) {
-        let mut lines = vec![format!("Circular reference: {} in {}", chain[0].service, chain[0].file)];
+        let mut lines = vec![format!(
+            "Circular reference: {} in {}",
+            chain[0].service, chain[0].file
+        )];
         for r in chain[1..].iter().chain(std::iter::once(&add)) {
             lines.push(format!("extends {} in {}", r.service, r.file));
         }

@@ -102,7 +102,9 @@ fn file_list(value: &mut Node, base: &Path) {
 fn volume(value: &mut Node, base: &Path) {
     match &mut value.value {
         Value::Str(s) if s.starts_with('.') => {
-            let (source, rest) = s.split_once(':').map_or((s.as_str(), None), |(a, b)| (a, Some(b)));
+            let (source, rest) = s
+                .split_once(':')
+                .map_or((s.as_str(), None), |(a, b)| (a, Some(b)));
             let source = plain(source, base);
             *s = match rest {
                 Some(rest) => format!("{source}:{rest}"),
@@ -128,8 +130,18 @@ fn plain(path: &str, base: &Path) -> String {
 
 /// A build context: like [`plain`], remote contexts stay.
 fn context(path: &str, base: &Path) -> String {
-    const REMOTE: [&str; 6] = ["https://", "http://", "git://", "ssh://", "github.com/", "git@"];
-    if path.contains("://") || path.starts_with("service:") || REMOTE.iter().any(|p| path.starts_with(p)) {
+    const REMOTE: [&str; 6] = [
+        "https://",
+        "http://",
+        "git://",
+        "ssh://",
+        "github.com/",
+        "git@",
+    ];
+    if path.contains("://")
+        || path.starts_with("service:")
+        || REMOTE.iter().any(|p| path.starts_with(p))
+    {
         return path.to_string();
     }
     plain(path, base)
@@ -145,7 +157,10 @@ fn field(node: &mut Node, name: &str, base: &Path, f: fn(&str, &Path) -> String)
 
 fn get_mut<'a>(node: &'a mut Node, name: &str) -> Option<&'a mut Node> {
     match &mut node.value {
-        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.text == name).map(|(_, v)| v),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.text == name)
+            .map(|(_, v)| v),
         _ => None,
     }
 }

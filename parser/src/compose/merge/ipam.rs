@@ -42,16 +42,26 @@ pub(crate) fn merge_ipam_config(
     let mut result: Vec<usize> = Vec::new();
     for original in configs {
         let right = arena.len();
-        arena.push((to_mapping(original.clone(), false, path, file)?, original.pos));
+        arena.push((
+            to_mapping(original.clone(), false, path, file)?,
+            original.pos,
+        ));
         for &left in &left_ids {
             let differs = !same_subnet(&arena[left].0, &arena[right].0);
-            if differs && !result.iter().any(|&a| same_subnet(&arena[a].0, &arena[left].0)) {
+            if differs
+                && !result
+                    .iter()
+                    .any(|&a| same_subnet(&arena[a].0, &arena[left].0))
+            {
                 result.push(left);
                 continue;
             }
             let mine = std::mem::take(&mut arena[right].0);
             arena[right].0 = merge_mappings(mine, arena[left].0.clone(), path, file)?;
-            match result.iter().position(|&a| same_subnet(&arena[a].0, &arena[right].0)) {
+            match result
+                .iter()
+                .position(|&a| same_subnet(&arena[a].0, &arena[right].0))
+            {
                 Some(i) => result[i] = right,
                 None => result.push(right),
             }

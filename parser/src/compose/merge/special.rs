@@ -95,20 +95,36 @@ fn build_mapping(value: Node) -> Vec<(Key, Node)> {
 
 /// `mergeDependsOn`: a list of names becomes a mapping of
 /// `{condition: service_started, required: true}`, then mappings merge.
-fn merge_depends_on(base: Node, over: Node, path: &TreePath, file: &str) -> Result<Node, MergeError> {
+fn merge_depends_on(
+    base: Node,
+    over: Node,
+    path: &TreePath,
+    file: &str,
+) -> Result<Node, MergeError> {
     let pos = base.pos;
     let right = to_mapping(base, true, path, file)?;
     let left = to_mapping(over, true, path, file)?;
-    Ok(node(Value::Map(merge_mappings(right, left, path, file)?), pos))
+    Ok(node(
+        Value::Map(merge_mappings(right, left, path, file)?),
+        pos,
+    ))
 }
 
 /// `mergeNetworks` / `mergeModels`: a list of names becomes a mapping with
 /// null values, then mappings merge.
-fn merge_to_mapping(base: Node, over: Node, path: &TreePath, file: &str) -> Result<Node, MergeError> {
+fn merge_to_mapping(
+    base: Node,
+    over: Node,
+    path: &TreePath,
+    file: &str,
+) -> Result<Node, MergeError> {
     let pos = base.pos;
     let right = to_mapping(base, false, path, file)?;
     let left = to_mapping(over, false, path, file)?;
-    Ok(node(Value::Map(merge_mappings(right, left, path, file)?), pos))
+    Ok(node(
+        Value::Map(merge_mappings(right, left, path, file)?),
+        pos,
+    ))
 }
 
 /// `convertIntoMapping`: a mapping stays; a sequence of names becomes a
@@ -144,7 +160,10 @@ pub(crate) fn to_mapping(
 
 fn depends_on_default(pos: crate::compose::yaml::Pos) -> Node {
     let entries = vec![
-        (key("condition", pos), node(Value::Str("service_started".into()), pos)),
+        (
+            key("condition", pos),
+            node(Value::Str("service_started".into()), pos),
+        ),
         (key("required", pos), node(Value::Bool(true), pos)),
     ];
     node(Value::Map(entries), pos)
@@ -178,5 +197,8 @@ fn merge_logging(base: Node, over: Node, path: &TreePath, file: &str) -> Result<
     let (Value::Map(config), Value::Map(other)) = (base.value, over.value) else {
         unreachable!("both checked to be mappings above")
     };
-    Ok(node(Value::Map(merge_mappings(config, other, path, file)?), pos))
+    Ok(node(
+        Value::Map(merge_mappings(config, other, path, file)?),
+        pos,
+    ))
 }

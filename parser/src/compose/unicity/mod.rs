@@ -92,10 +92,19 @@ fn walk(node: Node, path: &TreePath, file: &str) -> Result<Node, MergeError> {
 
 /// The rule for a sequence at `path`, if any.
 fn index_for(path: &TreePath) -> Option<Indexer> {
-    RULES.iter().rev().find(|(p, _)| path.matches(p)).map(|(_, i)| *i)
+    RULES
+        .iter()
+        .rev()
+        .find(|(p, _)| path.matches(p))
+        .map(|(_, i)| *i)
 }
 
-fn fold(items: Vec<Node>, indexer: Indexer, path: &TreePath, file: &str) -> Result<Vec<Node>, MergeError> {
+fn fold(
+    items: Vec<Node>,
+    indexer: Indexer,
+    path: &TreePath,
+    file: &str,
+) -> Result<Vec<Node>, MergeError> {
     let mut out: Vec<Node> = Vec::with_capacity(items.len());
     let mut keys: Vec<(String, usize)> = Vec::new();
     for (i, entry) in items.into_iter().enumerate() {
@@ -171,7 +180,10 @@ fn mount(v: &Node, p: &TreePath, default: &str) -> Result<String, String> {
                 .ok_or_else(|| format!("{p}.target: unexpected type {}", gofmt::type_name(t))),
             None => {
                 let null = Node::new(Value::Null);
-                Ok(format!("{default}/{}", gofmt::s(v.get("source").unwrap_or(&null))))
+                Ok(format!(
+                    "{default}/{}",
+                    gofmt::s(v.get("source").unwrap_or(&null))
+                ))
             }
         },
         _ => Err(format!("{p}: unsupported expose value {}", gofmt::s(v))),

@@ -30,11 +30,14 @@ pub(super) fn target(spec: &str) -> Result<String, String> {
             buffer.push('}');
             continue;
         }
-        let drive = c == Some(':') && buffer.chars().count() == 1
+        let drive = c == Some(':')
+            && buffer.chars().count() == 1
             && buffer.chars().all(char::is_alphabetic);
         if !drive && (c == Some(':') || c.is_none()) && depth == 0 {
             if buffer.is_empty() {
-                return Err(format!("invalid spec: {spec}: empty section between colons"));
+                return Err(format!(
+                    "invalid spec: {spec}: empty section between colons"
+                ));
             }
             if sections.len() == 2 && c == Some(':') {
                 return Err(format!("invalid spec: {spec}: too many colons"));
