@@ -30,13 +30,11 @@ pub struct Resets {
 pub fn resolve(doc: Node) -> (Node, Resets) {
     let mut resets = Resets::default();
     let pos = doc.pos;
-    let node = resets
-        .resolve_node(doc, &TreePath::root())
-        .unwrap_or_else(|| Node {
-            value: Value::Null,
-            pos,
-            tag: None,
-        });
+    let node = resets.resolve_node(doc, &TreePath::root()).unwrap_or(Node {
+        value: Value::Null,
+        pos,
+        tag: None,
+    });
     (node, resets)
 }
 

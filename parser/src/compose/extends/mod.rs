@@ -111,7 +111,7 @@ impl Extender<'_, '_> {
         let (reference, other) = target(extends, name, file)?;
         let (base_file, source) = match other {
             Some(path) => {
-                let (svcs, resets) = self.from_file(name, &reference, file, &path)?;
+                let (svcs, resets) = self.base_file(name, &reference, file, &path)?;
                 (path, Base::File(svcs, resets))
             }
             None if services.get(&reference).is_none() => {
@@ -167,7 +167,7 @@ impl Extender<'_, '_> {
 
     /// `getExtendsBaseFromFile`: the services of `path` (read without
     /// include and extends, paths rebased on its folder).
-    fn from_file(
+    fn base_file(
         &self,
         name: &str,
         reference: &str,

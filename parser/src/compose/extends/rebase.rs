@@ -100,8 +100,11 @@ fn file_list(value: &mut Node, base: &Path) {
 }
 
 fn volume(value: &mut Node, base: &Path) {
-    match &mut value.value {
-        Value::Str(s) if s.starts_with('.') => {
+    if value.get("type").and_then(Node::as_str) == Some("bind") {
+        return field(value, "source", base, plain);
+    }
+    if let Value::Str(s) = &mut value.value {
+        if s.starts_with('.') {
             let (source, rest) = s
                 .split_once(':')
                 .map_or((s.as_str(), None), |(a, b)| (a, Some(b)));
@@ -111,12 +114,6 @@ fn volume(value: &mut Node, base: &Path) {
                 None => source,
             };
         }
-        Value::Map(_) => {
-            if value.get("type").and_then(Node::as_str) == Some("bind") {
-                field(value, "source", base, plain);
-            }
-        }
-        _ => {}
     }
 }
 

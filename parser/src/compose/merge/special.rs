@@ -4,7 +4,7 @@
 use super::sequence::{merge_to_sequence, sequence_node, to_sequence};
 use super::{ipam, merge_mappings, MergeError};
 use crate::compose::path::TreePath;
-use crate::compose::tree::{key, node, same_data};
+use crate::compose::tree::{get, key, node, same_data};
 use crate::compose::yaml::{Key, Node, Value};
 
 /// A special rule: base, override, path, file -> merged.
@@ -171,34 +171,28 @@ fn depends_on_default(pos: crate::compose::yaml::Pos) -> Node {
 
 /// `mergeLogging`: options merge only when both name the same driver (or
 /// either names none); otherwise the override replaces the base. A `null`
-/// override keeps the base (Go would fail on it).
+/// override keeps the base (Go would fail on it); a base that is not a
+/// mapping is replaced.
 fn merge_logging(base: Node, over: Node, path: &TreePath, file: &str) -> Result<Node, MergeError> {
-    let (Value::Map(config), Value::Map(other)) = (&base.value, &over.value) else {
-        return match over.value {
-            Value::Null => Ok(base),
-            _ if !matches!(base.value, Value::Map(_)) => Ok(over),
-            _ => Err(MergeError::CannotOverride {
-                file: file.to_string(),
-                pos: over.pos,
-                path: path.to_string(),
-            }),
-        };
-    };
-    let theirs = crate::compose::tree::get(other, "driver");
-    let ours = crate::compose::tree::get(config, "driver");
-    let same = match (theirs, ours) {
-        (Some(a), Some(b)) => same_data(a, b),
-        _ => true,
-    };
-    if !same {
-        return Ok(over);
+    match (base.value, over.value) {
+        (Value::Map(config), Value::Map(other)) => {
+            let same = match (get(&other, "driver"), get(&config, "driver")) {
+                (Some(a), Some(b)) => same_data(a, b),
+                _ => true,
+            };
+            if same {
+                let merged = merge_mappings(config, other, path, file)?;
+                Ok(node(Value::Map(merged), base.pos))
+            } else {
+                Ok(node(Value::Map(other), over.pos))
+            }
+        }
+        (value, Value::Null) => Ok(node(value, base.pos)),
+        (Value::Map(_), _) => Err(MergeError::CannotOverride {
+            file: file.to_string(),
+            pos: over.pos,
+            path: path.to_string(),
+        }),
+        (_, value) => Ok(node(value, over.pos)),
     }
-    let pos = base.pos;
-    let (Value::Map(config), Value::Map(other)) = (base.value, over.value) else {
-        unreachable!("both checked to be mappings above")
-    };
-    Ok(node(
-        Value::Map(merge_mappings(config, other, path, file)?),
-        pos,
-    ))
 }
