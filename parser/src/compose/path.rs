@@ -43,12 +43,19 @@ impl TreePath {
     /// Whether this path matches `pattern` (dot-separated, `*` matching any
     /// one segment): same number of segments, each equal or `*`.
     pub fn matches(&self, pattern: &str) -> bool {
-        let count = pattern.split('.').count();
-        count == self.parts.len()
+        let parts: Vec<&str> = pattern.split('.').collect();
+        self.matches_parts(&parts)
+    }
+
+    /// [`TreePath::matches`] with the pattern already split into segments
+    /// (the rule tables keep them so: splitting on every lookup was most of
+    /// the merge's time).
+    pub fn matches_parts(&self, pattern: &[&str]) -> bool {
+        pattern.len() == self.parts.len()
             && pattern
-                .split('.')
+                .iter()
                 .zip(&self.parts)
-                .all(|(want, part)| want == "*" || want == part)
+                .all(|(want, part)| *want == "*" || want == part)
     }
 
     /// Whether `other` is this path with zero or more segments appended.

@@ -11,43 +11,55 @@ use crate::compose::yaml::{Key, Node, Value};
 pub(crate) type Rule = fn(Node, Node, &TreePath, &str) -> Result<Node, MergeError>;
 
 /// compose-go's table, pattern -> rule.
-const RULES: &[(&str, Rule)] = &[
-    ("networks.*.ipam.config", ipam::merge_ipam_config),
-    ("networks.*.labels", to_sequence_rule),
-    ("volumes.*.labels", to_sequence_rule),
-    ("services.*.annotations", to_sequence_rule),
-    ("services.*.build", merge_build),
-    ("services.*.build.args", to_sequence_rule),
-    ("services.*.build.additional_contexts", to_sequence_rule),
-    ("services.*.build.extra_hosts", merge_extra_hosts),
-    ("services.*.build.labels", to_sequence_rule),
-    ("services.*.command", replace),
-    ("services.*.depends_on", merge_depends_on),
-    ("services.*.deploy.labels", to_sequence_rule),
-    ("services.*.dns", to_sequence_rule),
-    ("services.*.dns_opt", to_sequence_rule),
-    ("services.*.dns_search", to_sequence_rule),
-    ("services.*.entrypoint", replace),
-    ("services.*.env_file", to_sequence_rule),
-    ("services.*.label_file", to_sequence_rule),
-    ("services.*.environment", to_sequence_rule),
-    ("services.*.extra_hosts", merge_extra_hosts),
-    ("services.*.healthcheck.test", replace),
-    ("services.*.labels", to_sequence_rule),
-    ("services.*.volumes.*.volume.labels", to_sequence_rule),
-    ("services.*.logging", merge_logging),
-    ("services.*.models", merge_to_mapping),
-    ("services.*.networks", merge_to_mapping),
-    ("services.*.sysctls", to_sequence_rule),
-    ("services.*.tmpfs", to_sequence_rule),
-    ("services.*.ulimits.*", replace),
+const RULES: &[(&[&str], Rule)] = &[
+    (
+        &["networks", "*", "ipam", "config"],
+        ipam::merge_ipam_config,
+    ),
+    (&["networks", "*", "labels"], to_sequence_rule),
+    (&["volumes", "*", "labels"], to_sequence_rule),
+    (&["services", "*", "annotations"], to_sequence_rule),
+    (&["services", "*", "build"], merge_build),
+    (&["services", "*", "build", "args"], to_sequence_rule),
+    (
+        &["services", "*", "build", "additional_contexts"],
+        to_sequence_rule,
+    ),
+    (
+        &["services", "*", "build", "extra_hosts"],
+        merge_extra_hosts,
+    ),
+    (&["services", "*", "build", "labels"], to_sequence_rule),
+    (&["services", "*", "command"], replace),
+    (&["services", "*", "depends_on"], merge_depends_on),
+    (&["services", "*", "deploy", "labels"], to_sequence_rule),
+    (&["services", "*", "dns"], to_sequence_rule),
+    (&["services", "*", "dns_opt"], to_sequence_rule),
+    (&["services", "*", "dns_search"], to_sequence_rule),
+    (&["services", "*", "entrypoint"], replace),
+    (&["services", "*", "env_file"], to_sequence_rule),
+    (&["services", "*", "label_file"], to_sequence_rule),
+    (&["services", "*", "environment"], to_sequence_rule),
+    (&["services", "*", "extra_hosts"], merge_extra_hosts),
+    (&["services", "*", "healthcheck", "test"], replace),
+    (&["services", "*", "labels"], to_sequence_rule),
+    (
+        &["services", "*", "volumes", "*", "volume", "labels"],
+        to_sequence_rule,
+    ),
+    (&["services", "*", "logging"], merge_logging),
+    (&["services", "*", "models"], merge_to_mapping),
+    (&["services", "*", "networks"], merge_to_mapping),
+    (&["services", "*", "sysctls"], to_sequence_rule),
+    (&["services", "*", "tmpfs"], to_sequence_rule),
+    (&["services", "*", "ulimits", "*"], replace),
 ];
 
 /// The special rule for `path`, if any.
 pub(crate) fn rule_for(path: &TreePath) -> Option<Rule> {
     RULES
         .iter()
-        .find(|(pattern, _)| path.matches(pattern))
+        .find(|(pattern, _)| path.matches_parts(pattern))
         .map(|(_, rule)| *rule)
 }
 

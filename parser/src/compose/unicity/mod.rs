@@ -20,37 +20,43 @@ use super::yaml::{Node, Value};
 /// A rule: the entry and its path (`services.web.ports.[0]`) to its key.
 type Indexer = fn(&Node, &TreePath) -> Result<String, String>;
 
-const RULES: &[(&str, Indexer)] = &[
-    ("networks.*.labels", key_value),
-    ("networks.*.ipam.options", key_value),
-    ("services.*.annotations", key_value),
-    ("services.*.build.args", key_value),
-    ("services.*.build.additional_contexts", key_value),
-    ("services.*.build.platform", key_value),
-    ("services.*.build.tags", key_value),
-    ("services.*.build.labels", key_value),
-    ("services.*.cap_add", key_value),
-    ("services.*.cap_drop", key_value),
-    ("services.*.configs", config_mount),
-    ("services.*.deploy.labels", key_value),
-    ("services.*.dns", key_value),
-    ("services.*.dns_opt", key_value),
-    ("services.*.dns_search", key_value),
-    ("services.*.environment", key_value),
-    ("services.*.env_file", env_file),
-    ("services.*.expose", expose),
-    ("services.*.labels", key_value),
-    ("services.*.links", key_value),
-    ("services.*.networks.*.aliases", key_value),
-    ("services.*.networks.*.link_local_ips", key_value),
-    ("services.*.ports", port),
-    ("services.*.profiles", key_value),
-    ("services.*.secrets", secret_mount),
-    ("services.*.sysctls", key_value),
-    ("services.*.tmpfs", key_value),
-    ("services.*.volumes", volume),
+const RULES: &[(&[&str], Indexer)] = &[
+    (&["networks", "*", "labels"], key_value),
+    (&["networks", "*", "ipam", "options"], key_value),
+    (&["services", "*", "annotations"], key_value),
+    (&["services", "*", "build", "args"], key_value),
+    (
+        &["services", "*", "build", "additional_contexts"],
+        key_value,
+    ),
+    (&["services", "*", "build", "platform"], key_value),
+    (&["services", "*", "build", "tags"], key_value),
+    (&["services", "*", "build", "labels"], key_value),
+    (&["services", "*", "cap_add"], key_value),
+    (&["services", "*", "cap_drop"], key_value),
+    (&["services", "*", "configs"], config_mount),
+    (&["services", "*", "deploy", "labels"], key_value),
+    (&["services", "*", "dns"], key_value),
+    (&["services", "*", "dns_opt"], key_value),
+    (&["services", "*", "dns_search"], key_value),
+    (&["services", "*", "environment"], key_value),
+    (&["services", "*", "env_file"], env_file),
+    (&["services", "*", "expose"], expose),
+    (&["services", "*", "labels"], key_value),
+    (&["services", "*", "links"], key_value),
+    (&["services", "*", "networks", "*", "aliases"], key_value),
+    (
+        &["services", "*", "networks", "*", "link_local_ips"],
+        key_value,
+    ),
+    (&["services", "*", "ports"], port),
+    (&["services", "*", "profiles"], key_value),
+    (&["services", "*", "secrets"], secret_mount),
+    (&["services", "*", "sysctls"], key_value),
+    (&["services", "*", "tmpfs"], key_value),
+    (&["services", "*", "volumes"], volume),
     // compose-go lists `devices` twice; the second entry (this one) wins.
-    ("services.*.devices", device),
+    (&["services", "*", "devices"], device),
 ];
 
 /// Applies the uniqueness rules to a whole tree (`file` names the file in
@@ -95,7 +101,7 @@ fn index_for(path: &TreePath) -> Option<Indexer> {
     RULES
         .iter()
         .rev()
-        .find(|(p, _)| path.matches(p))
+        .find(|(p, _)| path.matches_parts(p))
         .map(|(_, i)| *i)
 }
 
