@@ -42,16 +42,21 @@ fn over() -> String {
     out
 }
 
-fn median(mut f: impl FnMut()) -> Duration {
-    let mut samples: Vec<Duration> = (0..201)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    samples.sort();
-    samples[samples.len() / 2]
+/// Medians of 201 timed runs of `a` and `b`, interleaved (a, b, a, b...)
+/// so that load from other processes hits both alike.
+fn medians(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    a();
+    b();
+    let mut time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        start.elapsed()
+    };
+    let (mut xs, mut ys): (Vec<Duration>, Vec<Duration>) =
+        (0..201).map(|_| (time(&mut a), time(&mut b))).unzip();
+    xs.sort();
+    ys.sort();
+    (xs[100], ys[100])
 }
 
 fn main() {
@@ -59,14 +64,16 @@ fn main() {
         ("base.yaml".to_string(), base()),
         ("over.yaml".to_string(), over()),
     ];
-    let merge = median(|| {
-        black_box(merge_texts(black_box(&files)).expect("merges"));
-    });
-    let parse = median(|| {
-        for (name, text) in &files {
-            black_box(yaml::parse(black_box(text), name).expect("parses"));
-        }
-    });
+    let (parse, merge) = medians(
+        || {
+            for (name, text) in &files {
+                black_box(yaml::parse(black_box(text), name).expect("parses"));
+            }
+        },
+        || {
+            black_box(merge_texts(black_box(&files)).expect("merges"));
+        },
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("parse only (reference): median {:.3} ms", ms(parse));
     println!(
