@@ -137,6 +137,39 @@ fn included_project_sees_its_env_files_and_default_dotenv() {
 }
 
 #[test]
+fn process_environment_wins_over_include_env_files() {
+    let s = Scratch::new(
+        "inc-env-wins",
+        &[
+            (
+                "compose.yaml",
+                "include:\n  - path: lib/one.yaml\n    env_file: one.env\n",
+            ),
+            ("one.env", "TAG=from-file\nOTHER=file-only\n"),
+            (
+                "lib/one.yaml",
+                "services:\n  one:\n    image: one:${TAG}-${OTHER}\n",
+            ),
+        ],
+    );
+    let files = [ComposeFile {
+        path: s.0.join("compose.yaml"),
+        text: None,
+    }];
+    let env = Env::from([("TAG".to_string(), "from-process".to_string())]);
+    let opts = LoadOptions {
+        working_dir: s.0.clone(),
+        env,
+        ..LoadOptions::default()
+    };
+    let got = load(&files, &opts, &Host).unwrap().to_json();
+    assert_eq!(
+        got["services"]["one"]["image"],
+        "one:from-process-file-only"
+    );
+}
+
+#[test]
 fn local_definition_merges_over_included_one_after_its_resets() {
     let s = Scratch::new("inc-conflict", &[
         ("compose.yaml", "include:\n  - inc.yaml\nservices:\n  db:\n    image: mine\n    ports: !reset []\n    environment: {B: \"2\"}\n"),
@@ -240,4 +273,38 @@ fn extends_errors_name_file_and_service() {
     );
     let err = s.load(&["self.yaml"]).unwrap_err();
     assert!(err.contains("Circular reference"), "{err}");
+}
+
+#[test]
+fn chains_stop_at_the_nesting_bounds() {
+    // 70 files each including the next, and 70 services each extending the
+    // next: past the bound of 64 (which also stops paths that keep changing
+    // name, such as a folder linked to itself).
+    let mut files: Vec<(String, String)> = (0..70)
+        .map(|i| {
+            (
+                format!("f{i}.yaml"),
+                format!("include: [f{}.yaml]\n", i + 1),
+            )
+        })
+        .collect();
+    files.push(("f70.yaml".into(), "services: {end: {image: x}}\n".into()));
+    let mut chain = String::from("services:\n");
+    for i in 0..70 {
+        chain += &format!("  s{i}:\n    extends: s{}\n", i + 1);
+    }
+    chain += "  s70:\n    image: x\n";
+    files.push(("chain.yaml".into(), chain));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let s = Scratch::new("nesting", &refs);
+    let err = s.load(&["f0.yaml"]).unwrap_err();
+    assert!(
+        err.contains("include: more than 64 nested includes"),
+        "{err}"
+    );
+    let err = s.load(&["chain.yaml"]).unwrap_err();
+    assert!(err.contains("is deeper than 64 services"), "{err}");
 }

@@ -9,7 +9,8 @@
 //!   or the folder of its first file; its env files default to `.env` in
 //!   that directory when that is a file (`/dev/null` entries are skipped; a
 //!   named env file must exist), and their variables are added to the
-//!   environment its files are interpolated with ([`FileHost::env_files`]);
+//!   environment its files are interpolated with ([`FileHost::env_files`]),
+//!   a variable already set keeping its value (compose-go's `Mapping.Merge`);
 //! - the included files go through the whole per-file pipeline (their own
 //!   includes and extends too); their relative paths are then rebased on
 //!   their folder ([`rebase`](super::extends::rebase));
@@ -30,6 +31,11 @@ use super::path::TreePath;
 use super::reset::Resets;
 use super::tree;
 use super::yaml::{Node, Pos, Value};
+
+/// The deepest chain of includes followed. Cycles are found by path; this
+/// bound also stops chains whose paths keep changing (a folder linked to
+/// itself), which would otherwise recurse without end.
+pub const MAX_NESTING: usize = 64;
 
 const RESOURCES: [&str; 6] = [
     "services", "volumes", "networks", "secrets", "configs", "models",
@@ -148,7 +154,12 @@ fn load_one(
         .map(|p| absolute(&cx.working_dir, p))
         .collect();
     let first = &files[0];
-    if included.contains(first) {
+    if included.len() >= MAX_NESTING {
+        let reason = format!("include: more than {MAX_NESTING} nested includes");
+        return Err(MergeError::invalid(file, inc.pos, reason));
+    }
+    let seen = |p: &PathBuf| rebase::clean(p) == rebase::clean(first);
+    if included.iter().any(seen) {
         let chain: Vec<String> = included
             .iter()
             .chain([first])
@@ -178,7 +189,10 @@ fn load_one(
         .host
         .env_files(&env_files, &cx.env)
         .map_err(|r| file_error(file, r))?;
-    env.extend(added);
+    // compose-go's `Mapping.Merge`: a variable already set keeps its value.
+    for (k, v) in added {
+        env.entry(k).or_insert(v);
+    }
     let sub = FileCx {
         working_dir: project_dir,
         env,
@@ -240,7 +254,7 @@ fn env_files(
                 ));
             }
             if !host.is_file(&path) {
-                let reason = format!("env file {} not found", path.display());
+                let reason = format!("couldn't find env file: {}", path.display());
                 return Err(file_error(file, reason));
             }
         }

@@ -27,6 +27,12 @@ use super::reset::Resets;
 use super::tree;
 use super::yaml::{Node, Value};
 
+/// The longest extends chain followed. Cycles are found by name; this bound
+/// also stops chains whose file names keep changing (a folder linked to
+/// itself: `d/a.yaml` extending `d/a.yaml` reads `d/d/a.yaml`...), which
+/// would otherwise recurse without end.
+pub const MAX_CHAIN: usize = 64;
+
 /// One service on an extends chain: the file that defines it, its name.
 #[derive(Debug, Clone, PartialEq)]
 struct ServiceRef {
@@ -253,6 +259,10 @@ fn add_to_chain(
         file: file.to_string(),
         service: service.to_string(),
     };
+    if chain.len() >= MAX_CHAIN {
+        let reason = format!("extends chain of {service:?} is deeper than {MAX_CHAIN} services");
+        return Err(MergeError::invalid(shown_in, at.pos, reason));
+    }
     if chain.contains(&add) {
         let mut lines = vec![format!(
             "Circular reference: {} in {}",
