@@ -47,7 +47,7 @@ fn over() -> String {
 fn medians(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
     a();
     b();
-    let mut time = |f: &mut dyn FnMut()| {
+    let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         f();
         start.elapsed()
