@@ -18,12 +18,16 @@ pub enum DebugCommand {
         #[arg(long)]
         typed: bool,
     },
+    /// Run the Compose loader's passes alone.
+    #[command(subcommand)]
+    Compose(super::debug_compose::ComposeDebugCommand),
 }
 
 /// Runs a `kiln debug` subcommand.
 pub fn run(cmd: DebugCommand) -> Result<()> {
     match cmd {
         DebugCommand::DockerfileDump { file, typed } => dockerfile_dump(&file, typed),
+        DebugCommand::Compose(cmd) => super::debug_compose::run(cmd),
     }
 }
 

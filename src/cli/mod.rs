@@ -9,6 +9,7 @@
 mod build;
 mod containers;
 mod debug;
+mod debug_compose;
 mod display;
 mod image_df;
 mod image_format;
