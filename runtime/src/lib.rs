@@ -12,6 +12,8 @@
 //!   [`oneshot`]: one process over a given root filesystem (a build's RUN);
 //!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
 //!   are real inside the root filesystem before any runtime sees it).
+//! - [`copy`]: `docker cp` between a container (running or stopped) and the
+//!   host, resolved inside the container's root.
 //!
 //! Networking: `none` and `host` (bridge networks come later; the network
 //! namespace is part of the spec so they fit in).
@@ -19,6 +21,7 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod copy;
 pub mod init_binary;
 pub mod init_layer;
 pub mod lifecycle;
