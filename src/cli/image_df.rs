@@ -14,11 +14,11 @@
 
 use super::display::human_size;
 use super::image_format::align_columns;
-use super::image_model::all_images;
 use super::images::Stores;
 use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use kiln_builder::snapshot_gc::{container_snapshots, image_chains, snapshotters};
+use kiln_image::catalog::all_images;
 use kiln_image::gc::closure;
 use kiln_image::Digest;
 use kiln_runtime::container::{Container, ContainerStore};

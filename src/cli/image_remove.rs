@@ -26,10 +26,10 @@
 //! snapshots nothing uses; the total counts both.
 
 use super::display::human_size;
-use super::image_model::{find, is_untagged, Found, Image};
 use super::images::Stores;
 use anyhow::{bail, Result};
 use clap::Args;
+use kiln_image::catalog::{find, is_untagged, Found, Image};
 use kiln_image::gc::{self, GcOptions, GcReport};
 use kiln_image::{Digest, Reference};
 use std::collections::BTreeSet;
@@ -213,7 +213,7 @@ pub fn prune(root: &Path, args: PruneArgs) -> Result<()> {
     let images = roots
         .iter()
         .map(|d| Image::read(&stores.content, *d))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let roots: Vec<Digest> = roots.into_iter().collect();
     let report = gc::remove_unreferenced(&stores.content, &stores.index, &roots)?;
     let leftovers = gc::collect(&stores.content, &stores.index, &GcOptions::default())?;
