@@ -16,7 +16,6 @@ mod image_inspect;
 mod image_list;
 mod image_remove;
 mod images;
-mod save_output;
 mod volume;
 
 use clap::{Parser, Subcommand};
