@@ -2,11 +2,11 @@
 //!
 //! Flags: the context (a directory read in place with `.dockerignore`
 //! applied, `-` for a tar on stdin, or a git URL `REPO#REF:DIR`: see
-//! [`context_source`]), `-f FILE|-`, several `-t`, `--build-arg`,
+//! [`kiln_builder::context_source`]), `-f FILE|-`, several `-t`, `--build-arg`,
 //! `--target`, `--label`, `--secret id=…,src=…|env=…`, `--no-cache`,
 //! `--no-cache-filter`, `--jobs`, `--iidfile`, `--metadata-file` (buildx's
 //! keys), `-q`, `--progress auto|plain|tty|rawjson` ([`progress`]),
-//! `--output`/`-o` ([`output`]), `--debug-cache` (why each step missed the
+//! `--output`/`-o` ([`kiln_builder::output`]), `--debug-cache` (why each step missed the
 //! cache), `--platform` (this machine's only), `--runtime`, `--ssh ID[=SOCKET]`
 //! (SSH agent sockets only: [`ssh`]).
 //!
@@ -22,8 +22,6 @@
 //! steps run.
 
 mod cache;
-mod context_source;
-mod output;
 mod progress;
 mod ssh;
 
@@ -37,7 +35,8 @@ use clap::{Args, Subcommand};
 use kiln_builder::build::{build, BuildRequest, Built, STEPS_FILE};
 use kiln_builder::graph::Platform;
 
-use context_source::ContextSource;
+use kiln_builder::context_source::{self, ContextSource};
+use kiln_builder::output;
 use progress::{Mode, Progress};
 
 /// `kiln build` flags (Docker's names).
