@@ -12,6 +12,8 @@
 //!   [`oneshot`]: one process over a given root filesystem (a build's RUN);
 //!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
 //!   are real inside the root filesystem before any runtime sees it).
+//! - [`terminal`]: the caller's terminal (raw mode, width) and the relay to a
+//!   container's pty.
 //! - [`copy`]: `docker cp` between a container (running or stopped) and the
 //!   host, resolved inside the container's root.
 //!
@@ -31,4 +33,5 @@ pub mod oci;
 pub mod oneshot;
 pub mod rootfs;
 pub mod spec;
+pub mod terminal;
 pub mod volumes;

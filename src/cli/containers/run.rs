@@ -13,9 +13,9 @@ use kiln_runtime::lifecycle::{self, CreateOptions, HealthOverrides};
 use kiln_runtime::monitor::{self, Mode};
 
 use super::env_file::read_env_file;
-use super::terminal::RawTerminal;
 use super::Exit;
 use kiln_image::catalog::{resolve_local, Image};
+use kiln_runtime::terminal::RawTerminal;
 
 /// Flags shared by `run` and `create` (Docker's names).
 #[derive(Debug, Args)]
