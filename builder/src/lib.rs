@@ -23,6 +23,8 @@
 //! - [`context_source`]: where the context comes from (a directory, a tar on
 //!   standard input, a git repository); [`output`]: `--output` (image store,
 //!   oci/docker archive, rootfs tar, local directory).
+//! - [`image_remove`]: `rmi` and `image prune` under Docker's rules (names,
+//!   conflicts with containers, blobs, then unused snapshots).
 //! - [`local_cache`]: `--cache-to`/`--cache-from type=local` cache
 //!   directories (an OCI layout of layer blobs and a cache config).
 //!
@@ -38,6 +40,7 @@ pub mod executor;
 pub mod export;
 mod fsutil;
 pub mod graph;
+pub mod image_remove;
 pub mod local_cache;
 pub mod output;
 pub mod snapshot_gc;

@@ -12,6 +12,8 @@
 //!   [`oneshot`]: one process over a given root filesystem (a build's RUN);
 //!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
 //!   are real inside the root filesystem before any runtime sees it).
+//! - [`volume_use`]: volumes against the containers using them (`volume ls`
+//!   filters, `rm`, `prune`).
 //! - [`terminal`]: the caller's terminal (raw mode, width) and the relay to a
 //!   container's pty.
 //! - [`copy`]: `docker cp` between a container (running or stopped) and the
@@ -34,4 +36,5 @@ pub mod oneshot;
 pub mod rootfs;
 pub mod spec;
 pub mod terminal;
+pub mod volume_use;
 pub mod volumes;
