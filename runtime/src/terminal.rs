@@ -207,6 +207,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::zombie_processes)] // wait_exit is what reaps them
     fn exit_codes_are_dockers() {
         let exited = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
         assert_eq!(wait_exit(exited.id()), 7);

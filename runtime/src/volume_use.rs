@@ -263,7 +263,7 @@ mod tests {
     fn a_used_volume_is_kept_even_with_force() {
         let (tmp, volumes, id) = setup();
         let users = VolumeUsers::of(tmp.path()).unwrap();
-        assert_eq!(users.of_volume("data"), [id.clone()]);
+        assert_eq!(users.of_volume("data"), std::slice::from_ref(&id));
         let err = users.remove(&volumes, "data", true).err().unwrap();
         assert_eq!(
             err.to_string(),
