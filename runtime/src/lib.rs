@@ -14,6 +14,7 @@
 //!   are real inside the root filesystem before any runtime sees it).
 //! - [`volume_use`]: volumes against the containers using them (`volume ls`
 //!   filters, `rm`, `prune`).
+//! - [`top`]: `docker top` (the host's `ps`, rows of the container's cgroup).
 //! - [`terminal`]: the caller's terminal (raw mode, width) and the relay to a
 //!   container's pty.
 //! - [`copy`]: `docker cp` between a container (running or stopped) and the
@@ -36,5 +37,6 @@ pub mod oneshot;
 pub mod rootfs;
 pub mod spec;
 pub mod terminal;
+pub mod top;
 pub mod volume_use;
 pub mod volumes;

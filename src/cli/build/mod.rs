@@ -16,12 +16,11 @@
 //!
 //! `--cache-to type=local,dest=DIR[,mode=min|max]` exports the solved steps
 //! into a cache directory after the build, `--cache-from type=local,src=DIR`
-//! (repeatable) imports them on another root ([`cache`];
+//! (repeatable) imports them on another root ([`kiln_builder::local_cache::flags`];
 //! [`kiln_builder::local_cache`] has the format). Imported records that
 //! cannot be used (a corrupt blob) are warned about on stderr and their
 //! steps run.
 
-mod cache;
 mod progress;
 mod ssh;
 
@@ -36,6 +35,7 @@ use kiln_builder::build::{build, BuildRequest, Built, STEPS_FILE};
 use kiln_builder::graph::Platform;
 
 use kiln_builder::context_source::{self, ContextSource};
+use kiln_builder::local_cache::flags as cache;
 use kiln_builder::output;
 use progress::{Mode, Progress};
 
