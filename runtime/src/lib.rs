@@ -14,6 +14,7 @@
 //!   are real inside the root filesystem before any runtime sees it).
 //! - [`volume_use`]: volumes against the containers using them (`volume ls`
 //!   filters, `rm`, `prune`).
+//! - [`log_query`]: `docker logs` (time range, tail, follow).
 //! - [`top`]: `docker top` (the host's `ps`, rows of the container's cgroup).
 //! - [`terminal`]: the caller's terminal (raw mode, width) and the relay to a
 //!   container's pty.
@@ -30,6 +31,7 @@ pub mod copy;
 pub mod init_binary;
 pub mod init_layer;
 pub mod lifecycle;
+pub mod log_query;
 pub mod monitor;
 pub mod netns;
 pub mod oci;
