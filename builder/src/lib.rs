@@ -23,6 +23,7 @@
 //! - [`context_source`]: where the context comes from (a directory, a tar on
 //!   standard input, a git repository); [`output`]: `--output` (image store,
 //!   oci/docker archive, rootfs tar, local directory).
+//! - [`disk_usage`]: `system df` (images, containers, build cache).
 //! - [`image_remove`]: `rmi` and `image prune` under Docker's rules (names,
 //!   conflicts with containers, blobs, then unused snapshots).
 //! - [`local_cache`]: `--cache-to`/`--cache-from type=local` cache
@@ -36,6 +37,7 @@ pub mod cache_prune;
 pub mod cache_store;
 pub mod context;
 pub mod context_source;
+pub mod disk_usage;
 pub mod executor;
 pub mod export;
 mod fsutil;
