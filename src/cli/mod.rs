@@ -15,10 +15,8 @@ mod image_df;
 mod image_format;
 mod image_inspect;
 mod image_list;
-mod image_model;
 mod image_remove;
 mod images;
-mod save_output;
 mod volume;
 
 use clap::{Parser, Subcommand};

@@ -1,5 +1,7 @@
-//! Where `kiln save -o OUT` writes: never a half-written OUT, and nothing left
-//! behind by a crash or `kill -9`.
+//! Where an archive saved to a path (`kiln save -o OUT`, `kiln build
+//! --output type=oci,dest=OUT`) is written: never a half-written OUT, and
+//! nothing left behind by a crash or `kill -9`. [`save_file`] is the whole
+//! operation; [`SaveOutput`] the file it writes through.
 //!
 //! - The archive is written to an anonymous file in OUT's directory
 //!   (`O_TMPFILE`): a killed save leaves nothing at all. When complete it is
@@ -15,13 +17,46 @@
 //!   a FIFO) is written in place: replacing a device node with a file is never
 //!   what `save -o /dev/null` means. (The Docker CLI renames over it.)
 
-use anyhow::{bail, Context, Result};
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+
+use super::{save, ArchiveError, ArchiveFormat, ArchiveResult};
+use crate::{ContentStore, ImageIndex, Reference};
+
+/// Saves `references` as a `format` archive at `out` through a [`SaveOutput`].
+pub fn save_file(
+    content: &ContentStore,
+    index: &ImageIndex,
+    references: &[Reference],
+    format: ArchiveFormat,
+    out: &Path,
+) -> ArchiveResult<()> {
+    let mut output = SaveOutput::create(out)?;
+    let mut writer = save(
+        content,
+        index,
+        references,
+        format,
+        std::io::BufWriter::new(output.file()),
+    )?;
+    std::io::Write::flush(&mut writer).map_err(output_err("write", out))?;
+    drop(writer);
+    output.commit()
+}
+
+/// An [`ArchiveError::Output`] for `path`.
+fn output_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError {
+    let path = path.to_path_buf();
+    move |source| ArchiveError::Output {
+        action,
+        path,
+        source,
+    }
+}
 
 /// An archive being written for `save -o`.
 pub struct SaveOutput {
@@ -42,16 +77,18 @@ enum Kind {
 
 impl SaveOutput {
     /// Prepares to write `out`, sweeping stale temp files of earlier saves.
-    pub fn create(out: &Path) -> Result<SaveOutput> {
+    pub fn create(out: &Path) -> ArchiveResult<SaveOutput> {
         if let Ok(meta) = fs::metadata(out) {
             if meta.is_dir() {
-                bail!("cannot write {}: it is a directory", out.display());
+                return Err(ArchiveError::OutputIsDirectory {
+                    path: out.to_path_buf(),
+                });
             }
             if !meta.is_file() {
                 let file = OpenOptions::new()
                     .write(true)
                     .open(out)
-                    .with_context(|| format!("cannot open {}", out.display()))?;
+                    .map_err(output_err("open", out))?;
                 return Ok(SaveOutput::new(file, out, Kind::InPlace));
             }
         }
@@ -66,8 +103,7 @@ impl SaveOutput {
             return Ok(SaveOutput::new(file, out, Kind::Anonymous));
         }
         let temp = temp_name(out, std::process::id());
-        let file =
-            File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        let file = File::create(&temp).map_err(output_err("create", &temp))?;
         Ok(SaveOutput::new(file, out, Kind::Named(Some(temp))))
     }
 
@@ -85,32 +121,32 @@ impl SaveOutput {
     }
 
     /// Makes the written archive OUT (fsynced first).
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(mut self) -> ArchiveResult<()> {
         let out = self.out.clone();
-        let cannot = || format!("cannot write {}", out.display());
+        let cannot = || output_err("write", &out);
         if matches!(self.kind, Kind::InPlace) {
             return Ok(());
         }
-        self.file.sync_all().with_context(cannot)?;
+        self.file.sync_all().map_err(cannot())?;
         if let Kind::Named(temp) = &mut self.kind {
             let temp = temp.take().expect("a named temp file until committed");
             let renamed = fs::rename(&temp, &out);
             if renamed.is_err() {
                 let _ = fs::remove_file(&temp);
             }
-            return renamed.with_context(cannot);
+            return renamed.map_err(cannot());
         }
         if link_fd(&self.file, &out).is_ok() {
             return Ok(());
         }
         let temp = temp_name(&out, std::process::id());
         let _ = fs::remove_file(&temp);
-        link_fd(&self.file, &temp).with_context(cannot)?;
+        link_fd(&self.file, &temp).map_err(cannot())?;
         let renamed = fs::rename(&temp, &out);
         if renamed.is_err() {
             let _ = fs::remove_file(&temp);
         }
-        renamed.with_context(cannot)
+        renamed.map_err(cannot())
     }
 }
 
@@ -189,4 +225,69 @@ fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_committed_output_replaces_out_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("img.tar");
+        fs::write(&out, "old").unwrap();
+        let mut output = SaveOutput::create(&out).unwrap();
+        output.file().write_all(b"new archive").unwrap();
+        assert_eq!(
+            fs::read_to_string(&out).unwrap(),
+            "old",
+            "OUT is untouched until commit"
+        );
+        output.commit().unwrap();
+        assert_eq!(fs::read_to_string(&out).unwrap(), "new archive");
+        assert_eq!(names(dir.path()), ["img.tar"]);
+    }
+
+    #[test]
+    fn an_abandoned_output_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("img.tar");
+        let mut output = SaveOutput::create(&out).unwrap();
+        output.file().write_all(b"half").unwrap();
+        drop(output);
+        assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_directory_is_refused_and_stale_temps_of_dead_pids_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = SaveOutput::create(dir.path()).err().unwrap();
+        assert!(
+            matches!(err, ArchiveError::OutputIsDirectory { .. }),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("cannot write {}: it is a directory", dir.path().display())
+        );
+        let out = dir.path().join("img.tar");
+        // pid_max is at most 2^22: this pid cannot be running.
+        let stale = temp_name(&out, 4_194_304 + 1);
+        let live = temp_name(&out, std::process::id());
+        fs::write(&stale, "x").unwrap();
+        fs::write(&live, "y").unwrap();
+        SaveOutput::create(&out).unwrap().commit().unwrap();
+        assert!(!stale.exists(), "a dead save's temp file is swept");
+        assert!(live.exists(), "a live pid's temp file is kept");
+    }
 }

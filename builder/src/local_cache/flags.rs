@@ -2,25 +2,64 @@
 //! type=local,src=DIR` (repeatable): BuildKit's local cache flags. Only
 //! `type=local` is supported; a bare value (which buildx takes for a
 //! registry reference) or another type is refused with a one-line error
-//! naming the flag. The directory format is described in
-//! [`kiln_builder::local_cache`].
+//! naming the flag. The directory format is described in [`super`]
+//! (a Compose `build.cache_from`/`cache_to` entry has the same syntax).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
-use kiln_builder::local_cache::{read_config, CacheExport, ExportMode};
+use super::{read_config, CacheExport, ExportMode};
+
+/// A cache flag value kiln refuses, naming the flag and the value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CacheFlagError {
+    /// The value is malformed or names an unusable directory.
+    #[error("{flag} {spec}: {reason}")]
+    Invalid {
+        /// `--cache-to` or `--cache-from`.
+        flag: &'static str,
+        /// The value as given.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// More than one `--cache-to`.
+    #[error("{flag}: only one cache export is supported, {count} given")]
+    TooMany {
+        /// The flag.
+        flag: &'static str,
+        /// How many were given.
+        count: usize,
+    },
+}
+
+type Result<T> = std::result::Result<T, CacheFlagError>;
+
+/// Fails with [`CacheFlagError::Invalid`].
+macro_rules! invalid {
+    ($flag:expr, $spec:expr, $($reason:tt)+) => {
+        return Err(CacheFlagError::Invalid {
+            flag: $flag,
+            spec: $spec.to_string(),
+            reason: format!($($reason)+),
+        })
+    };
+}
 
 /// The `key=value` fields of a cache flag's value, its `type` checked to be
 /// `local`.
-fn fields<'a>(flag: &str, spec: &'a str) -> Result<Vec<(&'a str, &'a str)>> {
+fn fields<'a>(flag: &'static str, spec: &'a str) -> Result<Vec<(&'a str, &'a str)>> {
     if !spec.contains('=') {
-        bail!("{flag} {spec}: only type=local is supported (a bare value is a registry reference)");
+        invalid!(
+            flag,
+            spec,
+            "only type=local is supported (a bare value is a registry reference)"
+        );
     }
     let mut out = Vec::new();
     let mut kind = None;
     for field in spec.split(',') {
         let Some((k, v)) = field.split_once('=') else {
-            bail!("{flag} {spec}: expected KEY=VALUE, got {field:?}");
+            invalid!(flag, spec, "expected KEY=VALUE, got {field:?}");
         };
         match k {
             "type" => kind = Some(v),
@@ -29,8 +68,12 @@ fn fields<'a>(flag: &str, spec: &'a str) -> Result<Vec<(&'a str, &'a str)>> {
     }
     match kind {
         Some("local") => Ok(out),
-        Some(_) => bail!("{flag} {spec}: only type=local is supported"),
-        None => bail!("{flag} {spec}: type= is required (only type=local is supported)"),
+        Some(_) => invalid!(flag, spec, "only type=local is supported"),
+        None => invalid!(
+            flag,
+            spec,
+            "type= is required (only type=local is supported)"
+        ),
     }
 }
 
@@ -40,10 +83,12 @@ pub fn parse_to(given: &[String]) -> Result<Option<CacheExport>> {
     let spec = match given {
         [] => return Ok(None),
         [one] => one,
-        _ => bail!(
-            "{FLAG}: only one cache export is supported, {} given",
-            given.len()
-        ),
+        _ => {
+            return Err(CacheFlagError::TooMany {
+                flag: FLAG,
+                count: given.len(),
+            })
+        }
     };
     let (mut dest, mut mode) = (None, ExportMode::Min);
     for (k, v) in fields(FLAG, spec)? {
@@ -51,14 +96,16 @@ pub fn parse_to(given: &[String]) -> Result<Option<CacheExport>> {
             ("dest", d) if !d.is_empty() => dest = Some(PathBuf::from(d)),
             ("mode", "min") => mode = ExportMode::Min,
             ("mode", "max") => mode = ExportMode::Max,
-            ("mode", other) => bail!("{FLAG} {spec}: mode must be min or max, not {other:?}"),
-            _ => {
-                bail!("{FLAG} {spec}: unknown or empty key {k:?} (expected dest=DIR, mode=min|max)")
-            }
+            ("mode", other) => invalid!(FLAG, spec, "mode must be min or max, not {other:?}"),
+            _ => invalid!(
+                FLAG,
+                spec,
+                "unknown or empty key {k:?} (expected dest=DIR, mode=min|max)"
+            ),
         }
     }
     let Some(dest) = dest else {
-        bail!("{FLAG} {spec}: dest=DIR is required");
+        invalid!(FLAG, spec, "dest=DIR is required");
     };
     check_dest(spec, &dest)?;
     Ok(Some(CacheExport { dest, mode }))
@@ -68,11 +115,11 @@ pub fn parse_to(given: &[String]) -> Result<Option<CacheExport>> {
 /// an `index.json`, a kiln cache's.
 fn check_dest(spec: &str, dest: &Path) -> Result<()> {
     if dest.exists() && !dest.is_dir() {
-        bail!("--cache-to {spec}: {} is not a directory", dest.display());
+        invalid!("--cache-to", spec, "{} is not a directory", dest.display());
     }
     if dest.join("index.json").exists() {
         if let Err(e) = read_config(dest) {
-            bail!("--cache-to {spec}: refusing to overwrite: {e}");
+            invalid!("--cache-to", spec, "refusing to overwrite: {e}");
         }
     }
     Ok(())
@@ -88,14 +135,14 @@ pub fn parse_from(given: &[String]) -> Result<Vec<PathBuf>> {
         for (k, v) in fields(FLAG, spec)? {
             match (k, v) {
                 ("src", s) if !s.is_empty() => src = Some(PathBuf::from(s)),
-                _ => bail!("{FLAG} {spec}: unknown or empty key {k:?} (expected src=DIR)"),
+                _ => invalid!(FLAG, spec, "unknown or empty key {k:?} (expected src=DIR)"),
             }
         }
         let Some(src) = src else {
-            bail!("{FLAG} {spec}: src=DIR is required");
+            invalid!(FLAG, spec, "src=DIR is required");
         };
         if let Err(e) = read_config(&src) {
-            bail!("{FLAG} {spec}: {e}");
+            invalid!(FLAG, spec, "{e}");
         }
         out.push(src);
     }
@@ -107,7 +154,7 @@ mod tests {
     use super::*;
 
     fn err(r: Result<impl std::fmt::Debug>) -> String {
-        format!("{:#}", r.expect_err("expected an error"))
+        r.expect_err("expected an error").to_string()
     }
 
     #[test]
