@@ -118,6 +118,8 @@ type Created = Result<(String, bool), String>;
 fn eight_threads_create_in_private_namespaces() {
     let _serial = serial();
     let (_scratch, root) = root_with_image("concurrent-threads");
+    // Files kiln makes once per root (locks, indexes) exist from now on.
+    ok_as(kiln(&root, &["run", "--rm", IMAGE, "true"]), "first run");
     let before = census(&root);
     assert_eq!(host_mounts(&root), Vec::<String>::new(), "before any create");
     let template = sleep_options(&root);
