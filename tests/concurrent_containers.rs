@@ -121,7 +121,11 @@ fn eight_threads_create_in_private_namespaces() {
     // Files kiln makes once per root (locks, indexes) exist from now on.
     ok_as(kiln(&root, &["run", "--rm", IMAGE, "true"]), "first run");
     let before = census(&root);
-    assert_eq!(host_mounts(&root), Vec::<String>::new(), "before any create");
+    assert_eq!(
+        host_mounts(&root),
+        Vec::<String>::new(),
+        "before any create"
+    );
     let template = sleep_options(&root);
     let (report, reports) = mpsc::channel::<Created>();
     let mut releases = Vec::new();
@@ -146,7 +150,10 @@ fn eight_threads_create_in_private_namespaces() {
         for _ in 0..8 {
             let created = reports.recv_timeout(TIMEOUT).expect("a create hung");
             let (id, mounted) = created.expect("create from a thread");
-            assert!(mounted, "{id}: its root filesystem in its thread's namespace");
+            assert!(
+                mounted,
+                "{id}: its root filesystem in its thread's namespace"
+            );
             ids.push(id);
         }
         assert_eq!(
@@ -175,7 +182,7 @@ fn eight_threads_create_in_private_namespaces() {
 /// What container `i` of the twenty runs: even ones print and keep running,
 /// odd ones print and exit with code `i`.
 fn script(i: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("echo out-{i}; exec sleep 600")
     } else {
         format!("echo out-{i}; exit {i}")
@@ -221,7 +228,7 @@ fn twenty_concurrent_detached_runs_then_rm_f() {
     });
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(id.len(), 64, "run -d #{i} printed {id:?}");
-        if i % 2 == 1 {
+        if !i.is_multiple_of(2) {
             let code = ok_as(kiln(&root, &["wait", id]), "wait");
             assert_eq!(code.trim(), i.to_string(), "#{i}: exit code");
         }
@@ -229,7 +236,11 @@ fn twenty_concurrent_detached_runs_then_rm_f() {
             kiln(&root, &["inspect", "-f", "{{.State.Status}}", id]),
             "inspect",
         );
-        let wanted = if i % 2 == 0 { "running" } else { "exited" };
+        let wanted = if i.is_multiple_of(2) {
+            "running"
+        } else {
+            "exited"
+        };
         assert_eq!(status.trim(), wanted, "#{i}");
         wait_until(&format!("#{i}: its output in its log"), || {
             ok_as(kiln(&root, &["logs", id]), "logs") == format!("out-{i}\n")

@@ -20,7 +20,7 @@
 //! The tests hold one mutex: they look at host-wide state.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
-
 
 fn run_rm_true(root: &Path, runtime: &str, n: usize) {
     for i in 0..n {

@@ -16,7 +16,8 @@ const DOCKER_CAPS: &str = "00000000a80425fb";
 /// `/proc/self/status`, then `unshare=N`: the exit code of `unshare -U true`
 /// (Docker's profile refuses user namespaces without CAP_SYS_ADMIN).
 fn inside(root: &Path, flags: &[&str]) -> String {
-    let script = "grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|CapPrm|CapEff):' /proc/self/status \
+    let script =
+        "grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|CapPrm|CapEff):' /proc/self/status \
                   | tr -d '\\t'; unshare -U true 2>/dev/null; echo unshare=$?";
     let mut args = vec!["run", "--rm"];
     args.extend_from_slice(flags);
@@ -66,7 +67,11 @@ fn default_profile_is_compiled_once_and_filters_as_docker() {
 fn capabilities_and_no_new_privs_stay_the_specs() {
     let (_scratch, root) = root_with_image("seccomp-caps");
     let none = "0000000000000000";
-    assert_eq!(inside(&root, &["-u", "1000"]), expected(none, 2, 1, 1), "-u 1000");
+    assert_eq!(
+        inside(&root, &["-u", "1000"]),
+        expected(none, 2, 1, 1),
+        "-u 1000"
+    );
     assert_eq!(
         inside(&root, &["--security-opt", "no-new-privileges"]),
         expected(DOCKER_CAPS, 2, 1, 1).replace("NoNewPrivs:0", "NoNewPrivs:1"),
@@ -83,5 +88,9 @@ fn capabilities_and_no_new_privs_stay_the_specs() {
         expected(DOCKER_CAPS, 0, 0, 0),
         "seccomp=unconfined"
     );
-    assert_eq!(cache_entries(&root).len(), 2, "default and SYS_ADMIN profiles");
+    assert_eq!(
+        cache_entries(&root).len(),
+        2,
+        "default and SYS_ADMIN profiles"
+    );
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use kiln_runtime::oci::seccomp_bpf::{cache_key, cacheable, cached_program, compile};
 use kiln_runtime::spec::{default_seccomp, effective_capabilities};
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompBuilder, LinuxSyscallBuilder};
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompBuilder, LinuxSyscallBuilder,
+};
 
 fn docker_default() -> LinuxSeccomp {
     default_seccomp(&effective_capabilities(&[], &[], false).unwrap()).unwrap()
@@ -28,18 +30,36 @@ fn one_entry_per_profile_reused_as_is() {
     let cache = dir.path().join("seccomp");
     let profile = docker_default();
     let first = cached_program(&cache, &profile).unwrap();
-    assert_eq!(first, compile(&profile).unwrap(), "the cache holds what compile makes");
-    assert!(first.instructions.len() > 8 * 100, "Docker's profile is a long program");
+    assert_eq!(
+        first,
+        compile(&profile).unwrap(),
+        "the cache holds what compile makes"
+    );
+    assert!(
+        first.instructions.len() > 8 * 100,
+        "Docker's profile is a long program"
+    );
     assert_eq!(first.instructions.len() % 8, 0);
     let files = entries(&cache);
     let expected = cache.join(format!("{}.bpf", cache_key(&profile).hex()));
-    assert_eq!(files, vec![expected.clone()], "one entry, no temp file left");
+    assert_eq!(
+        files,
+        vec![expected.clone()],
+        "one entry, no temp file left"
+    );
     let bytes = std::fs::read(&expected).unwrap();
     let modified = std::fs::metadata(&expected).unwrap().modified().unwrap();
 
     assert_eq!(cached_program(&cache, &profile).unwrap(), first);
-    assert_eq!(std::fs::read(&expected).unwrap(), bytes, "an intact entry is not rewritten");
-    assert_eq!(std::fs::metadata(&expected).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        std::fs::read(&expected).unwrap(),
+        bytes,
+        "an intact entry is not rewritten"
+    );
+    assert_eq!(
+        std::fs::metadata(&expected).unwrap().modified().unwrap(),
+        modified
+    );
 
     // Another capability set is another profile, another entry.
     let caps = effective_capabilities(&["SYS_ADMIN".to_string()], &[], false).unwrap();
@@ -55,7 +75,9 @@ fn damaged_entries_are_rebuilt_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let profile = docker_default();
     let good = cached_program(dir.path(), &profile).unwrap();
-    let path = dir.path().join(format!("{}.bpf", cache_key(&profile).hex()));
+    let path = dir
+        .path()
+        .join(format!("{}.bpf", cache_key(&profile).hex()));
     let intact = std::fs::read(&path).unwrap();
     let damages: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
@@ -92,7 +114,11 @@ fn damaged_entries_are_rebuilt_not_trusted() {
         std::fs::write(&path, &bytes).unwrap();
         let program = cached_program(dir.path(), &profile).unwrap();
         assert_eq!(program, good, "{what}: the program is compiled again");
-        assert_eq!(std::fs::read(&path).unwrap(), intact, "{what}: the entry is rewritten");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            intact,
+            "{what}: the entry is rewritten"
+        );
     }
 }
 
@@ -159,5 +185,9 @@ fn the_cached_program_filters_like_the_profile() {
         unsafe { libc::_exit(if rc == 0 { 0 } else { 1 }) };
     }
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert_eq!(libc::WEXITSTATUS(status), 0, "unshare(CLONE_NEWUSER) without a filter");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "unshare(CLONE_NEWUSER) without a filter"
+    );
 }

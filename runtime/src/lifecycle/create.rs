@@ -137,8 +137,7 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
         .unwrap_or_else(|| id[..12].to_string());
     // Every mount below (the overlay probe of a new root included) stays
     // in this thread's private namespace (see the function's docs).
-    rootfs::enter_private_mount_namespace()
-        .map_err(|e| format!("private mount namespace: {e}"))?;
+    rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
     let snapshotter = rootfs::open_snapshotter(root, None)?;
     let record = ContainerRecord {
         id: id.clone(),

@@ -84,7 +84,13 @@ impl Embedded {
         Ok(Some(container))
     }
 
-    fn start(&self, id: &str, request_bundle: &Path, state_dir: &Path, stdio: Stdio) -> Result<u32> {
+    fn start(
+        &self,
+        id: &str,
+        request_bundle: &Path,
+        state_dir: &Path,
+        stdio: Stdio,
+    ) -> Result<u32> {
         let late = match &self.seccomp_cache {
             Some(cache) => embedded_seccomp::prepare(cache, id, request_bundle, state_dir)?,
             None => None,

@@ -54,14 +54,16 @@ pub fn prepare(
     state_dir: &Path,
 ) -> Result<Option<(PathBuf, LateSeccomp)>> {
     let config = bundle.join("config.json");
-    let mut spec = Spec::load(&config).map_err(|e| failed(id, format!("{}: {e}", config.display())))?;
+    let mut spec =
+        Spec::load(&config).map_err(|e| failed(id, format!("{}: {e}", config.display())))?;
     let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
         return Ok(None);
     };
     if !seccomp_bpf::cacheable(&seccomp) {
         return Ok(None);
     }
-    let program = seccomp_bpf::cached_program(cache, &seccomp).map_err(|e| failed(id, e.to_string()))?;
+    let program =
+        seccomp_bpf::cached_program(cache, &seccomp).map_err(|e| failed(id, e.to_string()))?;
     let drop_sys_admin = grant_sys_admin(&mut spec);
     if let Some(linux) = spec.linux_mut() {
         linux.set_seccomp(None);
@@ -168,15 +170,26 @@ fn drop_sys_admin() -> std::io::Result<()> {
     };
     let mut data = [CapData::default(); 2];
     // SAFETY: capget fills two data words for a version-3 header we own.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr()) }
-        != 0
+    if unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    } != 0
     {
         return Err(std::io::Error::last_os_error());
     }
     data[0].effective &= !SYS_ADMIN_BIT;
     data[0].permitted &= !SYS_ADMIN_BIT;
     // SAFETY: capset reads the same header and two data words.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) } != 0
+    if unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    } != 0
     {
         return Err(std::io::Error::last_os_error());
     }

@@ -246,7 +246,9 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program, SeccompBpfError> {
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        let scmp: ScmpArch = name.parse().map_err(failed(format!("architecture {name}")))?;
+        let scmp: ScmpArch = name
+            .parse()
+            .map_err(failed(format!("architecture {name}")))?;
         ctx.add_arch(scmp)
             .map_err(failed(format!("architecture {name}")))?;
     }
@@ -262,7 +264,9 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program, SeccompBpfError> {
             let args = syscall.args().clone().unwrap_or_default();
             let compares: Vec<ScmpArgCompare> = args
                 .iter()
-                .map(|a| ScmpArgCompare::new(a.index() as u32, op(a.op(), a.value_two()), a.value()))
+                .map(|a| {
+                    ScmpArgCompare::new(a.index() as u32, op(a.op(), a.value_two()), a.value())
+                })
                 .collect();
             let mut indexes: Vec<usize> = args.iter().map(|a| a.index()).collect();
             indexes.sort_unstable();
