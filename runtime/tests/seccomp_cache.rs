@@ -39,7 +39,7 @@ fn one_entry_per_profile_reused_as_is() {
         first.instructions.len() > 8 * 100,
         "Docker's profile is a long program"
     );
-    assert_eq!(first.instructions.len() % 8, 0);
+    assert!(first.instructions.len().is_multiple_of(8));
     let files = entries(&cache);
     let expected = cache.join(format!("{}.bpf", cache_key(&profile).hex()));
     assert_eq!(

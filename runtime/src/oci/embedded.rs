@@ -106,12 +106,21 @@ impl Embedded {
             .with_systemd(false)
             .with_detach(true)
             .build();
-        // libcontainer read the copy; only a checkpoint would read it again.
         if let Some(bundle) = &bundle {
             let _ = std::fs::remove_dir_all(bundle);
         }
         let mut container = built
             .map_err(|e| with_rootfs_context(Self::failed("create", id, &e), request_bundle))?;
+        if bundle.is_some() {
+            // `exec` reads the recorded bundle's spec again: it must be the
+            // real one, whose seccomp profile libcontainer applies to every
+            // process exec'd into the container, as before.
+            container.state.bundle = std::fs::canonicalize(request_bundle)
+                .unwrap_or_else(|_| request_bundle.to_path_buf());
+            container
+                .save()
+                .map_err(|e| Self::failed("create", id, &e))?;
+        }
         container
             .start()
             .map_err(|e| Self::failed("start", id, &e))?;

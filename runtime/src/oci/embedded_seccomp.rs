@@ -45,8 +45,10 @@ pub struct LateSeccomp {
 
 /// The spec libcontainer gets and what the init installs, when the bundle's
 /// spec has a cacheable seccomp profile; `None` leaves it all to
-/// libcontainer. The copy is written as `<state_dir>/.kiln-bundle-<id>/config.json`
-/// (the caller removes it once the container is created).
+/// libcontainer. The copy is written as `<state_dir>/.kiln-bundle-<id>/config.json`;
+/// the caller removes it once the container is created and records the
+/// original bundle in libcontainer's state, so that `exec` (which reads the
+/// recorded bundle) keeps applying the profile to exec'd processes.
 pub fn prepare(
     cache: &Path,
     id: &str,

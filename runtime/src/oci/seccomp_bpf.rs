@@ -285,9 +285,17 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program, SeccompBpfError> {
             }
         }
     }
+    let instructions = export(&ctx)?;
+    let count = instructions.len() / INSN_LEN;
+    if !(1..=MAX_INSNS).contains(&count) || !instructions.len().is_multiple_of(INSN_LEN) {
+        return Err(SeccompBpfError::Compile {
+            what: "export".into(),
+            reason: format!("{count} instructions: the kernel takes 1 to {MAX_INSNS}"),
+        });
+    }
     Ok(Program {
         flags: flags(seccomp),
-        instructions: export(&ctx)?,
+        instructions,
     })
 }
 
