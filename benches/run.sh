@@ -28,7 +28,9 @@
 #    $ROUNDS rounds, each timing every command RUNS/ROUNDS times in a row
 #    (the first round after $WARMUP untimed warmup runs). Prints medians (ms),
 #    the ratio kiln/crun on the equivalent bundle (target < 2.0) and on the
-#    minimal bundle without seccomp (target <= 1.2, issue 11).
+#    minimal bundle without seccomp (target <= 1.2, issue 11), and the same
+#    for CPU time (bash's `time`: user + system of the command and of every
+#    process it waited for), which a loaded machine distorts far less.
 # 2. Starts $DETACHED `kiln run -d IMG sleep 600`, prints the median and max
 #    VmRSS of their monitor processes (MonitorPid in state.json; target
 #    < 2 MB each) and, when above target, where one monitor's RSS comes from
@@ -41,10 +43,14 @@ set -euo pipefail
 if [ "${1:-}" = __loop ]; then
   shift; out=$1 runs=$2 warmup=$3; shift 3
   for ((i = 0; i < warmup; i++)); do "$@" >/dev/null; done
+  TIMEFORMAT='%3U %3S'
   for ((i = 0; i < runs; i++)); do
     [ -n "${BENCH_PREPARE:-}" ] && sh -c "$BENCH_PREPARE"
-    t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
+    t0=$(date +%s%N)
+    { time "$@" >/dev/null 2>&1; } 2>"$out.rusage"
+    t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000)) | awk '{printf "%.3f\n", $1 / 1000}' >>"$out"
+    awk '{printf "%.3f\n", ($1 + $2) * 1000}' "$out.rusage" >>"$out.cpu"
   done
   exit 0
 fi
@@ -105,18 +111,22 @@ round() {
   $wrap bash "$self" __loop "$work/$name.ms" "$((RUNS / ROUNDS))" "$warm" "$@"
 }
 
-# report NAME: prints and saves (in $work/NAME.med) the median of NAME's runs
+# report NAME: prints and saves (in $work/NAME.med, NAME.cpumed) the medians
+# of NAME's wall-clock times and CPU times (user + system of the command and
+# every process it waited for: what the start costs, whatever the load)
 report() {
   local out=$work/$1.ms
   median "$out" >"$work/$1.med"
-  printf '  %-34s median %7s ms  (min %s, max %s, %s runs)\n' "$1" "$(cat "$work/$1.med")" \
-    "$(sort -n "$out" | head -1)" "$(sort -n "$out" | tail -1)" "$(wc -l <"$out")"
+  median "$out.cpu" >"$work/$1.cpumed"
+  printf '  %-34s median %7s ms  (min %s, max %s, %s runs), CPU median %6s ms\n' "$1" \
+    "$(cat "$work/$1.med")" "$(sort -n "$out" | head -1)" "$(sort -n "$out" | tail -1)" \
+    "$(wc -l <"$out")" "$(cat "$work/$1.cpumed")"
 }
 
 names=(kiln kiln-seccomp-compiled-each-start kiln-runtime-crun crun-equivalent-bundle
   crun-minimal-bundle runc-minimal-bundle)
 echo "== start latency: run \`true\` (timing loop, $RUNS runs in $ROUNDS interleaved rounds, $WARMUP warmup)"
-for name in "${names[@]}"; do : >"$work/$name.ms"; done
+for name in "${names[@]}"; do : >"$work/$name.ms"; : >"$work/$name.ms.cpu"; done
 for ((r = 0; r < ROUNDS; r++)); do
   warm=$([ "$r" -eq 0 ] && echo "$WARMUP" || echo 0)
   round kiln "" "$warm" "$K" --root "$R" run --rm "$IMG" true
@@ -133,6 +143,9 @@ awk -v k="$(cat "$work/kiln.med")" -v c="$(cat "$work/crun-equivalent-bundle.med
   'BEGIN {r = k / c; printf "  ratio kiln / crun on the equivalent bundle: %.2f (target < 2.0): %s\n", r, (r < 2.0) ? "ok" : "ABOVE TARGET";
           r = k / m; printf "  ratio kiln / crun on the minimal bundle:    %.2f (target <= 1.2): %s\n", r, (r <= 1.2) ? "ok" : "ABOVE TARGET";
           printf "  seccomp program cache saves:               %.1f ms per start (%.1f -> %.1f)\n", s - k, s, k}'
+awk -v k="$(cat "$work/kiln.cpumed")" -v m="$(cat "$work/crun-minimal-bundle.cpumed")" \
+  -v s="$(cat "$work/kiln-seccomp-compiled-each-start.cpumed")" \
+  'BEGIN {printf "  CPU ratio kiln / crun on the minimal bundle: %.2f; the cache saves %.1f ms CPU per start\n", (m > 0) ? k / m : 0, s - k}'
 
 echo "== monitor memory: $DETACHED x kiln run -d $IMG sleep 600"
 for ((i = 0; i < DETACHED; i++)); do ids+=("$("$K" --root "$R" run -d "$IMG" sleep 600)"); done
