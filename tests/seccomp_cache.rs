@@ -61,6 +61,14 @@ fn default_profile_is_compiled_once_and_filters_as_docker() {
 
     // crun gets the profile in the spec and compiles it itself: same view.
     assert_eq!(inside(&root, &["--runtime", "crun"]), docker, "crun");
+
+    // `exec` reads the container's recorded bundle again: it must still be
+    // there after a start that used the cached program.
+    let id = ok_as(kiln(&root, &["run", "-d", IMAGE, "sleep", "600"]), "run -d");
+    let id = id.trim();
+    let out = ok_as(kiln(&root, &["exec", id, "echo", "hi"]), "exec");
+    assert_eq!(out, "hi\n");
+    ok_as(kiln(&root, &["rm", "-f", id]), "rm -f");
 }
 
 #[test]
