@@ -3,12 +3,15 @@
 //! - [`spec`]: the OCI runtime-spec `config.json` from an image config plus run
 //!   options, with Docker's isolation defaults.
 //! - [`oci`]: the low-level runtimes behind one trait (embedded libcontainer;
-//!   crun/runc binaries); [`cgroups`]: hybrid/v1/v2 detection, stats, cleanup.
+//!   crun/runc binaries), and the embedded runtime's seccomp programs compiled
+//!   once per profile and cached under `<root>/seccomp/`
+//!   ([`oci::seccomp_bpf`]); [`cgroups`]: hybrid/v1/v2 detection, stats, cleanup.
 //! - [`container`]: the container store (record + lifecycle state);
 //!   [`lifecycle`]: create/start/stop/kill/pause/remove/reconcile;
 //!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
 //!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
-//!   mounted in a private mount namespace; [`volumes`]: named volumes;
+//!   mounted in a private mount namespace (per thread for library callers
+//!   that create containers from several threads); [`volumes`]: named volumes;
 //!   [`oneshot`]: one process over a given root filesystem (a build's RUN);
 //!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
 //!   are real inside the root filesystem before any runtime sees it).

@@ -6,8 +6,10 @@
 //! last process of that namespace: a `kill -9` of kiln or of a monitor can never
 //! leave a stuck mount on the host.
 
+use std::cell::Cell;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use kiln_snapshotter::{mount, NativeSnapshotter, OverlaySnapshotter, Snapshotter};
 
@@ -51,17 +53,46 @@ fn default_driver(root: &Path) -> String {
     chosen.to_string()
 }
 
-/// Moves the calling process into a new mount namespace whose mounts do not
-/// propagate back to the host (`unshare(CLONE_NEWNS)` + recursive private).
+/// Set once the whole process is private: the namespace was entered while
+/// the process had a single thread, so every thread made since inherits it.
+static PROCESS_PRIVATE: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Set once this thread alone has entered a namespace of its own.
+    static THREAD_PRIVATE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Moves the calling **thread** into a new mount namespace whose mounts do
+/// not propagate back to the host (`unshare(CLONE_NEWNS)` + recursive
+/// private). Call it on the thread that is about to mount.
 ///
-/// Done once per process: later calls return at once (the process already has
-/// its own namespace, and copying the mount table again costs time).
+/// `unshare(CLONE_NEWNS)` moves only the calling thread (it also gives the
+/// thread its own root/cwd, `CLONE_FS`), so "done" is remembered per thread:
+///
+/// - called while the process has a single thread (the `kiln` binary at
+///   start, a monitor, a `oneshot-run`), it covers the whole process: every
+///   thread made afterwards inherits the namespace, and later calls return at
+///   once from any thread;
+/// - called from one thread of a multi-threaded process (a library caller
+///   such as a Compose executor creating containers from a thread pool),
+///   that thread gets a namespace of its own, remembered in a thread-local
+///   flag; another thread that mounts calls it again and gets its own.
+///
+/// A mount made on such a thread is seen by that thread, the threads and
+/// processes it starts afterwards (a runtime, [`crate::netns`]'s helper
+/// thread), and nobody else; it disappears when the last of them ends, and
+/// removing a container (which deletes its mount point) detaches it from
+/// every namespace. Use [`is_mountpoint`] (which reads the calling thread's
+/// table) to ask about them. This is kiln's choice over one dedicated mount
+/// thread: each container's work stays on the thread that asked for it, with
+/// no hand-off, and the cost (copying the mount table once per thread) is
+/// paid once per thread, not per container.
 pub fn enter_private_mount_namespace() -> io::Result<()> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static DONE: AtomicBool = AtomicBool::new(false);
-    if DONE.load(Ordering::Acquire) {
+    if PROCESS_PRIVATE.load(Ordering::Acquire) || THREAD_PRIVATE.with(Cell::get) {
         return Ok(());
     }
+    // Only this thread exists: nobody can start another one meanwhile.
+    let whole_process = thread_count() == Some(1);
     // SAFETY: unshare and mount with constant arguments.
     unsafe {
         if libc::unshare(libc::CLONE_NEWNS) != 0 {
@@ -80,15 +111,36 @@ pub fn enter_private_mount_namespace() -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
-    DONE.store(true, Ordering::Release);
+    if whole_process {
+        PROCESS_PRIVATE.store(true, Ordering::Release);
+    } else {
+        THREAD_PRIVATE.with(|done| done.set(true));
+    }
     Ok(())
 }
 
-/// Whether `path` is a mount point in the caller's mount namespace
-/// (from `/proc/self/mountinfo`, which also sees bind mounts on the same
+/// The number of threads of this process (`Threads:` of `/proc/self/status`).
+fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// The mount table of the calling thread's mount namespace
+/// (`/proc/thread-self`: `/proc/self` is the main thread's, which differs on a
+/// thread that entered a namespace of its own).
+fn own_mountinfo() -> io::Result<String> {
+    std::fs::read_to_string("/proc/thread-self/mountinfo")
+        .or_else(|_| std::fs::read_to_string("/proc/self/mountinfo"))
+}
+
+/// Whether `path` is a mount point in the calling thread's mount namespace
+/// (from its `mountinfo`, which also sees bind mounts on the same
 /// filesystem).
 pub fn is_mountpoint(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    let Ok(info) = own_mountinfo() else {
         return false;
     };
     let wanted = path.to_string_lossy();

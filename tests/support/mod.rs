@@ -3,6 +3,8 @@
 //! only part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod census;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

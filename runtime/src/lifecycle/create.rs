@@ -106,6 +106,12 @@ pub struct HealthOverrides {
 
 /// Creates the container; returns it. Errors are one line; on error nothing
 /// of the container is left (record, snapshot, anonymous volumes).
+///
+/// Safe to call from several threads at once: the root filesystem is
+/// mounted in the calling thread's private mount namespace
+/// ([`rootfs::enter_private_mount_namespace`]), never in the host's; it stays
+/// mounted there (a foreground run on the same thread reuses it) until the
+/// container is removed or the thread ends.
 pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, String> {
     let store = ContainerStore::open(root).map_err(|e| e.to_string())?;
     let content = ContainerStore::content(root)?;
@@ -129,6 +135,9 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
         .hostname
         .clone()
         .unwrap_or_else(|| id[..12].to_string());
+    // Every mount below (the overlay probe of a new root included) stays
+    // in this thread's private namespace (see the function's docs).
+    rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
     let snapshotter = rootfs::open_snapshotter(root, None)?;
     let record = ContainerRecord {
         id: id.clone(),
@@ -216,8 +225,6 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord, S
     let result = (|| {
         let chain = unpack(&content, &options.manifest, snapshotter.as_ref())
             .map_err(|e| format!("unpack image: {e}"))?;
-        rootfs::enter_private_mount_namespace()
-            .map_err(|e| format!("private mount namespace: {e}"))?;
         // Docker's init layer between the image and the container's layer.
         let init = init_layer::snapshot::init_snapshot(
             snapshotter.as_ref(),

@@ -76,7 +76,7 @@ impl Session {
         rootfs::enter_private_mount_namespace()
             .map_err(|e| format!("private mount namespace: {e}"))?;
         oci::become_subreaper().map_err(|e| e.to_string())?;
-        let runtime = oci::by_name(&container.record.runtime).map_err(|e| e.to_string())?;
+        let runtime = oci::for_root(root, &container.record.runtime).map_err(|e| e.to_string())?;
         let dir = store.dir(id);
         let snapshotter = rootfs::open_snapshotter(root, Some(&container.record.snapshotter))?;
         rootfs::mount_snapshot(

@@ -16,6 +16,13 @@
 //! For a terminal, the three are `/dev/null` (read-write) and libcontainer
 //! replaces them with the pty slave. Systemd cgroup management is off: the spec's
 //! `linux.cgroupsPath` (always set by kiln, e.g. `/kiln/<id>`) is used as is.
+//!
+//! # Seccomp
+//!
+//! With a cache directory ([`Embedded::with_seccomp_cache`], which
+//! [`super::for_root`] gives every container of a kiln root), the profile is
+//! compiled once and its program installed by kiln's executor; without one,
+//! libcontainer compiles it at every start. See [`super::embedded_seccomp`].
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::OwnedFd;
@@ -27,13 +34,17 @@ use libcontainer::container::{Container, ContainerStatus};
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
+use super::embedded_seccomp;
+use super::executor::KilnExecutor;
 use super::{ExecRequest, OciRuntime, Result, RunRequest, RuntimeError, Stdio};
 
 /// The in-process runtime (`kiln`). See the module docs: single-threaded callers
 /// only.
 #[derive(Debug, Clone, Default)]
 pub struct Embedded {
-    _private: (),
+    /// Where compiled seccomp programs are kept; `None`: libcontainer
+    /// compiles the profile at every start.
+    seccomp_cache: Option<PathBuf>,
 }
 
 impl Embedded {
@@ -41,6 +52,15 @@ impl Embedded {
     /// container's state from its state directory.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The embedded runtime with a seccomp program cache in `dir`: each
+    /// profile is compiled once and its program installed by kiln's executor
+    /// (see [`super::embedded_seccomp`]).
+    pub fn with_seccomp_cache(dir: PathBuf) -> Self {
+        Self {
+            seccomp_cache: Some(dir),
+        }
     }
 
     fn failed(operation: &'static str, id: &str, err: &dyn std::error::Error) -> RuntimeError {
@@ -64,15 +84,43 @@ impl Embedded {
         Ok(Some(container))
     }
 
-    fn start(id: &str, request_bundle: &Path, state_dir: &Path, stdio: Stdio) -> Result<u32> {
-        let builder = base_builder(id, state_dir)?;
+    fn start(
+        &self,
+        id: &str,
+        request_bundle: &Path,
+        state_dir: &Path,
+        stdio: Stdio,
+    ) -> Result<u32> {
+        let late = match &self.seccomp_cache {
+            Some(cache) => embedded_seccomp::prepare(cache, id, request_bundle, state_dir)?,
+            None => None,
+        };
+        let (bundle, seccomp) = match late {
+            Some((bundle, late)) => (Some(bundle), Some(late)),
+            None => (None, None),
+        };
+        let builder = base_builder(id, state_dir, KilnExecutor { seccomp })?;
         let builder = with_stdio(builder, stdio)?;
-        let mut container = builder
-            .as_init(request_bundle)
+        let built = builder
+            .as_init(bundle.as_deref().unwrap_or(request_bundle))
             .with_systemd(false)
             .with_detach(true)
-            .build()
+            .build();
+        if let Some(bundle) = &bundle {
+            let _ = std::fs::remove_dir_all(bundle);
+        }
+        let mut container = built
             .map_err(|e| with_rootfs_context(Self::failed("create", id, &e), request_bundle))?;
+        if bundle.is_some() {
+            // `exec` reads the recorded bundle's spec again: it must be the
+            // real one, whose seccomp profile libcontainer applies to every
+            // process exec'd into the container, as before.
+            container.state.bundle = std::fs::canonicalize(request_bundle)
+                .unwrap_or_else(|_| request_bundle.to_path_buf());
+            container
+                .save()
+                .map_err(|e| Self::failed("create", id, &e))?;
+        }
         container
             .start()
             .map_err(|e| Self::failed("start", id, &e))?;
@@ -98,7 +146,7 @@ impl OciRuntime for Embedded {
             state_dir,
             stdio,
         } = request;
-        let started = Self::start(id, bundle, state_dir, stdio);
+        let started = self.start(id, bundle, state_dir, stdio);
         if started.is_err() {
             // Leave nothing behind: the half-made container and its state.
             if let Ok(Some(mut container)) = Self::load("delete", id, state_dir) {
@@ -127,7 +175,7 @@ impl OciRuntime for Embedded {
             context: format!("write {}", process_file.display()),
             source,
         })?;
-        let result = base_builder(id, state_dir)
+        let result = base_builder(id, state_dir, KilnExecutor::default())
             .and_then(|b| with_stdio(b, stdio))
             .and_then(|b| {
                 b.as_tenant()
@@ -184,9 +232,9 @@ impl OciRuntime for Embedded {
 }
 
 /// A builder for container `id` whose state lives under `state_dir`.
-fn base_builder(id: &str, state_dir: &Path) -> Result<ContainerBuilder> {
+fn base_builder(id: &str, state_dir: &Path, executor: KilnExecutor) -> Result<ContainerBuilder> {
     ContainerBuilder::new(id.to_owned(), SyscallType::default())
-        .with_executor(super::executor::KilnExecutor)
+        .with_executor(executor)
         .with_root_path(state_dir)
         .map_err(|e| Embedded::failed("create", id, &e))
 }

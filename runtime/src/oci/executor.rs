@@ -21,6 +21,9 @@
 //!   1.8.1 both exit 1 after the start; Docker on runc reports the same).
 //!   Failures found before the start (not found, not executable) are start
 //!   errors, which kiln maps to Docker's 127 and 126.
+//!
+//! With a cached seccomp program ([`super::embedded_seccomp`]), `validate`
+//! first installs it.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -34,13 +37,19 @@ use libcontainer::workload::{
 };
 use oci_spec::runtime::Spec;
 
+use super::embedded_seccomp::LateSeccomp;
+
 /// The environment libcontainer computed (with `HOME`), kept for `exec`.
 /// The init is a process of its own, so one value per process is enough.
 static ENVS: OnceLock<HashMap<String, String>> = OnceLock::new();
 
 /// kiln's executor for libcontainer (see the module docs).
 #[derive(Debug, Clone, Default)]
-pub struct KilnExecutor;
+pub struct KilnExecutor {
+    /// A cached seccomp program the init installs itself (see
+    /// [`super::embedded_seccomp`]); `None` when libcontainer does it.
+    pub seccomp: Option<LateSeccomp>,
+}
 
 fn spec_parts(spec: &Spec) -> (Vec<String>, Vec<String>) {
     let process = spec.process().as_ref();
@@ -80,6 +89,13 @@ fn path_of(env: &[String]) -> &str {
 
 impl Executor for KilnExecutor {
     fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        // Where libcontainer loads a filter under no_new_privileges: before
+        // the init reports ready and waits for the start.
+        if let Some(seccomp) = &self.seccomp {
+            seccomp.install().map_err(|e| {
+                ExecutorValidationError::ArgValidationError(format!("install seccomp filter: {e}"))
+            })?;
+        }
         let (args, env) = spec_parts(spec);
         if let Some(why) = env.iter().find_map(|e| crate::spec::env_entry_error(e)) {
             return Err(ExecutorValidationError::ArgValidationError(why));

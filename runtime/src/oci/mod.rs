@@ -10,6 +10,9 @@
 //!   calling thread), so it is only ever called from a single-threaded process
 //!   (the per-container monitor, or the single-threaded CLI), and always with
 //!   explicit stdio descriptors.
+//!   With a seccomp cache ([`for_root`]) it installs programs compiled once
+//!   per profile ([`seccomp_bpf`]) instead of having libcontainer compile the
+//!   profile at every start.
 //! - [`Binary`] (`crun`, `runc`, or a path): any runtime speaking the OCI runtime
 //!   CLI (`create`, `start`, `exec`, `kill`, `pause`, `resume`, `delete`, each with
 //!   `--root STATE_DIR`).
@@ -33,7 +36,9 @@ mod binary;
 mod console;
 mod diagnose;
 mod embedded;
+mod embedded_seccomp;
 pub mod executor;
+pub mod seccomp_bpf;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -165,6 +170,21 @@ pub fn by_name(name: &str) -> Result<Box<dyn OciRuntime>> {
         other => Ok(Box::new(Binary::find(other)?)),
     }
 }
+
+/// Like [`by_name`], for containers of the kiln root `root`: the embedded
+/// runtime keeps compiled seccomp programs in `<root>/seccomp/` (see
+/// [`seccomp_bpf`]); crun and runc get the spec as it is.
+pub fn for_root(root: &Path, name: &str) -> Result<Box<dyn OciRuntime>> {
+    match name {
+        "" | "kiln" | "libcontainer" => Ok(Box::new(Embedded::with_seccomp_cache(
+            root.join(SECCOMP_CACHE_DIR),
+        ))),
+        other => by_name(other),
+    }
+}
+
+/// Where [`for_root`] keeps compiled seccomp programs, under the kiln root.
+pub const SECCOMP_CACHE_DIR: &str = "seccomp";
 
 /// Makes the calling process a child subreaper, so that container processes
 /// started by a runtime are re-parented to it and can be waited for.
