@@ -10,12 +10,15 @@
 //! - [`shell`]: shell-word expansion with BuildKit's semantics (`$V`, `${V:-w}`,
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
+//! - [`values`]: Docker's value syntaxes (`-v`, `--mount`, sizes, durations,
+//!   signals, restart policies, port specs...), shared by the CLI and Compose.
 //!
 //! Compose files will be parsed here too (`compose`), in a later issue.
 
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod shell;
+pub mod values;
 
 mod gostr;
 pub use gostr::go_quote;
