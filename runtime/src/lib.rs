@@ -13,12 +13,21 @@
 //!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
 //!   are real inside the root filesystem before any runtime sees it).
 //!
+//! - [`error`]: the one error type of the public API ([`Error`]), with
+//!   Docker's exit code of each failure ([`Error::exit_code`]).
+//!
+//! Run options are typed: values come parsed by `kiln_parser::values`
+//! (mounts, network attachment, signals, restart policy, sizes…), which the
+//! CLI and the Compose loader share.
+//!
 //! Networking: `none` and `host` (bridge networks come later; the network
 //! namespace is part of the spec so they fit in).
-//! Depends on `kiln-image` and `kiln-snapshotter`.
+//! Depends on `kiln-image`, `kiln-snapshotter` and `kiln-parser` (for the
+//! typed option values).
 
 pub mod cgroups;
 pub mod container;
+pub mod error;
 pub mod init_binary;
 pub mod init_layer;
 pub mod lifecycle;
@@ -29,3 +38,5 @@ pub mod oneshot;
 pub mod rootfs;
 pub mod spec;
 pub mod volumes;
+
+pub use error::{Error, Result};

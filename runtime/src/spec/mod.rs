@@ -38,7 +38,7 @@ pub use error::SpecError;
 pub use etc_files::etc_files;
 pub use image::ImageDefaults;
 pub use linux::{CPU_PERIOD, MASKED_PATHS, READONLY_PATHS};
-pub use mount_checks::{check_destination, check_tmpfs, check_volume_modes, resolve_destinations};
+pub use mount_checks::resolve_destinations;
 pub use mounts::tmpfs_options;
 pub use process::{current_nofile_hard, NOFILE_LIMITS};
 pub use process_args::{check_env, env_entry_error, merge_env, resolve_args, DEFAULT_PATH};
