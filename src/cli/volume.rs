@@ -288,7 +288,7 @@ fn rm(root: &Path, volumes: &VolumeStore, args: RmArgs) -> Result<()> {
         }
         match volumes.remove(name) {
             Ok(()) => println!("{name}"),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
         }
     }
     if !errors.is_empty() {

@@ -70,6 +70,23 @@ pub struct PortMapping {
     pub protocol: Protocol,
 }
 
+impl std::fmt::Display for PortMapping {
+    /// Docker's form: `[IP:][HOST]:CONTAINER/PROTO`, IPv6 in brackets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.host_ip {
+            Some(IpAddr::V6(ip)) => write!(f, "[{ip}]:")?,
+            Some(ip) => write!(f, "{ip}:")?,
+            None => {}
+        }
+        if let Some(host) = self.host_ports {
+            write!(f, "{host}:")?;
+        } else if self.host_ip.is_some() {
+            write!(f, ":")?;
+        }
+        write!(f, "{}/{}", self.container_port, self.protocol.as_str())
+    }
+}
+
 /// Parses one `-p` value into one mapping per container port.
 pub fn parse_port_spec(spec: &str) -> Result<Vec<PortMapping>, ValueError> {
     let fail = |reason: String| ValueError::InvalidPort {
@@ -202,6 +219,15 @@ mod tests {
         assert_eq!((m.host_ports, m.container_port), (None, 80));
         let m = one("80/");
         assert_eq!(m.protocol, Protocol::Tcp);
+    }
+
+    #[test]
+    fn mappings_print_in_dockers_form() {
+        let shown = |s: &str| parse_port_spec(s).unwrap()[0].to_string();
+        assert_eq!(shown("80"), "80/tcp");
+        assert_eq!(shown("8080:80/udp"), "8080:80/udp");
+        assert_eq!(shown("127.0.0.1::80"), "127.0.0.1::80/tcp");
+        assert_eq!(shown("[::1]:8000-8010:80"), "[::1]:8000-8010:80/tcp");
     }
 
     #[test]

@@ -15,5 +15,7 @@ pub use control::{
 };
 pub use create::{create, remove_anonymous_volumes};
 pub use exec::{exec, exec_process, ExecError, ExecOptions};
-pub use options::{CreateOptions, HealthOverrides, LogConfig, Resources, SecurityOptions};
+pub use options::{
+    CreateOptions, HealthOverrides, LogConfig, Resources, SecurityOptions, StopSignal,
+};
 pub use plan::{plan, CreatePlan, PlanContext};

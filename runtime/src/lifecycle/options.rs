@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use kiln_image::Digest;
 use kiln_parser::values::{
-    DeviceMapping, HostAddress, MountRequest, NetworkAttachment, RestartPolicy, SeccompProfile,
-    Signal, Ulimit,
+    DeviceMapping, HostAddress, MountRequest, NetworkAttachment, PortMapping, RestartPolicy,
+    SeccompProfile, Signal, Ulimit,
 };
 
 /// Everything a new container is made from.
@@ -57,10 +57,12 @@ pub struct CreateOptions {
     pub mounts: Vec<MountRequest>,
     /// `--network`.
     pub network: NetworkAttachment,
+    /// `-p` (not published yet: refused when given, see the plan).
+    pub ports: Vec<PortMapping>,
     /// `--runtime` (`kiln`, `crun`, `runc`, a path).
     pub runtime: String,
     /// `--stop-signal`.
-    pub stop_signal: Option<Signal>,
+    pub stop_signal: Option<StopSignal>,
     /// `--stop-timeout` in seconds.
     pub stop_timeout: Option<i64>,
     /// `--health-*` overrides and `--no-healthcheck`.
@@ -77,6 +79,26 @@ pub struct CreateOptions {
     pub extra_hosts: Vec<(String, HostAddress)>,
     /// `--log-driver`/`--log-opt`.
     pub log: LogConfig,
+}
+
+/// `--stop-signal`: the signal, checked, and its spelling (Docker records
+/// `Config.StopSignal` as written: `USR1` stays `USR1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopSignal {
+    /// The signal.
+    pub signal: Signal,
+    /// As the user wrote it.
+    pub written: String,
+}
+
+impl StopSignal {
+    /// Parses `text` (a name with or without `SIG`, or a number).
+    pub fn parse(text: &str) -> Result<StopSignal, kiln_parser::values::ValueError> {
+        Ok(StopSignal {
+            signal: kiln_parser::values::parse_signal(text)?,
+            written: text.to_string(),
+        })
+    }
 }
 
 /// Privileges and confinement (`--privileged`, `--cap-*`, `--security-opt`).

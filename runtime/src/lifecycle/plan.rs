@@ -103,6 +103,13 @@ fn refuse_unsupported(options: &CreateOptions) -> Result<()> {
             reason: "kiln does not apply it yet".into(),
         })
     };
+    if let Some(port) = options.ports.first() {
+        return Err(Error::Unsupported {
+            flag: "-p",
+            value: port.to_string(),
+            reason: "publishing ports needs a bridge network, which kiln does not have yet".into(),
+        });
+    }
     if let Some(u) = options.ulimits.first() {
         return refuse("--ulimit", format!("{}={}:{}", u.name, u.soft, u.hard));
     }
@@ -196,7 +203,8 @@ fn container_config(o: &CreateOptions, image: &ImageDefaults, hostname: &str) ->
         labels,
         stop_signal: o
             .stop_signal
-            .map(|s| s.name())
+            .as_ref()
+            .map(|s| s.written.clone())
             .or_else(|| image.stop_signal.clone()),
         stop_timeout: o.stop_timeout,
         healthcheck: healthcheck(image.healthcheck.as_ref(), &o.health),

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use kiln_image::Digest;
 use kiln_parser::values::{
-    parse_mount, parse_network, parse_restart_policy, parse_signal, parse_tmpfs, parse_ulimit,
-    parse_volume, MountKind, RestartPolicy,
+    parse_mount, parse_network, parse_restart_policy, parse_tmpfs, parse_ulimit, parse_volume,
+    MountKind, RestartPolicy,
 };
 
 use super::*;
@@ -46,6 +46,7 @@ fn options(config: serde_json::Value) -> CreateOptions {
         resources: Resources::default(),
         mounts: vec![],
         network: NetworkAttachment::None,
+        ports: vec![],
         runtime: "kiln".into(),
         stop_signal: None,
         stop_timeout: None,
@@ -181,7 +182,7 @@ fn restart_stop_signal_and_health() {
         "Healthcheck": { "Test": ["CMD", "true"], "Interval": 5, "Retries": 2 }
     }));
     o.restart = parse_restart_policy("on-failure:3").unwrap();
-    o.stop_signal = Some(parse_signal("usr1").unwrap());
+    o.stop_signal = Some(crate::lifecycle::StopSignal::parse("usr1").unwrap());
     o.health.timeout = Some(std::time::Duration::from_secs(2));
     let p = plan(&o, &context()).unwrap();
     let hc = &p.record.host_config;
@@ -192,7 +193,7 @@ fn restart_stop_signal_and_health() {
         ),
         ("on-failure", 3)
     );
-    assert_eq!(p.record.config.stop_signal.as_deref(), Some("SIGUSR1"));
+    assert_eq!(p.record.config.stop_signal.as_deref(), Some("usr1"));
     let health = p.record.config.healthcheck.unwrap();
     assert_eq!(
         (health.interval, health.timeout, health.retries),
@@ -264,4 +265,9 @@ fn options_not_applied_yet_are_refused() {
         plan(&o, &context()).unwrap_err().to_string(),
         "--ulimit \"nofile=10:20\" is not supported: kiln does not apply it yet"
     );
+    let mut o = base();
+    o.ports = kiln_parser::values::parse_port_spec("127.0.0.1:8080:80").unwrap();
+    assert!(plan(&o, &context()).unwrap_err().to_string().starts_with(
+        "-p \"127.0.0.1:8080:80/tcp\" is not supported: publishing ports needs a bridge network"
+    ));
 }

@@ -544,7 +544,8 @@ fn mount_stopped(
 ) -> Result<std::path::PathBuf, String> {
     let record = &container.record;
     rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
-    let snapshotter = rootfs::open_snapshotter(root, Some(&record.snapshotter))?;
+    let snapshotter =
+        rootfs::open_snapshotter(root, Some(&record.snapshotter)).map_err(|e| e.to_string())?;
     let target = store.dir(&record.id).join("rootfs");
     rootfs::mount_snapshot(snapshotter.as_ref(), &record.snapshot_key, &target)
         .map_err(|e| format!("mount the root filesystem of container {}: {e}", record.id))?;

@@ -77,12 +77,12 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         workdir: args.workdir.clone(),
         tty: args.tty,
     };
-    let process = lifecycle::exec_process(&store, &container, &options)
-        .map_err(|e| Exit::new(e.code, &e.message))?;
+    let process =
+        lifecycle::exec_process(&store, &container, &options).map_err(kiln_runtime::Error::from)?;
     oci::become_subreaper().map_err(|e| Exit::new(125, &e.to_string()))?;
     let started = |stdio| {
         lifecycle::exec(&store, &container, &process, stdio)
-            .map_err(|e| anyhow::Error::from(Exit::new(e.code, &e.message)))
+            .map_err(|e| anyhow::Error::from(kiln_runtime::Error::from(e)))
     };
     if args.detach {
         let null = || dev_null();
