@@ -81,6 +81,7 @@ fn act(
     record.mounts = points;
     let mut spec_options = options.clone();
     spec_options.mounts = spec::etc_files(&dir.join("etc"), &options.hostname, &plan.network)?;
+    add_hosts(&dir.join("etc/hosts"), &plan.extra_hosts)?;
     spec_options.mounts.extend(mounts);
     if plan.init {
         let init = crate::init_binary::install(root).map_err(|e| Error::io("install init", e))?;
@@ -98,6 +99,20 @@ fn act(
     let path = bundle.join("config.json");
     spec.save(&path)
         .map_err(|source| Error::WriteBundle { path, source })
+}
+
+/// Appends the `--add-host` lines to the container's `/etc/hosts`.
+fn add_hosts(hosts: &Path, lines: &[String]) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let context = || format!("write {}", hosts.display());
+    let mut text = std::fs::read_to_string(hosts).map_err(|e| Error::io(context(), e))?;
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(hosts, text).map_err(|e| Error::io(context(), e))
 }
 
 /// Picks the container's name (given, or random with a numeric suffix when

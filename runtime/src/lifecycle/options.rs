@@ -69,13 +69,13 @@ pub struct CreateOptions {
     pub health: HealthOverrides,
     /// `--init`.
     pub init: bool,
-    /// `--ulimit` (not applied yet: refused when given).
+    /// `--ulimit`s.
     pub ulimits: Vec<Ulimit>,
-    /// `--sysctl` (not applied yet: refused when given).
+    /// `--sysctl`s (namespaced ones; `net.*` refused with `--network host`).
     pub sysctls: BTreeMap<String, String>,
     /// `--device` (not applied yet: refused when given).
     pub devices: Vec<DeviceMapping>,
-    /// `--add-host` (not applied yet: refused when given).
+    /// `--add-host` entries (`host-gateway` refused until bridge networks).
     pub extra_hosts: Vec<(String, HostAddress)>,
     /// `--log-driver`/`--log-opt`.
     pub log: LogConfig,

@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use kiln_image::Digest;
-use kiln_parser::values::{MountKind, MountRequest, NetworkAttachment, SeccompProfile};
+use kiln_parser::values::{
+    HostAddress, MountKind, MountRequest, NetworkAttachment, SeccompProfile,
+};
 
 use super::options::{CreateOptions, HealthOverrides};
 use crate::container::{ContainerConfig, ContainerRecord, HealthConfig, HostConfig};
 use crate::error::{Error, Result};
-use crate::spec::{self, ImageDefaults, NetworkMode, SeccompChoice, SpecOptions};
+use crate::spec::{self, ImageDefaults, NetworkMode, Rlimit, SeccompChoice, SpecOptions};
 
 /// What the plan needs besides the options: the container's identity and
 /// where its files go.
@@ -50,6 +52,8 @@ pub struct CreatePlan {
     pub spec: SpecOptions,
     /// Whether kiln's init runs as PID 1 (`--init`).
     pub init: bool,
+    /// `--add-host` lines for `/etc/hosts` (`IP\tNAME`).
+    pub extra_hosts: Vec<String>,
     /// The image's manifest, unpacked by the act step.
     pub manifest: Digest,
 }
@@ -90,11 +94,19 @@ pub fn plan(options: &CreateOptions, context: &PlanContext) -> Result<CreatePlan
         mounts,
         spec,
         init: options.init,
+        extra_hosts: options
+            .extra_hosts
+            .iter()
+            .filter_map(|(name, address)| match address {
+                HostAddress::Ip(ip) => Some(format!("{ip}\t{name}")),
+                HostAddress::HostGateway => None,
+            })
+            .collect(),
         manifest: options.manifest.clone(),
     })
 }
 
-/// Options kiln holds typed but cannot apply yet.
+/// Options kiln holds typed but cannot apply yet (and Docker's conflicts).
 fn refuse_unsupported(options: &CreateOptions) -> Result<()> {
     let refuse = |flag: &'static str, value: String| {
         Err(Error::Unsupported {
@@ -110,17 +122,27 @@ fn refuse_unsupported(options: &CreateOptions) -> Result<()> {
             reason: "publishing ports needs a bridge network, which kiln does not have yet".into(),
         });
     }
-    if let Some(u) = options.ulimits.first() {
-        return refuse("--ulimit", format!("{}={}:{}", u.name, u.soft, u.hard));
-    }
-    if let Some((name, value)) = options.sysctls.iter().next() {
-        return refuse("--sysctl", format!("{name}={value}"));
-    }
     if let Some(d) = options.devices.first() {
         return refuse("--device", d.host_path.clone());
     }
-    if let Some((name, _)) = options.extra_hosts.first() {
-        return refuse("--add-host", name.clone());
+    if let Some((name, _)) = options
+        .extra_hosts
+        .iter()
+        .find(|(_, a)| *a == HostAddress::HostGateway)
+    {
+        return refuse("--add-host", format!("{name}:host-gateway"));
+    }
+    let host_network = options.network == NetworkAttachment::Host;
+    if let Some(name) = options
+        .sysctls
+        .keys()
+        .find(|n| host_network && n.starts_with("net."))
+    {
+        return Err(Error::Unsupported {
+            flag: "--sysctl",
+            value: name.clone(),
+            reason: "not allowed in the host's network namespace (--network host)".into(),
+        });
     }
     if options.log.driver != "json-file" {
         return refuse("--log-driver", options.log.driver.clone());
@@ -306,6 +328,16 @@ fn spec_options(
         cgroups_path: format!("/kiln/{}", context.id),
         rootfs: context.dir.join("rootfs"),
         annotations: BTreeMap::new(),
+        rlimits: o
+            .ulimits
+            .iter()
+            .map(|u| Rlimit {
+                name: u.name.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect(),
+        sysctls: o.sysctls.clone(),
     }
 }
 

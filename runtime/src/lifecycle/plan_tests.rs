@@ -258,13 +258,49 @@ fn security_and_resources() {
 }
 
 #[test]
+fn ulimits_sysctls_and_extra_hosts() {
+    let mut o = base();
+    o.ulimits = vec![
+        parse_ulimit("nofile=10:20").unwrap(),
+        parse_ulimit("core=-1").unwrap(),
+    ];
+    o.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
+    o.extra_hosts = vec![kiln_parser::values::parse_extra_host("db:10.0.0.2").unwrap()];
+    let p = plan(&o, &context()).unwrap();
+    let names: Vec<_> = p
+        .spec
+        .rlimits
+        .iter()
+        .map(|r| (r.name.as_str(), r.soft, r.hard))
+        .collect();
+    assert_eq!(names, [("nofile", 10, 20), ("core", -1, -1)]);
+    assert_eq!(
+        p.spec
+            .sysctls
+            .get("net.ipv4.ip_forward")
+            .map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(p.extra_hosts, ["10.0.0.2\tdb"]);
+    // Docker: no net.* sysctl in the host's network namespace.
+    o.network = NetworkAttachment::Host;
+    assert!(plan(&o, &context())
+        .unwrap_err()
+        .to_string()
+        .contains("--sysctl \"net.ipv4.ip_forward\""));
+}
+
+#[test]
 fn options_not_applied_yet_are_refused() {
     let mut o = base();
-    o.ulimits = vec![parse_ulimit("nofile=10:20").unwrap()];
+    o.devices = vec![kiln_parser::values::parse_device("/dev/fuse").unwrap()];
     assert_eq!(
         plan(&o, &context()).unwrap_err().to_string(),
-        "--ulimit \"nofile=10:20\" is not supported: kiln does not apply it yet"
+        "--device \"/dev/fuse\" is not supported: kiln does not apply it yet"
     );
+    let mut o = base();
+    o.extra_hosts = vec![kiln_parser::values::parse_extra_host("gw:host-gateway").unwrap()];
+    assert!(plan(&o, &context()).is_err());
     let mut o = base();
     o.ports = kiln_parser::values::parse_port_spec("127.0.0.1:8080:80").unwrap();
     assert!(plan(&o, &context()).unwrap_err().to_string().starts_with(

@@ -11,7 +11,8 @@
 //!   allow-all device cgroup, but host devices are NOT copied into /dev;
 //! - RLIMIT_NOFILE is Docker's 1024/524288 clamped to kiln's own hard limit;
 //! - a cgroup namespace is added only on cgroup v2 hosts (Docker's default);
-//! - `--pids-limit` <= 0 means unlimited (no pids section).
+//! - `--pids-limit` <= 0 means unlimited (no pids section);
+//! - a `--ulimit` of -1 is RLIM_INFINITY, as in Docker.
 
 mod caps;
 mod error;
@@ -105,6 +106,17 @@ impl MountSpec {
     }
 }
 
+/// A process resource limit (`--ulimit`): `RLIMIT_<NAME>`, -1 is unlimited.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rlimit {
+    /// The name without `RLIMIT_`, lower case (`nofile`, `nproc`…).
+    pub name: String,
+    /// Soft limit.
+    pub soft: i64,
+    /// Hard limit.
+    pub hard: i64,
+}
+
 /// Everything [`build_spec`] needs: the resolved run options of one container.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpecOptions {
@@ -148,6 +160,12 @@ pub struct SpecOptions {
     pub rootfs: PathBuf,
     /// OCI annotations.
     pub annotations: BTreeMap<String, String>,
+    /// `--ulimit`s; one named `nofile` replaces Docker's default NOFILE.
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    /// `--sysctl`s (the caller keeps to namespaced ones).
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
 }
 
 /// Docker's read-only paths plus this host's cgroup mount points: the spec
@@ -183,6 +201,7 @@ pub fn build_spec(options: &SpecOptions) -> Result<Spec, SpecError> {
     let user = resolve_user(&o.rootfs, &o.user)?;
     let process = process::build_process(o, &user, &caps)?;
     let mut linux = LinuxBuilder::default()
+        .sysctl(o.sysctls.clone().into_iter().collect::<HashMap<_, _>>())
         .namespaces(linux::namespaces(&o.network)?)
         .cgroups_path(PathBuf::from(&o.cgroups_path))
         .resources(linux::resources(o)?)

@@ -108,6 +108,15 @@ pub struct CreateArgs {
     /// Number of CPUs.
     #[arg(long)]
     cpus: Option<f64>,
+    /// Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048).
+    #[arg(long)]
+    ulimit: Vec<String>,
+    /// Namespaced kernel parameters (NAME=VALUE: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*).
+    #[arg(long)]
+    sysctl: Vec<String>,
+    /// Add a custom host-to-IP mapping (HOST:IP).
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
     /// Tune container pids limit (-1 for unlimited).
     #[arg(long = "pids-limit")]
     pids_limit: Option<i64>,
@@ -254,12 +263,22 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
         stop_timeout: args.stop_timeout,
         health: health(args)?,
         init: args.init,
-        ulimits: Vec::new(),
-        sysctls: BTreeMap::new(),
+        ulimits: map(&args.ulimit, values::parse_ulimit)?,
+        sysctls: map(&args.sysctl, values::parse_sysctl)?
+            .into_iter()
+            .collect(),
         devices: Vec::new(),
-        extra_hosts: Vec::new(),
+        extra_hosts: map(&args.add_host, values::parse_extra_host)?,
         log: LogConfig::default(),
     })
+}
+
+/// Each value of a repeated flag through `parse`.
+fn map<T>(
+    texts: &[String],
+    parse: impl Fn(&str) -> Result<T, values::ValueError>,
+) -> Result<Vec<T>> {
+    Ok(texts.iter().map(|t| parse(t)).collect::<Result<_, _>>()?)
 }
 
 /// `-m`: go-units' `RAMInBytes`, with the flag named as Docker's CLI does.
