@@ -139,7 +139,7 @@ pub enum Error {
         /// The image as the user named it.
         image: String,
         /// The unpacker's error.
-        source: kiln_snapshotter::UnpackError,
+        source: Box<kiln_snapshotter::UnpackError>,
     },
     /// The OCI bundle's `config.json` could not be written.
     #[error("write bundle: {source}")]

@@ -60,7 +60,8 @@ pub fn parse_ulimit(value: &str) -> Result<Ulimit, ValueError> {
     };
     let soft = number(parts[0])?;
     let hard = parts.get(1).map(|h| number(h)).transpose()?.unwrap_or(soft);
-    if soft > hard && hard != -1 || soft == -1 && hard != -1 {
+    // -1 is unlimited: above every finite hard limit.
+    if hard != -1 && (soft == -1 || soft > hard) {
         return Err(fail(format!(
             "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
         )));

@@ -14,7 +14,7 @@
 //! - [`mount`]: the typed [`MountRequest`] and `--mount`'s CSV form;
 //!   [`volume`]: `-v`'s short form; [`tmpfs`]: `--tmpfs` and tmpfs options;
 //! - [`network`]: `--network`'s [`NetworkAttachment`];
-//! - [`security`]: `--security-opt`;
+//! - [`security`], the `--security-opt` values;
 //! - [`host`]: `--ulimit`, `--device`, `--sysctl`, `--add-host`.
 
 mod error;

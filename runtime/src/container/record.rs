@@ -98,9 +98,9 @@ pub struct HealthConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HostConfig {
-    /// `-v` specs as given.
+    /// The bind and volume mounts asked for, in `-v` form (`SRC:DST[:MODE]`).
     pub binds: Vec<String>,
-    /// `none` or `host`.
+    /// `none` or `host` (bridge networks will add names).
     pub network_mode: String,
     /// `--restart`.
     pub restart_policy: RestartPolicy,
@@ -114,7 +114,7 @@ pub struct HostConfig {
     pub privileged: bool,
     /// `--read-only`.
     pub readonly_rootfs: bool,
-    /// `--security-opt`.
+    /// `--security-opt`, in Docker's words (`no-new-privileges`, `seccomp=…`).
     pub security_opt: Vec<String>,
     /// `--tmpfs` destination -> options.
     pub tmpfs: BTreeMap<String, String>,

@@ -67,7 +67,7 @@ fn act(
         .to_path_buf();
     let chain = unpack(content, &plan.manifest, snapshotter).map_err(|source| Error::Unpack {
         image: record.config.image.clone(),
-        source,
+        source: Box::new(source),
     })?;
     rootfs::enter_private_mount_namespace().map_err(|e| Error::io("private mount namespace", e))?;
     // Docker's init layer between the image and the container's layer.

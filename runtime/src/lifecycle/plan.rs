@@ -102,7 +102,7 @@ pub fn plan(options: &CreateOptions, context: &PlanContext) -> Result<CreatePlan
                 HostAddress::HostGateway => None,
             })
             .collect(),
-        manifest: options.manifest.clone(),
+        manifest: options.manifest,
     })
 }
 
