@@ -5,7 +5,8 @@
 //! - [`oci`]: the low-level runtimes behind one trait (embedded libcontainer;
 //!   crun/runc binaries); [`cgroups`]: hybrid/v1/v2 detection, stats, cleanup.
 //! - [`container`]: the container store (record + lifecycle state);
-//!   [`lifecycle`]: create/start/stop/kill/pause/remove/reconcile;
+//!   [`lifecycle`]: create (a pure plan from typed options, then the act
+//!   step)/start/stop/kill/pause/remove/reconcile;
 //!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
 //!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
 //!   mounted in a private mount namespace; [`volumes`]: named volumes;

@@ -3,6 +3,12 @@
 //! its OCI spec). No file is read or written and nothing is mounted, so the
 //! plan is unit-tested without root; [`super::create`] acts on it.
 //!
+//! Two things are left to the act step on purpose: the OCI spec itself
+//! (resolving `-u name` reads the image's `/etc/passwd` inside the mounted
+//! root filesystem) and the names of new anonymous volumes (random IDs).
+//! One input is not from the options: a bare `-e KEY` takes kiln's own
+//! environment variable, as Docker's CLI does.
+//!
 //! Docker is the reference: mounts at the same destination are refused
 //! (`Duplicate mount point: /x`); an image VOLUME at a destination a user
 //! mount already covers gets no anonymous volume; `--network default` is
