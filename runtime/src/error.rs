@@ -171,6 +171,9 @@ pub enum Error {
     /// A `--mount type=bind` source that does not exist (Docker's words).
     #[error("invalid mount config for type \"bind\": bind source path does not exist: {}", .0.display())]
     BindSourceMissing(PathBuf),
+    /// A `--device` path that is not a device node (Docker's words).
+    #[error("error gathering device information while adding custom device {:?}: not a device node", .0.display().to_string())]
+    NotADevice(PathBuf),
     /// Two mounts at the same destination.
     #[error("Duplicate mount point: {0}")]
     DuplicateMount(String),

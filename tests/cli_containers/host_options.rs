@@ -1,4 +1,4 @@
-//! `--ulimit`, `--sysctl` and `--add-host`: typed by `kiln_parser::values`,
+//! `--ulimit`, `--sysctl`, `--add-host` and `--device`: typed by `kiln_parser::values`,
 //! applied by every runtime, refused with one line (exit 125) when Docker
 //! refuses them.
 
@@ -40,9 +40,67 @@ fn ulimits_sysctls_and_extra_hosts_reach_the_container() {
 }
 
 #[test]
+fn devices_get_a_node_and_only_the_access_asked_for() {
+    let r = Root::new("host-device");
+    // A node of the "local/experimental" major 240 in the scratch dir: no
+    // driver, so an open the device cgroup allows fails with ENXIO and one
+    // it denies with EPERM (nothing of the host is read or written).
+    let node = r.dir.join("exp-node");
+    let made = std::process::Command::new("mknod")
+        .arg(&node)
+        .args(["c", "240", "0"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let errno = "grep -o 'No such device or address\\|Operation not permitted'";
+    let script = format!(
+        "test -c /dev/exp && echo char; (cat /dev/exp) 2>&1 | {errno}; (echo x > /dev/exp) 2>&1 | {errno}"
+    );
+    let read_only = format!("{}:/dev/exp:r", node.display());
+    for runtime in ["kiln", "crun", "runc"] {
+        let out = r.ok(&[
+            "run",
+            "--rm",
+            "--runtime",
+            runtime,
+            "--device",
+            &read_only,
+            IMG,
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert_eq!(
+            out, "char\nNo such device or address\nOperation not permitted\n",
+            "{runtime}"
+        );
+    }
+    let read_write = format!("{}:/dev/exp", node.display());
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--device",
+        &read_write,
+        IMG,
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(
+        out,
+        "char\nNo such device or address\nNo such device or address\n"
+    );
+}
+
+#[test]
 fn refused_host_options_name_the_flag() {
     let r = Root::new("host-refused");
-    let cases: [(&[&str], &str); 6] = [
+    let not_a_device = r.dir.join("plain");
+    std::fs::write(&not_a_device, "x").unwrap();
+    let plain = format!("--device={}", not_a_device.display());
+    let cases: [(&[&str], &str); 8] = [
+        (&[plain.as_str()], "not a device node"),
+        (&["--device", "/dev/zero:/dev/z:rwx"], "invalid device mode: rwx"),
         (&["--ulimit", "nofile=2:1"], "invalid --ulimit \"nofile=2:1\": ulimit soft limit must be less than or equal to hard limit: 2 > 1"),
         (&["--ulimit", "bogus=1"], "invalid ulimit type: bogus"),
         (&["--sysctl", "kernel.hostname=x"], "sysctl 'kernel.hostname' is not allowed"),

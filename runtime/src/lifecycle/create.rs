@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use kiln_image::ContentStore;
-use kiln_parser::values::{MountKind, MountRequest};
+use kiln_parser::values::{DeviceMapping, MountKind, MountRequest};
 use kiln_snapshotter::{unpack, Labels, Snapshotter};
 
 use super::options::CreateOptions;
@@ -16,7 +16,7 @@ use crate::container::{
     new_id, random_name, ContainerError, ContainerRecord, ContainerStore, MountPoint,
 };
 use crate::error::{Error, Result};
-use crate::spec::{self, MountSpec};
+use crate::spec::{self, DeviceNode, MountSpec};
 use crate::volumes::{self, VolumeStore};
 use crate::{init_layer, rootfs};
 
@@ -82,6 +82,11 @@ fn act(
     let mut spec_options = options.clone();
     spec_options.mounts = spec::etc_files(&dir.join("etc"), &options.hostname, &plan.network)?;
     add_hosts(&dir.join("etc/hosts"), &plan.extra_hosts)?;
+    spec_options.devices = plan
+        .devices
+        .iter()
+        .map(device_node)
+        .collect::<Result<_>>()?;
     spec_options.mounts.extend(mounts);
     if plan.init {
         let init = crate::init_binary::install(root).map_err(|e| Error::io("install init", e))?;
@@ -99,6 +104,29 @@ fn act(
     let path = bundle.join("config.json");
     spec.save(&path)
         .map_err(|source| Error::WriteBundle { path, source })
+}
+
+/// A `--device` as its host node says: type, numbers, mode and owner.
+fn device_node(device: &DeviceMapping) -> Result<DeviceNode> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let path = Path::new(&device.host_path);
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::io(format!("--device {}", device.host_path), e))?;
+    let kind = meta.file_type();
+    if !kind.is_char_device() && !kind.is_block_device() {
+        return Err(Error::NotADevice(path.to_path_buf()));
+    }
+    let rdev = meta.rdev();
+    Ok(DeviceNode {
+        path: device.container_path.clone(),
+        block: kind.is_block_device(),
+        major: libc::major(rdev) as i64,
+        minor: libc::minor(rdev) as i64,
+        file_mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        access: device.permissions.clone(),
+    })
 }
 
 /// Appends the `--add-host` lines to the container's `/etc/hosts`.

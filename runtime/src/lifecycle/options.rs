@@ -73,7 +73,7 @@ pub struct CreateOptions {
     pub ulimits: Vec<Ulimit>,
     /// `--sysctl`s (namespaced ones; `net.*` refused with `--network host`).
     pub sysctls: BTreeMap<String, String>,
-    /// `--device` (not applied yet: refused when given).
+    /// `--device`s (character or block device nodes of the host).
     pub devices: Vec<DeviceMapping>,
     /// `--add-host` entries (`host-gateway` refused until bridge networks).
     pub extra_hosts: Vec<(String, HostAddress)>,

@@ -3,9 +3,10 @@
 //! its OCI spec). No file is read or written and nothing is mounted, so the
 //! plan is unit-tested without root; [`super::create`] acts on it.
 //!
-//! Two things are left to the act step on purpose: the OCI spec itself
+//! Three things are left to the act step on purpose: the OCI spec itself
 //! (resolving `-u name` reads the image's `/etc/passwd` inside the mounted
-//! root filesystem) and the names of new anonymous volumes (random IDs).
+//! root filesystem), the names of new anonymous volumes (random IDs) and the
+//! numbers of `--device` nodes (read from the host's node).
 //! One input is not from the options: a bare `-e KEY` takes kiln's own
 //! environment variable, as Docker's CLI does.
 //!
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 
 use kiln_image::Digest;
 use kiln_parser::values::{
-    HostAddress, MountKind, MountRequest, NetworkAttachment, SeccompProfile,
+    DeviceMapping, HostAddress, MountKind, MountRequest, NetworkAttachment, SeccompProfile,
 };
 
 use super::options::{CreateOptions, HealthOverrides};
@@ -58,6 +59,8 @@ pub struct CreatePlan {
     pub spec: SpecOptions,
     /// Whether kiln's init runs as PID 1 (`--init`).
     pub init: bool,
+    /// `--device`s, looked up on the host by the act step.
+    pub devices: Vec<DeviceMapping>,
     /// `--add-host` lines for `/etc/hosts` (`IP\tNAME`).
     pub extra_hosts: Vec<String>,
     /// The image's manifest, unpacked by the act step.
@@ -100,6 +103,7 @@ pub fn plan(options: &CreateOptions, context: &PlanContext) -> Result<CreatePlan
         mounts,
         spec,
         init: options.init,
+        devices: options.devices.clone(),
         extra_hosts: options
             .extra_hosts
             .iter()
@@ -127,9 +131,6 @@ fn refuse_unsupported(options: &CreateOptions) -> Result<()> {
             value: port.to_string(),
             reason: "publishing ports needs a bridge network, which kiln does not have yet".into(),
         });
-    }
-    if let Some(d) = options.devices.first() {
-        return refuse("--device", d.host_path.clone());
     }
     if let Some((name, _)) = options
         .extra_hosts
@@ -344,6 +345,8 @@ fn spec_options(
             })
             .collect(),
         sysctls: o.sysctls.clone(),
+        // Resolved on the host by the act step (see `CreatePlan::devices`).
+        devices: Vec::new(),
     }
 }
 

@@ -282,6 +282,9 @@ fn ulimits_sysctls_and_extra_hosts() {
         Some("1")
     );
     assert_eq!(p.extra_hosts, ["10.0.0.2\tdb"]);
+    o.devices = vec![kiln_parser::values::parse_device("/dev/zero:/dev/z:r").unwrap()];
+    let p = plan(&o, &context()).unwrap();
+    assert_eq!(p.devices[0].container_path, "/dev/z");
     // Docker: no net.* sysctl in the host's network namespace.
     o.network = NetworkAttachment::Host;
     assert!(plan(&o, &context())
@@ -293,10 +296,10 @@ fn ulimits_sysctls_and_extra_hosts() {
 #[test]
 fn options_not_applied_yet_are_refused() {
     let mut o = base();
-    o.devices = vec![kiln_parser::values::parse_device("/dev/fuse").unwrap()];
+    o.log.driver = "syslog".into();
     assert_eq!(
         plan(&o, &context()).unwrap_err().to_string(),
-        "--device \"/dev/fuse\" is not supported: kiln does not apply it yet"
+        "--log-driver \"syslog\" is not supported: kiln does not apply it yet"
     );
     let mut o = base();
     o.extra_hosts = vec![kiln_parser::values::parse_extra_host("gw:host-gateway").unwrap()];

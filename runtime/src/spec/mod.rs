@@ -117,6 +117,29 @@ pub struct Rlimit {
     pub hard: i64,
 }
 
+/// A host device node given to the container (`--device`), as found on
+/// the host: it is created at `path` inside the container and allowed in
+/// the device cgroup with `access`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceNode {
+    /// Path inside the container.
+    pub path: String,
+    /// A block device (else a character device).
+    pub block: bool,
+    /// Major number.
+    pub major: i64,
+    /// Minor number.
+    pub minor: i64,
+    /// Permission bits of the host's node.
+    pub file_mode: u32,
+    /// Owner of the host's node.
+    pub uid: u32,
+    /// Group of the host's node.
+    pub gid: u32,
+    /// Cgroup access: a subset of `rwm`.
+    pub access: String,
+}
+
 /// Everything [`build_spec`] needs: the resolved run options of one container.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpecOptions {
@@ -166,6 +189,9 @@ pub struct SpecOptions {
     /// `--sysctl`s (the caller keeps to namespaced ones).
     #[serde(default)]
     pub sysctls: BTreeMap<String, String>,
+    /// `--device`s, after Docker's default nodes (replacing one at the same path).
+    #[serde(default)]
+    pub devices: Vec<DeviceNode>,
 }
 
 /// Docker's read-only paths plus this host's cgroup mount points: the spec
@@ -205,7 +231,7 @@ pub fn build_spec(options: &SpecOptions) -> Result<Spec, SpecError> {
         .namespaces(linux::namespaces(&o.network)?)
         .cgroups_path(PathBuf::from(&o.cgroups_path))
         .resources(linux::resources(o)?)
-        .devices(linux::devices()?);
+        .devices(linux::devices(&o.devices)?);
     if !o.privileged {
         linux = linux
             .masked_paths(to_strings(&MASKED_PATHS))

@@ -114,6 +114,9 @@ pub struct CreateArgs {
     /// Namespaced kernel parameters (NAME=VALUE: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*).
     #[arg(long)]
     sysctl: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER][:rwm]).
+    #[arg(long)]
+    device: Vec<String>,
     /// Add a custom host-to-IP mapping (HOST:IP).
     #[arg(long = "add-host")]
     add_host: Vec<String>,
@@ -267,7 +270,7 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
         sysctls: map(&args.sysctl, values::parse_sysctl)?
             .into_iter()
             .collect(),
-        devices: Vec::new(),
+        devices: map(&args.device, values::parse_device)?,
         extra_hosts: map(&args.add_host, values::parse_extra_host)?,
         log: LogConfig::default(),
     })
