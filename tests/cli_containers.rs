@@ -32,3 +32,6 @@ mod extras;
 
 #[path = "cli_containers/flag_checks.rs"]
 mod flag_checks;
+
+#[path = "cli_containers/host_options.rs"]
+mod host_options;

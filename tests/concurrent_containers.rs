@@ -23,7 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use kiln_image::{ContentStore, Digest, ImageIndex, Reference};
-use kiln_runtime::container::RestartPolicy;
+use kiln_parser::values::{NetworkAttachment, RestartPolicy};
 use kiln_runtime::lifecycle::{self, CreateOptions, HealthOverrides};
 use kiln_runtime::rootfs;
 
@@ -90,23 +90,22 @@ fn sleep_options(root: &Path) -> CreateOptions {
         labels: BTreeMap::new(),
         restart: RestartPolicy::default(),
         auto_remove: false,
-        privileged: false,
-        cap_add: Vec::new(),
-        cap_drop: Vec::new(),
-        security_opt: Vec::new(),
+        security: Default::default(),
         read_only: false,
-        memory: None,
-        cpus: None,
-        pids_limit: None,
-        volumes: Vec::new(),
+        resources: Default::default(),
         mounts: Vec::new(),
-        tmpfs: Vec::new(),
-        network: "none".into(),
+        network: NetworkAttachment::None,
+        ports: Vec::new(),
         runtime: String::new(),
         stop_signal: None,
         stop_timeout: None,
         health: HealthOverrides::default(),
         init: false,
+        ulimits: Vec::new(),
+        sysctls: BTreeMap::new(),
+        devices: Vec::new(),
+        extra_hosts: Vec::new(),
+        log: Default::default(),
     }
 }
 
@@ -136,11 +135,13 @@ fn eight_threads_create_in_private_namespaces() {
             let (report, root, mut options) = (report.clone(), &root, template.clone());
             options.name = Some(format!("thread-{name}"));
             scope.spawn(move || {
-                let created = lifecycle::create(root, &options).map(|record| {
-                    let store = kiln_runtime::container::ContainerStore::open(root).unwrap();
-                    let mounted = rootfs::is_mountpoint(&store.dir(&record.id).join("rootfs"));
-                    (record.id, mounted)
-                });
+                let created = lifecycle::create(root, &options)
+                    .map(|record| {
+                        let store = kiln_runtime::container::ContainerStore::open(root).unwrap();
+                        let mounted = rootfs::is_mountpoint(&store.dir(&record.id).join("rootfs"));
+                        (record.id, mounted)
+                    })
+                    .map_err(|e| e.to_string());
                 report.send(created).unwrap();
                 // Keep this thread (and its namespace) alive until released.
                 let _ = released.recv_timeout(TIMEOUT);

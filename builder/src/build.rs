@@ -235,8 +235,8 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
         }
         None => None,
     };
-    let snapshotter =
-        kiln_runtime::rootfs::open_snapshotter(root, None).map_err(store_err("snapshotter"))?;
+    let snapshotter = kiln_runtime::rootfs::open_snapshotter(root, None)
+        .map_err(|e| store_err("snapshotter")(e.to_string()))?;
     let imported = Imported::open(&request.cache_from)?;
     let build_id = format!("{}-{}", kiln_image::time::now().0, std::process::id());
     let executor = KilnExecutor {

@@ -10,6 +10,8 @@
 //! - [`shell`]: shell-word expansion with BuildKit's semantics (`$V`, `${V:-w}`,
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
+//! - [`values`]: Docker's value syntaxes (`-v`, `--mount`, sizes, durations,
+//!   signals, restart policies, port specs...), shared by the CLI and Compose.
 //!
 //! - [`compose`]: Compose files (YAML with positions and tags; the loader's
 //!   passes).
@@ -18,6 +20,7 @@ pub mod compose;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod shell;
+pub mod values;
 
 mod gostr;
 pub use gostr::go_quote;

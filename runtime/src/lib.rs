@@ -7,7 +7,8 @@
 //!   once per profile and cached under `<root>/seccomp/`
 //!   ([`oci::seccomp_bpf`]); [`cgroups`]: hybrid/v1/v2 detection, stats, cleanup.
 //! - [`container`]: the container store (record + lifecycle state);
-//!   [`lifecycle`]: create/start/stop/kill/pause/remove/reconcile;
+//!   [`lifecycle`]: create (a pure plan from typed options, then the act
+//!   step)/start/stop/kill/pause/remove/reconcile;
 //!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
 //!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
 //!   mounted in a private mount namespace (per thread for library callers
@@ -24,13 +25,22 @@
 //! - [`copy`]: `docker cp` between a container (running or stopped) and the
 //!   host, resolved inside the container's root.
 //!
+//! - [`error`]: the one error type of the public API ([`Error`]), with
+//!   Docker's exit code of each failure ([`Error::exit_code`]).
+//!
+//! Run options are typed: values come parsed by `kiln_parser::values`
+//! (mounts, network attachment, signals, restart policy, sizes…), which the
+//! CLI and the Compose loader share.
+//!
 //! Networking: `none` and `host` (bridge networks come later; the network
 //! namespace is part of the spec so they fit in).
-//! Depends on `kiln-image` and `kiln-snapshotter`.
+//! Depends on `kiln-image`, `kiln-snapshotter` and `kiln-parser` (for the
+//! typed option values).
 
 pub mod cgroups;
 pub mod container;
 pub mod copy;
+pub mod error;
 pub mod init_binary;
 pub mod init_layer;
 pub mod lifecycle;
@@ -45,3 +55,5 @@ pub mod terminal;
 pub mod top;
 pub mod volume_use;
 pub mod volumes;
+
+pub use error::{Error, Result};

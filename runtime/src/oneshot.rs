@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use kiln_snapshotter::{mount, Mount};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result, StartFailure};
 use crate::oci::{self, RunRequest, Stdio};
 use crate::spec::{self, NetworkMode, SpecOptions};
 use crate::{init_layer, netns, rootfs};
@@ -50,7 +51,8 @@ pub struct OneShot {
 
 /// Runs `job` in this process (which must be single-threaded: see the module
 /// docs) with `stdin`/`stdout`/`stderr` as the process's streams; returns its
-/// exit code. Errors (the program cannot be started, bad spec) are one line.
+/// exit code. Errors (the program cannot be started, bad spec) are one line,
+/// with Docker's exit code ([`Error::exit_code`]).
 ///
 /// `lifeline` is the read end of a pipe whose write end the caller (the
 /// build) holds and never writes: when it closes — the build ended, even by
@@ -60,24 +62,24 @@ pub fn run_here(
     job: &OneShot,
     (stdin, stdout, stderr): (OwnedFd, OwnedFd, OwnedFd),
     lifeline: Option<OwnedFd>,
-) -> Result<i32, String> {
+) -> Result<i32> {
     let rootfs_dir = job.work_dir.join("rootfs");
     let bundle = job.work_dir.join("bundle");
     let state_dir = job.work_dir.join("runtime");
     for dir in [&rootfs_dir, &bundle, &state_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
     }
-    rootfs::enter_private_mount_namespace().map_err(|e| format!("private mount namespace: {e}"))?;
+    rootfs::enter_private_mount_namespace().map_err(|e| Error::io("private mount namespace", e))?;
     mount_root(job, &rootfs_dir)?;
     let mut options = step_options(job, &rootfs_dir)?;
-    oci::become_subreaper().map_err(|e| e.to_string())?;
-    let runtime = oci::by_name(&job.runtime).map_err(|e| e.to_string())?;
+    oci::become_subreaper()?;
+    let runtime = oci::by_name(&job.runtime)?;
     let guard = init_layer::ensure(
         &rootfs_dir,
         init_layer::BUILD_PATHS,
         init_layer::Mode::Reversible,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if let Err(e) = write_bundle(&mut options, &rootfs_dir, &bundle) {
         let _ = guard.undo();
         return Err(e);
@@ -90,7 +92,7 @@ pub fn run_here(
         (stdin, stdout, stderr),
         lifeline.as_ref(),
     );
-    let undone = guard.undo().map_err(|e| e.to_string());
+    let undone = guard.undo();
     cleanup(runtime.as_ref(), job, &state_dir, &rootfs_dir);
     let code = code?;
     undone?;
@@ -100,14 +102,14 @@ pub fn run_here(
 /// The job's spec options completed for this run: its environment checked
 /// (an image `Env` entry such as `=x` fails the step with runc's words), the
 /// rootfs, cgroup and network namespace filled in.
-fn step_options(job: &OneShot, rootfs_dir: &Path) -> Result<SpecOptions, String> {
+fn step_options(job: &OneShot, rootfs_dir: &Path) -> Result<SpecOptions> {
     let mut options = job.spec.clone();
-    spec::check_env("environment of the step", &options.env, false).map_err(|e| e.to_string())?;
+    spec::check_env("environment of the step", &options.env, false)?;
     options.rootfs = rootfs_dir.to_path_buf();
     options.cgroups_path = format!("/kiln-build/{}", job.id);
     if options.network == NetworkMode::None {
         let pin = job.work_dir.join("netns");
-        netns::ensure(&pin).map_err(|e| format!("network namespace: {e}"))?;
+        netns::ensure(&pin).map_err(|e| Error::io("network namespace", e))?;
         options.network = NetworkMode::Join(pin);
     }
     Ok(options)
@@ -115,25 +117,27 @@ fn step_options(job: &OneShot, rootfs_dir: &Path) -> Result<SpecOptions, String>
 
 /// Resolves the mount destinations inside the (fixed) root filesystem and
 /// writes the bundle's `config.json`.
-fn write_bundle(options: &mut SpecOptions, rootfs_dir: &Path, bundle: &Path) -> Result<(), String> {
-    spec::resolve_destinations(rootfs_dir, &mut options.mounts).map_err(|e| e.to_string())?;
-    let spec = spec::build_spec(options).map_err(|e| e.to_string())?;
-    spec.save(bundle.join("config.json"))
-        .map_err(|e| format!("write bundle: {e}"))
+fn write_bundle(options: &mut SpecOptions, rootfs_dir: &Path, bundle: &Path) -> Result<()> {
+    spec::resolve_destinations(rootfs_dir, &mut options.mounts)?;
+    let spec = spec::build_spec(options)?;
+    let path = bundle.join("config.json");
+    spec.save(&path)
+        .map_err(|source| Error::WriteBundle { path, source })
 }
 
 /// Mounts the step's root filesystem on `rootfs_dir`, with the init layer
 /// below its writable layer when it is an overlay (see
 /// [`init_layer::overlay`]); when that cannot be made or mounted (a long
 /// lower-directory list), the plain mounts, fixed reversibly later.
-fn mount_root(job: &OneShot, rootfs_dir: &Path) -> Result<(), String> {
+fn mount_root(job: &OneShot, rootfs_dir: &Path) -> Result<()> {
     let scratch = job.work_dir.join("init-layer");
     if let Ok(Some(mounts)) = init_layer::overlay::step_mounts(&job.rootfs, &scratch) {
         if mount::mount_all(&mounts, rootfs_dir).is_ok() {
             return Ok(());
         }
     }
-    mount::mount_all(&job.rootfs, rootfs_dir).map_err(|e| format!("mount root filesystem: {e}"))
+    mount::mount_all(&job.rootfs, rootfs_dir)
+        .map_err(|e| Error::from(e).context("mount root filesystem"))
 }
 
 /// Runs the bundle and waits for its process; the runtime's state is
@@ -145,7 +149,7 @@ fn run_guarded(
     state_dir: &Path,
     (stdin, stdout, stderr): (OwnedFd, OwnedFd, OwnedFd),
     lifeline: Option<&OwnedFd>,
-) -> Result<i32, String> {
+) -> Result<i32> {
     let request = RunRequest {
         id: &job.id,
         bundle,
@@ -156,7 +160,14 @@ fn run_guarded(
             stderr,
         },
     };
-    let pid = runtime.run(request).map_err(|e| e.to_string())?;
+    let pid = runtime.run(request).map_err(|e| {
+        let message = e.to_string();
+        Error::Start {
+            container: job.id.clone(),
+            failure: StartFailure::classify(&message),
+            message,
+        }
+    })?;
     if let Some(line) = lifeline {
         watch_lifeline(pid, line);
     }

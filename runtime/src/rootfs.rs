@@ -13,13 +13,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use kiln_snapshotter::{mount, NativeSnapshotter, OverlaySnapshotter, Snapshotter};
 
+use crate::error::{Error, Result};
+
 /// The file recording which snapshotter a root uses (probed once).
 const DRIVER_FILE: &str = "snapshots/driver";
 
 /// Opens snapshotter `name` (`overlay` or `native`) of the kiln root, or — for
 /// `None` — the root's default: overlay when the filesystem supports it (probed
 /// once, then remembered in `<root>/snapshots/driver`), native otherwise.
-pub fn open_snapshotter(root: &Path, name: Option<&str>) -> Result<Box<dyn Snapshotter>, String> {
+pub fn open_snapshotter(root: &Path, name: Option<&str>) -> Result<Box<dyn Snapshotter>> {
     let name = match name {
         Some(name) => name.to_string(),
         None => default_driver(root),
@@ -27,11 +29,11 @@ pub fn open_snapshotter(root: &Path, name: Option<&str>) -> Result<Box<dyn Snaps
     match name.as_str() {
         "overlay" => OverlaySnapshotter::new(root)
             .map(|s| Box::new(s) as Box<dyn Snapshotter>)
-            .map_err(|e| e.to_string()),
+            .map_err(Error::from),
         "native" => NativeSnapshotter::new(root)
             .map(|s| Box::new(s) as Box<dyn Snapshotter>)
-            .map_err(|e| e.to_string()),
-        other => Err(format!("unknown snapshotter {other:?}")),
+            .map_err(Error::from),
+        other => Err(Error::UnknownSnapshotter(other.to_string())),
     }
 }
 
@@ -173,22 +175,19 @@ fn unescape_mountinfo(field: &str) -> String {
 }
 
 /// Mounts snapshot `key` on `target` unless something is mounted there already.
-pub fn mount_snapshot(
-    snapshotter: &dyn Snapshotter,
-    key: &str,
-    target: &Path,
-) -> Result<(), String> {
+pub fn mount_snapshot(snapshotter: &dyn Snapshotter, key: &str, target: &Path) -> Result<()> {
     if is_mountpoint(target) {
         return Ok(());
     }
-    std::fs::create_dir_all(target).map_err(|e| format!("create {}: {e}", target.display()))?;
-    let mounts = snapshotter.mounts(key).map_err(|e| e.to_string())?;
-    mount::mount_all(&mounts, target).map_err(|e| e.to_string())
+    std::fs::create_dir_all(target)
+        .map_err(|e| Error::io(format!("create {}", target.display()), e))?;
+    let mounts = snapshotter.mounts(key)?;
+    Ok(mount::mount_all(&mounts, target)?)
 }
 
 /// Unmounts everything on `target` (lazily: busy mounts are detached).
-pub fn unmount(target: &Path) -> Result<(), String> {
-    mount::unmount_all(target, true).map_err(|e| e.to_string())
+pub fn unmount(target: &Path) -> Result<()> {
+    Ok(mount::unmount_all(target, true)?)
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+
 /// A volume as `kiln volume inspect` shows it (Docker's fields).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
@@ -49,9 +51,9 @@ pub fn valid_name(name: &str) -> bool {
 
 impl VolumeStore {
     /// Opens (creating if needed) `<root>/volumes`.
-    pub fn open(root: &Path) -> Result<VolumeStore, String> {
+    pub fn open(root: &Path) -> Result<VolumeStore> {
         let dir = root.join("volumes");
-        fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
         Ok(VolumeStore { dir })
     }
 
@@ -67,18 +69,16 @@ impl VolumeStore {
         name: &str,
         labels: BTreeMap<String, String>,
         anonymous: bool,
-    ) -> Result<(Volume, bool), String> {
+    ) -> Result<(Volume, bool)> {
         if !valid_name(name) {
-            return Err(format!(
-                "invalid volume name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-            ));
+            return Err(Error::InvalidVolumeName(name.to_string()));
         }
         if let Some(volume) = self.get(name) {
             return Ok((volume, false));
         }
         let dir = self.dir.join(name);
         let data = dir.join("_data");
-        fs::create_dir_all(&data).map_err(|e| format!("create volume {name}: {e}"))?;
+        fs::create_dir_all(&data).map_err(|e| Error::io(format!("create volume {name}"), e))?;
         let (secs, _) = kiln_image::time::now();
         let volume = Volume {
             name: name.to_string(),
@@ -90,10 +90,10 @@ impl VolumeStore {
             anonymous,
         };
         let tmp = dir.join("volume.json.tmp");
-        let json = serde_json::to_vec_pretty(&volume).map_err(|e| e.to_string())?;
-        fs::write(&tmp, json)
+        let json = serde_json::to_vec_pretty(&volume).map_err(std::io::Error::other);
+        json.and_then(|json| fs::write(&tmp, json))
             .and_then(|()| fs::rename(&tmp, dir.join("volume.json")))
-            .map_err(|e| format!("create volume {name}: {e}"))?;
+            .map_err(|e| Error::io(format!("create volume {name}"), e))?;
         Ok((volume, true))
     }
 
@@ -110,14 +110,15 @@ impl VolumeStore {
     }
 
     /// Deletes volume `name` and its data (the caller has checked it is unused).
-    pub fn remove(&self, name: &str) -> Result<(), String> {
+    pub fn remove(&self, name: &str) -> Result<()> {
         if self.get(name).is_none() {
-            return Err(format!("get {name}: no such volume"));
+            return Err(Error::NoSuchVolume(name.to_string()));
         }
         let dir = self.dir.join(name);
         let doomed = self.dir.join(format!(".rm-{name}"));
-        fs::rename(&dir, &doomed).map_err(|e| format!("remove volume {name}: {e}"))?;
-        fs::remove_dir_all(&doomed).map_err(|e| format!("remove volume {name}: {e}"))
+        fs::rename(&dir, &doomed)
+            .and_then(|()| fs::remove_dir_all(&doomed))
+            .map_err(|e| Error::io(format!("remove volume {name}"), e))
     }
 }
 
@@ -125,7 +126,7 @@ impl VolumeStore {
 /// the container's mounted root filesystem) into the empty volume directory
 /// `data`, keeping owners, modes, links and times (`cp -a`). A missing source
 /// is nothing to copy.
-pub fn copy_up(source: &Path, data: &Path) -> Result<(), String> {
+pub fn copy_up(source: &Path, data: &Path) -> Result<()> {
     let meta = match fs::symlink_metadata(source) {
         Ok(meta) if meta.is_dir() => meta,
         _ => return Ok(()),
@@ -141,18 +142,16 @@ pub fn copy_up(source: &Path, data: &Path) -> Result<(), String> {
         .arg(format!("{}/.", source.display()))
         .arg(data)
         .status()
-        .map_err(|e| format!("copy image content into volume: cp: {e}"))?;
+        .map_err(|e| Error::io("copy image content into volume: cp", e))?;
+    let context = || format!("copy {} into volume {}", source.display(), data.display());
     if !status.success() {
-        return Err(format!(
-            "copy {} into volume {}: cp failed ({status})",
-            source.display(),
-            data.display()
-        ));
+        let failed = std::io::Error::other(format!("cp failed ({status})"));
+        return Err(Error::io(context(), failed));
     }
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     fs::set_permissions(data, fs::Permissions::from_mode(meta.mode() & 0o7777))
-        .map_err(|e| e.to_string())?;
-    std::os::unix::fs::lchown(data, Some(meta.uid()), Some(meta.gid())).map_err(|e| e.to_string())
+        .and_then(|()| std::os::unix::fs::lchown(data, Some(meta.uid()), Some(meta.gid())))
+        .map_err(|e| Error::io(context(), e))
 }
 
 #[cfg(test)]
@@ -172,7 +171,11 @@ mod tests {
         assert_eq!(store.list().len(), 1);
         store.remove("data").unwrap();
         assert!(store.list().is_empty());
-        assert!(store.remove("data").unwrap_err().contains("no such volume"));
+        assert!(store
+            .remove("data")
+            .unwrap_err()
+            .to_string()
+            .contains("no such volume"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Command-line interface: clap definitions and dispatch.
 //!
 //! Every subcommand lives in its own module and returns `anyhow::Result`; errors
-//! are printed here as one line `kiln: <message>` with exit code 1, or the code
-//! a [`containers::Exit`] carries (Docker's 125/126/127, a container's own exit
-//! code). Usage errors exit 2 as clap makes them, except for the container
-//! commands, where Docker exits 125 with one line.
+//! are printed here as one line `kiln: <message>` and mapped to exit codes in
+//! one place ([`exit_status`]): the code a [`containers::Exit`] carries (a
+//! container's own exit code, or a code the command chose), the code of a
+//! runtime error ([`kiln_runtime::Error::exit_code`]: Docker's 125/126/127),
+//! 125 for a bad flag value, else 1. Usage errors exit 2 as clap makes them,
+//! except for the container commands, where Docker exits 125 with one line.
 
 mod build;
 mod containers;
@@ -253,19 +255,30 @@ pub fn run() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => match err.downcast_ref::<containers::Exit>() {
-            Some(exit) => {
-                if let Some(message) = &exit.message {
-                    eprintln!("kiln: {message}");
-                }
-                ExitCode::from(u8::try_from(exit.code).unwrap_or(255))
+        Err(err) => {
+            let (code, message) = exit_status(&err);
+            if let Some(message) = message {
+                eprintln!("kiln: {message}");
             }
-            None => {
-                eprintln!("kiln: {}", escape_controls(&format!("{err:#}")));
-                ExitCode::FAILURE
-            }
-        },
+            ExitCode::from(u8::try_from(code).unwrap_or(255))
+        }
     }
+}
+
+/// The exit code of a failed command and the line to print (if any): the one
+/// place where errors become exit codes, for every command.
+fn exit_status(err: &anyhow::Error) -> (i32, Option<String>) {
+    if let Some(exit) = err.downcast_ref::<containers::Exit>() {
+        return (exit.code, exit.message.clone());
+    }
+    if let Some(error) = err.downcast_ref::<kiln_runtime::Error>() {
+        return (error.exit_code(), Some(escape_controls(&error.to_string())));
+    }
+    let code = match err.downcast_ref::<kiln_parser::values::ValueError>() {
+        Some(_) => kiln_runtime::error::EXIT_KILN,
+        None => 1,
+    };
+    (code, Some(escape_controls(&format!("{err:#}"))))
 }
 
 /// `text` with control characters other than newline and tab escaped
@@ -312,4 +325,33 @@ fn usage_error(err: clap::Error) -> ExitCode {
     }
     let _ = err.print();
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_mapping_from_errors_to_exit_codes() {
+        let status = |err: anyhow::Error| exit_status(&err);
+        assert_eq!(status(containers::Exit::code(3).into()), (3, None));
+        let not_found = kiln_runtime::Error::Start {
+            container: "c".into(),
+            failure: kiln_runtime::error::StartFailure::NotFound,
+            message: "exec: \"x\": executable file not found in $PATH".into(),
+        };
+        let (code, message) = status(not_found.into());
+        assert_eq!(code, 127);
+        assert_eq!(
+            message.unwrap(),
+            "exec: \"x\": executable file not found in $PATH"
+        );
+        let refused = kiln_runtime::Error::from(kiln_runtime::lifecycle::ExecError::NoCommand);
+        assert_eq!(status(refused.into()).0, 1);
+        assert_eq!(status(kiln_runtime::Error::NoFreeName.into()).0, 125);
+        let bad = kiln_parser::values::parse_signal("x").unwrap_err();
+        assert_eq!(status(bad.into()), (125, Some("invalid signal: x".into())));
+        let other = anyhow::anyhow!("no such image\u{1b}[2J");
+        assert_eq!(status(other), (1, Some("no such image\\u{1b}[2J".into())));
+    }
 }

@@ -139,3 +139,53 @@ fn rootfs_failures_name_the_mount_and_the_cause() {
         "{err}"
     );
 }
+
+#[test]
+fn typed_run_flags_refuse_bad_values_before_anything_is_created() {
+    let r = Root::new("flag-typed");
+    let cases: [(&[&str], &str); 9] = [
+        (&["-p", "80:x"], "invalid port spec \"80:x\": invalid containerPort: x"),
+        (&["-p", "[::1]:8000-8001:80-82"], "invalid ranges specified"),
+        (
+            &["-p", "127.0.0.1:8080:80"],
+            "-p \"127.0.0.1:8080:80/tcp\" is not supported: publishing ports needs a bridge network",
+        ),
+        (&["-v", "/data:ro"], "invalid volume specification: '/data:ro'"),
+        (&["-v", "bad name:/x"], "invalid characters for a local volume name"),
+        (&["--mount", "type=bind,target=/x,bogus=1"], "unexpected key 'bogus' in 'bogus=1'"),
+        (&["--stop-signal", "SIGBOGUS"], "invalid signal: SIGBOGUS"),
+        (&["--restart", "sometimes"], "unknown policy 'sometimes'"),
+        (&["--tmpfs", "/x", "-v", "/x"], "Duplicate mount point: /x"),
+    ];
+    for (args, want) in cases {
+        let err = refused(&r, args);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let missing = r.dir.join("missing");
+    let err = refused(
+        &r,
+        &[
+            "--mount",
+            &format!("type=bind,source={},target=/x", missing.display()),
+        ],
+    );
+    assert!(err.contains("bind source path does not exist"), "{err}");
+    assert!(!missing.exists(), "--mount must not create a bind source");
+}
+
+#[test]
+fn kill_and_stop_take_checked_signals() {
+    let r = Root::new("flag-signal");
+    let script = "trap 'exit 7' USR1; while true; do sleep 0.1; done";
+    r.ok(&["run", "-d", "--name", "sig", IMG, "sh", "-c", script]);
+    let out = r.run(&["kill", "-s", "NOTASIG", "sig"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim(), "kiln: invalid signal: NOTASIG");
+    let out = r.run(&["stop", "-s", "bogus", "sig"]);
+    assert_eq!(out.status.code(), Some(1));
+    r.ok(&["kill", "-s", "usr1", "sig"]);
+    // The shell (PID 1) traps SIGUSR1 by name: the number reached it.
+    assert_eq!(r.ok(&["wait", "sig"]).trim(), "7");
+    r.ok(&["rm", "sig"]);
+}

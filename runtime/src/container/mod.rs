@@ -19,5 +19,5 @@ pub use names::{new_id, random_name, short_id, valid_name};
 pub use record::{
     ContainerConfig, ContainerRecord, HealthConfig, HostConfig, MountPoint, RestartPolicy,
 };
-pub use state::{Event, Health, HealthLog, State, Status};
+pub use state::{Event, Health, HealthLog, Refusal, State, Status};
 pub use store::{Container, ContainerStore};

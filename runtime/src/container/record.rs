@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use kiln_parser::values;
 use serde::{Deserialize, Serialize};
 
 /// The container's definition: image, command, options. Never changes after
@@ -97,9 +98,9 @@ pub struct HealthConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HostConfig {
-    /// `-v` specs as given.
+    /// The bind and volume mounts asked for, in `-v` form (`SRC:DST[:MODE]`).
     pub binds: Vec<String>,
-    /// `none` or `host`.
+    /// `none` or `host` (bridge networks will add names).
     pub network_mode: String,
     /// `--restart`.
     pub restart_policy: RestartPolicy,
@@ -113,7 +114,7 @@ pub struct HostConfig {
     pub privileged: bool,
     /// `--read-only`.
     pub readonly_rootfs: bool,
-    /// `--security-opt`.
+    /// `--security-opt`, in Docker's words (`no-new-privileges`, `seccomp=…`).
     pub security_opt: Vec<String>,
     /// `--tmpfs` destination -> options.
     pub tmpfs: BTreeMap<String, String>,
@@ -140,27 +141,15 @@ pub struct RestartPolicy {
 }
 
 impl RestartPolicy {
-    /// Parses Docker's `--restart` value.
-    pub fn parse(text: &str) -> Result<RestartPolicy, String> {
-        let (name, count) = match text.split_once(':') {
-            Some((name, count)) => (name, Some(count)),
-            None => (text, None),
-        };
-        let maximum_retry_count = match (name, count) {
-            ("on-failure", Some(n)) => n
-                .parse()
-                .map_err(|_| format!("invalid restart policy: maximum retry count must be an integer: {n:?}"))?,
-            (_, Some(_)) => {
-                return Err(format!("invalid restart policy format: maximum retry count cannot be used with restart policy '{name}'"))
-            }
-            _ => 0,
-        };
-        match name {
-            "" | "no" | "always" | "unless-stopped" | "on-failure" => Ok(RestartPolicy {
-                name: if name.is_empty() { "no".into() } else { name.into() },
-                maximum_retry_count,
-            }),
-            other => Err(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'")),
+    /// The typed policy this record holds (`no` for an unknown name).
+    pub fn policy(&self) -> values::RestartPolicy {
+        match self.name.as_str() {
+            "always" => values::RestartPolicy::Always,
+            "unless-stopped" => values::RestartPolicy::UnlessStopped,
+            "on-failure" => values::RestartPolicy::OnFailure {
+                max_retries: self.maximum_retry_count,
+            },
+            _ => values::RestartPolicy::No,
         }
     }
 
@@ -170,13 +159,24 @@ impl RestartPolicy {
         if stopped_by_user {
             return false;
         }
-        match self.name.as_str() {
-            "always" | "unless-stopped" => true,
-            "on-failure" => {
-                exit_code != 0
-                    && (self.maximum_retry_count == 0 || restarts < self.maximum_retry_count)
+        match self.policy() {
+            values::RestartPolicy::Always | values::RestartPolicy::UnlessStopped => true,
+            values::RestartPolicy::OnFailure { max_retries } => {
+                exit_code != 0 && (max_retries == 0 || restarts < max_retries)
             }
-            _ => false,
+            values::RestartPolicy::No => false,
+        }
+    }
+}
+
+impl From<values::RestartPolicy> for RestartPolicy {
+    fn from(policy: values::RestartPolicy) -> RestartPolicy {
+        RestartPolicy {
+            name: policy.name().to_string(),
+            maximum_retry_count: match policy {
+                values::RestartPolicy::OnFailure { max_retries } => max_retries,
+                _ => 0,
+            },
         }
     }
 }
@@ -206,30 +206,34 @@ pub struct MountPoint {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<RestartPolicy, kiln_parser::values::ValueError> {
+        values::parse_restart_policy(text).map(RestartPolicy::from)
+    }
+
     #[test]
-    fn restart_policies_parse_like_docker() {
-        assert_eq!(RestartPolicy::parse("no").unwrap().name, "no");
-        assert_eq!(RestartPolicy::parse("").unwrap().name, "no");
-        let p = RestartPolicy::parse("on-failure:3").unwrap();
+    fn restart_policies_round_trip() {
+        let p = parse("on-failure:3").unwrap();
         assert_eq!((p.name.as_str(), p.maximum_retry_count), ("on-failure", 3));
-        assert!(RestartPolicy::parse("always:3").is_err());
-        assert!(RestartPolicy::parse("sometimes")
-            .unwrap_err()
-            .contains("unknown policy"));
-        assert!(RestartPolicy::parse("on-failure:x").is_err());
+        assert_eq!(
+            p.policy(),
+            values::RestartPolicy::OnFailure { max_retries: 3 }
+        );
+        assert_eq!(parse("").unwrap().name, "no");
+        assert_eq!(
+            parse("unless-stopped").unwrap().policy().name(),
+            "unless-stopped"
+        );
     }
 
     #[test]
     fn restart_decisions() {
-        let always = RestartPolicy::parse("always").unwrap();
+        let always = parse("always").unwrap();
         assert!(always.should_restart(0, 100, false));
         assert!(!always.should_restart(0, 0, true));
-        let on_failure = RestartPolicy::parse("on-failure:2").unwrap();
+        let on_failure = parse("on-failure:2").unwrap();
         assert!(!on_failure.should_restart(0, 0, false));
         assert!(on_failure.should_restart(1, 1, false));
         assert!(!on_failure.should_restart(1, 2, false));
-        assert!(!RestartPolicy::parse("no")
-            .unwrap()
-            .should_restart(1, 0, false));
+        assert!(!parse("no").unwrap().should_restart(1, 0, false));
     }
 }

@@ -60,7 +60,7 @@ impl Status {
     }
 
     /// Whether `event` is allowed in this status; `Err` holds Docker's reason.
-    pub fn can(self, event: Event) -> Result<(), String> {
+    pub fn can(self, event: Event) -> Result<(), Refusal> {
         use Event::*;
         use Status::*;
         let ok = match event {
@@ -74,7 +74,7 @@ impl Status {
         if ok {
             return Ok(());
         }
-        Err(match (event, self) {
+        Err(Refusal(match (event, self) {
             (Pause, Paused) => "is already paused".into(),
             (Unpause, _) => "is not paused".into(),
             (Exec, Paused) => "is paused, unpause the container before exec".into(),
@@ -84,7 +84,39 @@ impl Status {
             ),
             (Start, Running | Paused) => "is already running".into(),
             _ => "is not running".into(),
-        })
+        }))
+    }
+}
+
+/// Why a command is refused in a container's status, in Docker's words
+/// (`is not running`, `is already paused`…): the phrase that follows
+/// `container ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(String);
+
+impl std::ops::Deref for Refusal {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<&str> for Refusal {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(refusal: Refusal) -> String {
+        refusal.0
     }
 }
 

@@ -8,31 +8,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kiln_parser::values::{parse_signal, Signal};
+
 use crate::cgroups::ContainerCgroup;
-use crate::container::{process, Container, ContainerStore, Event, Status};
-use crate::monitor::split_coded;
+use crate::container::{process, Container, ContainerError, ContainerStore, Event, Status};
+use crate::error::{Error, Result, StartFailure};
 use crate::oci;
 use crate::rootfs;
 
 /// The hidden subcommand kiln runs itself as for a detached monitor.
 pub const MONITOR_SUBCOMMAND: &str = "container-monitor";
 
-fn check(container: &Container, event: Event) -> Result<(), String> {
-    container
-        .state
-        .status
-        .can(event)
-        .map_err(|reason| format!("container {} {reason}", container.record.id))
+fn check(container: &Container, event: Event) -> Result<()> {
+    container.state.status.can(event).map_err(|reason| {
+        Error::from(ContainerError::WrongState {
+            id: container.record.id.clone(),
+            reason: reason.into(),
+        })
+    })
 }
 
 /// Starts `container` with a detached monitor: spawns `kiln container-monitor
 /// ID` (the current executable) in a new session and waits until the
-/// container runs or its start failed. Errors carry Docker's exit code prefix
-/// (`"127 …"`, see [`crate::monitor::split_coded`]).
-pub fn start_detached(root: &Path, container: &Container) -> Result<(), String> {
+/// container runs or its start failed ([`Error::Start`] with Docker's
+/// classification, as the monitor reported it).
+pub fn start_detached(root: &Path, container: &Container) -> Result<()> {
     check(container, Event::Start)?;
-    let exe = std::env::current_exe().map_err(|e| format!("125 find kiln executable: {e}"))?;
-    let (read, write) = std::io::pipe().map_err(|e| format!("125 pipe: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| Error::io("find kiln executable", e))?;
+    let (read, write) = std::io::pipe().map_err(|e| Error::io("pipe", e))?;
     let mut command = Command::new(exe);
     command
         .arg("--root")
@@ -56,9 +59,7 @@ pub fn start_detached(root: &Path, container: &Container) -> Result<(), String> 
             Ok(())
         });
     }
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("125 start monitor: {e}"))?;
+    let mut child = command.spawn().map_err(|e| Error::io("start monitor", e))?;
     drop(write);
     let mut line = String::new();
     let _ = BufReader::new(read).read_line(&mut line);
@@ -69,12 +70,26 @@ pub fn start_detached(root: &Path, container: &Container) -> Result<(), String> 
         return Ok(());
     }
     if let Some(rest) = line.strip_prefix("err ") {
-        return Err(rest.to_string());
+        return Err(monitor_failure(&container.record.id, rest));
     }
     let status = child.wait().ok();
-    Err(format!(
-        "125 container monitor exited before starting the container ({status:?})"
-    ))
+    Err(Error::MonitorDied {
+        container: container.record.id.clone(),
+        status: format!("{status:?}"),
+    })
+}
+
+/// The monitor's `err CODE MESSAGE` line (after `err `) as the error it was.
+fn monitor_failure(id: &str, line: &str) -> Error {
+    let (code, message) = line
+        .split_once(' ')
+        .and_then(|(code, message)| Some((code.parse().ok()?, message)))
+        .unwrap_or((crate::error::EXIT_KILN, line));
+    Error::Start {
+        container: id.to_string(),
+        failure: StartFailure::from_exit_code(code),
+        message: message.to_string(),
+    }
 }
 
 /// Waits until the container is no longer active, for at most `timeout`
@@ -83,11 +98,11 @@ pub fn wait_inactive(
     store: &ContainerStore,
     id: &str,
     timeout: Option<Duration>,
-) -> Result<Container, String> {
+) -> Result<Container> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut delay = Duration::from_millis(2);
     loop {
-        let mut container = store.get(id).map_err(|e| e.to_string())?;
+        let mut container = store.get(id)?;
         reconcile(store, &mut container);
         if !container.state.status.is_active() {
             return Ok(container);
@@ -100,38 +115,37 @@ pub fn wait_inactive(
     }
 }
 
-/// Docker's `stop`: STOPSIGNAL (default SIGTERM), then SIGKILL after
-/// `timeout` seconds (`None`: the container's `--stop-timeout`, else 10). The
-/// restart policy does not start it again.
+/// Docker's `stop`: `signal` (`None`: the container's STOPSIGNAL, default
+/// SIGTERM), then SIGKILL after `timeout` seconds (`None`: the container's
+/// `--stop-timeout`, else 10). The restart policy does not start it again.
 pub fn stop(
     store: &ContainerStore,
     container: &Container,
     timeout: Option<i64>,
-) -> Result<(), String> {
+    signal: Option<Signal>,
+) -> Result<()> {
     let id = container.record.id.clone();
     let mut current = container.clone();
     reconcile(store, &mut current);
     if !current.state.status.is_active() {
         return Ok(());
     }
-    store
-        .update_state(&id, |s| s.stopped_by_user = true)
-        .map_err(|e| e.to_string())?;
-    let signal = container
-        .record
-        .config
-        .stop_signal
-        .as_deref()
-        .map(parse_signal)
-        .transpose()?
-        .unwrap_or(libc::SIGTERM);
+    store.update_state(&id, |s| s.stopped_by_user = true)?;
+    let recorded = container.record.config.stop_signal.as_deref();
+    let signal = match signal {
+        Some(signal) => signal,
+        None => recorded
+            .map(parse_signal)
+            .transpose()?
+            .unwrap_or(Signal::TERM),
+    };
     let seconds = timeout
         .or(container.record.config.stop_timeout)
         .unwrap_or(10);
     if current.state.status == Status::Paused {
         let _ = unpause(store, &current);
     }
-    signal_container(store, &current, signal, false)?;
+    signal_container(store, &current, signal.number(), false)?;
     let after = wait_inactive(store, &id, Some(Duration::from_secs(seconds.max(0) as u64)))?;
     if after.state.status.is_active() {
         signal_container(store, &after, libc::SIGKILL, true)?;
@@ -141,15 +155,12 @@ pub fn stop(
 }
 
 /// Docker's `kill`: sends `signal` to the container's init.
-pub fn kill(store: &ContainerStore, container: &Container, signal: &str) -> Result<(), String> {
+pub fn kill(store: &ContainerStore, container: &Container, signal: Signal) -> Result<()> {
     let mut current = container.clone();
     reconcile(store, &mut current);
     check(&current, Event::Kill)?;
-    let signal = parse_signal(signal)?;
-    store
-        .update_state(&current.record.id, |s| s.stopped_by_user = true)
-        .map_err(|e| e.to_string())?;
-    signal_container(store, &current, signal, signal == libc::SIGKILL)
+    store.update_state(&current.record.id, |s| s.stopped_by_user = true)?;
+    signal_container(store, &current, signal.number(), signal == Signal::KILL)
 }
 
 fn signal_container(
@@ -157,11 +168,11 @@ fn signal_container(
     container: &Container,
     signal: i32,
     all: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let state = &container.state;
     if state.pid != 0 && process::alive(state.pid, state.pid_start) {
         if all {
-            let runtime = oci::by_name(&container.record.runtime).map_err(|e| e.to_string())?;
+            let runtime = oci::by_name(&container.record.runtime)?;
             let state_dir = store.dir(&container.record.id).join("runtime");
             if runtime
                 .kill(&container.record.id, &state_dir, signal, true)
@@ -175,7 +186,10 @@ fn signal_container(
             let err = std::io::Error::last_os_error();
             // It exited between the check and the signal: nothing to do.
             if err.raw_os_error() != Some(libc::ESRCH) {
-                return Err(format!("kill {}: {err}", container.record.id));
+                return Err(Error::Kill {
+                    container: container.record.id.clone(),
+                    source: err,
+                });
             }
         }
     }
@@ -183,38 +197,30 @@ fn signal_container(
 }
 
 /// `pause`: freezes every process of the container.
-pub fn pause(store: &ContainerStore, container: &Container) -> Result<(), String> {
+pub fn pause(store: &ContainerStore, container: &Container) -> Result<()> {
     check(container, Event::Pause)?;
-    let runtime = oci::by_name(&container.record.runtime).map_err(|e| e.to_string())?;
-    runtime
-        .pause(
-            &container.record.id,
-            &store.dir(&container.record.id).join("runtime"),
-        )
-        .map_err(|e| e.to_string())?;
-    store
-        .update_state(&container.record.id, |s| s.status = Status::Paused)
-        .map_err(|e| e.to_string())?;
+    let runtime = oci::by_name(&container.record.runtime)?;
+    runtime.pause(
+        &container.record.id,
+        &store.dir(&container.record.id).join("runtime"),
+    )?;
+    store.update_state(&container.record.id, |s| s.status = Status::Paused)?;
     Ok(())
 }
 
 /// `unpause`: thaws a paused container.
-pub fn unpause(store: &ContainerStore, container: &Container) -> Result<(), String> {
+pub fn unpause(store: &ContainerStore, container: &Container) -> Result<()> {
     check(container, Event::Unpause)?;
-    let runtime = oci::by_name(&container.record.runtime).map_err(|e| e.to_string())?;
-    runtime
-        .resume(
-            &container.record.id,
-            &store.dir(&container.record.id).join("runtime"),
-        )
-        .map_err(|e| e.to_string())?;
-    store
-        .update_state(&container.record.id, |s| {
-            if s.status == Status::Paused {
-                s.status = Status::Running
-            }
-        })
-        .map_err(|e| e.to_string())?;
+    let runtime = oci::by_name(&container.record.runtime)?;
+    runtime.resume(
+        &container.record.id,
+        &store.dir(&container.record.id).join("runtime"),
+    )?;
+    store.update_state(&container.record.id, |s| {
+        if s.status == Status::Paused {
+            s.status = Status::Running
+        }
+    })?;
     Ok(())
 }
 
@@ -226,23 +232,21 @@ pub fn remove(
     container: &Container,
     force: bool,
     volumes: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let mut current = container.clone();
     reconcile(store, &mut current);
     if current.state.status.is_active() {
         if !force {
             check(&current, Event::Remove)?;
         }
-        store
-            .update_state(&current.record.id, |s| s.stopped_by_user = true)
-            .map_err(|e| e.to_string())?;
+        store.update_state(&current.record.id, |s| s.stopped_by_user = true)?;
         if current.state.status == Status::Paused {
             let _ = unpause(store, &current);
         }
         signal_container(store, &current, libc::SIGKILL, true)?;
         current = wait_inactive(store, &current.record.id, Some(Duration::from_secs(10)))?;
         if current.state.status.is_active() {
-            return Err(format!("could not kill container {}", current.record.id));
+            return Err(Error::CouldNotKill(current.record.id.clone()));
         }
     }
     // Wait for the monitor to finish its cleanup (it may be removing an
@@ -267,11 +271,7 @@ pub fn remove(
 
 /// Removes a container that is not running: runtime state, cgroup, snapshot,
 /// directory. Anonymous volumes too when it was `--rm`.
-pub fn remove_stopped(
-    root: &Path,
-    store: &ContainerStore,
-    container: &Container,
-) -> Result<(), String> {
+pub fn remove_stopped(root: &Path, store: &ContainerStore, container: &Container) -> Result<()> {
     let id = &container.record.id;
     let dir = store.dir(id);
     if let Ok(runtime) = oci::by_name(&container.record.runtime) {
@@ -285,13 +285,18 @@ pub fn remove_stopped(
     if let Ok(snapshotter) = rootfs::open_snapshotter(root, Some(&container.record.snapshotter)) {
         match snapshotter.remove(&container.record.snapshot_key) {
             Ok(()) | Err(kiln_snapshotter::Error::NotFound { .. }) => {}
-            Err(e) => return Err(format!("remove root filesystem of {id}: {e}")),
+            Err(e) => {
+                return Err(Error::snapshot(
+                    format!("remove root filesystem of {id}"),
+                    e,
+                ))
+            }
         }
     }
     if container.record.host_config.auto_remove {
         super::create::remove_anonymous_volumes(root, &container.record);
     }
-    store.remove_dir(id).map_err(|e| e.to_string())
+    Ok(store.remove_dir(id)?)
 }
 
 /// Finds the truth about a container whose state says it is active: if its
@@ -331,74 +336,5 @@ pub fn reconcile(store: &ContainerStore, container: &mut Container) {
         }
     }) {
         container.state = state;
-    }
-}
-
-/// A signal by name (`SIGTERM`, `TERM`, any case) or number.
-pub fn parse_signal(text: &str) -> Result<i32, String> {
-    if let Ok(n) = text.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let upper = text.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    let number = match name {
-        "HUP" => libc::SIGHUP,
-        "INT" => libc::SIGINT,
-        "QUIT" => libc::SIGQUIT,
-        "ILL" => libc::SIGILL,
-        "TRAP" => libc::SIGTRAP,
-        "ABRT" | "IOT" => libc::SIGABRT,
-        "BUS" => libc::SIGBUS,
-        "FPE" => libc::SIGFPE,
-        "KILL" => libc::SIGKILL,
-        "USR1" => libc::SIGUSR1,
-        "SEGV" => libc::SIGSEGV,
-        "USR2" => libc::SIGUSR2,
-        "PIPE" => libc::SIGPIPE,
-        "ALRM" => libc::SIGALRM,
-        "TERM" => libc::SIGTERM,
-        "STKFLT" => libc::SIGSTKFLT,
-        "CHLD" => libc::SIGCHLD,
-        "CONT" => libc::SIGCONT,
-        "STOP" => libc::SIGSTOP,
-        "TSTP" => libc::SIGTSTP,
-        "TTIN" => libc::SIGTTIN,
-        "TTOU" => libc::SIGTTOU,
-        "URG" => libc::SIGURG,
-        "XCPU" => libc::SIGXCPU,
-        "XFSZ" => libc::SIGXFSZ,
-        "VTALRM" => libc::SIGVTALRM,
-        "PROF" => libc::SIGPROF,
-        "WINCH" => libc::SIGWINCH,
-        "IO" | "POLL" => libc::SIGIO,
-        "PWR" => libc::SIGPWR,
-        "SYS" => libc::SIGSYS,
-        _ => return Err(format!("invalid signal: {text}")),
-    };
-    Ok(number)
-}
-
-/// Splits an error of [`start_detached`] into Docker's exit code and message.
-pub fn start_error(message: &str) -> (i32, String) {
-    let (code, text) = split_coded(message);
-    (code, text.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signals_by_name_and_number() {
-        assert_eq!(parse_signal("SIGTERM").unwrap(), libc::SIGTERM);
-        assert_eq!(parse_signal("term").unwrap(), libc::SIGTERM);
-        assert_eq!(parse_signal("9").unwrap(), 9);
-        assert_eq!(
-            parse_signal("SIGRTMIN+1").unwrap_err(),
-            "invalid signal: SIGRTMIN+1"
-        );
-        assert!(parse_signal("0").is_err());
     }
 }

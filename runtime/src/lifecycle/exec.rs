@@ -16,8 +16,9 @@ use std::path::Path;
 use oci_spec::runtime::{Process, Spec};
 
 use crate::container::{Container, ContainerStore, Event};
-use crate::oci::{self, ExecRequest, Stdio};
-use crate::spec::resolve_user;
+use crate::error::StartFailure;
+use crate::oci::{self, ExecRequest, RuntimeError, Stdio};
+use crate::spec::{resolve_user, SpecError};
 
 /// What the caller asks of `exec` besides the command.
 #[derive(Debug, Clone, Default)]
@@ -35,29 +36,72 @@ pub struct ExecOptions {
     pub tty: bool,
 }
 
-/// Why an exec failed, with Docker's exit code: 1 for a container in the
-/// wrong state or a bad request, 126/127 for a program that cannot be run or
-/// found, 125 for other runtime failures.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecError {
-    /// Exit code the CLI should use.
-    pub code: i32,
-    /// One line, in Docker's words where it has them.
-    pub message: String,
+/// Why an exec failed, with Docker's exit code ([`ExecError::exit_code`]):
+/// 1 for a container in the wrong state or a bad request, 126/127 for a
+/// program that cannot be run or found, 125 for other runtime failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The container is not running (Docker's words for a paused one).
+    #[error("container {container} {reason}")]
+    WrongState {
+        /// The container ID.
+        container: String,
+        /// Docker's reason (`is not running`, `is paused…`).
+        reason: String,
+    },
+    /// No command was given.
+    #[error("no command specified")]
+    NoCommand,
+    /// A bad `-e` entry.
+    #[error(transparent)]
+    BadEnv(SpecError),
+    /// `-w` is not absolute.
+    #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
+    RelativeWorkdir(String),
+    /// `-u` names a user or group the container does not have.
+    #[error("unable to find user {user}: {source}")]
+    UnknownUser {
+        /// The user asked for.
+        user: String,
+        /// Why it did not resolve.
+        source: SpecError,
+    },
+    /// The container's bundle could not be read.
+    #[error("read {}: {message}", path.display())]
+    Bundle {
+        /// `config.json`.
+        path: std::path::PathBuf,
+        /// The parse or read error.
+        message: String,
+    },
+    /// The bundle has no process template.
+    #[error("{}: no process", .0.display())]
+    NoProcess(std::path::PathBuf),
+    /// The container's runtime could not be found.
+    #[error(transparent)]
+    Runtime(RuntimeError),
+    /// The runtime did not start the process (its words).
+    #[error("{message}")]
+    Start {
+        /// Docker's classification.
+        failure: StartFailure,
+        /// The runtime's words.
+        message: String,
+    },
 }
 
-impl std::fmt::Display for ExecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ExecError {}
-
-fn error(code: i32, message: impl Into<String>) -> ExecError {
-    ExecError {
-        code,
-        message: message.into(),
+impl ExecError {
+    /// Docker's exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExecError::WrongState { .. }
+            | ExecError::NoCommand
+            | ExecError::BadEnv(_)
+            | ExecError::RelativeWorkdir(_) => 1,
+            ExecError::UnknownUser { .. } => crate::error::EXIT_CANNOT_INVOKE,
+            ExecError::Start { failure, .. } => failure.exit_code(),
+            _ => crate::error::EXIT_KILN,
+        }
     }
 }
 
@@ -74,22 +118,30 @@ pub fn exec_process(
         .state
         .status
         .can(Event::Exec)
-        .map_err(|reason| error(1, format!("container {id} {reason}")))?;
+        .map_err(|reason| ExecError::WrongState {
+            container: id.clone(),
+            reason: reason.into(),
+        })?;
     if container.state.pid == 0 {
-        return Err(error(1, format!("container {id} is not running")));
+        return Err(ExecError::WrongState {
+            container: id.clone(),
+            reason: "is not running".into(),
+        });
     }
     if options.args.is_empty() {
-        return Err(error(1, "no command specified"));
+        return Err(ExecError::NoCommand);
     }
     // A bad `-e` (empty name, NUL) is a bad request, refused before the runtime.
-    crate::spec::check_env("-e", &options.env, true).map_err(|e| error(1, e.to_string()))?;
+    crate::spec::check_env("-e", &options.env, true).map_err(ExecError::BadEnv)?;
     let config = store.dir(id).join("bundle/config.json");
-    let spec =
-        Spec::load(&config).map_err(|e| error(125, format!("read {}: {e}", config.display())))?;
+    let spec = Spec::load(&config).map_err(|e| ExecError::Bundle {
+        path: config.clone(),
+        message: e.to_string(),
+    })?;
     let mut process = spec
         .process()
         .clone()
-        .ok_or_else(|| error(125, format!("{}: no process", config.display())))?;
+        .ok_or_else(|| ExecError::NoProcess(config.clone()))?;
     process.set_args(Some(options.args.clone()));
     process.set_terminal(Some(options.tty));
     process.set_console_size(None);
@@ -98,8 +150,10 @@ pub fn exec_process(
         let rootfs = Path::new("/proc")
             .join(container.state.pid.to_string())
             .join("root");
-        let resolved = resolve_user(&rootfs, user)
-            .map_err(|e| error(126, format!("unable to find user {user}: {e}")))?;
+        let resolved = resolve_user(&rootfs, user).map_err(|source| ExecError::UnknownUser {
+            user: user.to_string(),
+            source,
+        })?;
         let mut spec_user = process.user().clone();
         spec_user.set_uid(resolved.uid);
         spec_user.set_gid(resolved.gid);
@@ -120,12 +174,7 @@ pub fn exec_process(
     }
     if let Some(dir) = options.workdir.as_deref().filter(|d| !d.is_empty()) {
         if !dir.starts_with('/') {
-            return Err(error(
-                1,
-                format!(
-                    "the working directory '{dir}' is invalid, it needs to be an absolute path"
-                ),
-            ));
+            return Err(ExecError::RelativeWorkdir(dir.to_string()));
         }
         process.set_cwd(dir.into());
     }
@@ -152,7 +201,7 @@ pub fn exec(
     process: &Process,
     stdio: Stdio,
 ) -> Result<u32, ExecError> {
-    let runtime = oci::by_name(&container.record.runtime).map_err(|e| error(125, e.to_string()))?;
+    let runtime = oci::by_name(&container.record.runtime).map_err(ExecError::Runtime)?;
     let state_dir = store.dir(&container.record.id).join("runtime");
     let request = ExecRequest {
         id: &container.record.id,
@@ -162,8 +211,10 @@ pub fn exec(
     };
     runtime.exec(request).map_err(|e| {
         let message = e.to_string();
-        let code = crate::monitor::start_error_code(&message);
-        error(code, message)
+        ExecError::Start {
+            failure: StartFailure::classify(&message),
+            message,
+        }
     })
 }
 

@@ -1,14 +1,21 @@
-//! Container operations that the CLI (and later Compose) call: create, start
+//! Container operations that the CLI (and later Compose) call: create (a
+//! pure [`plan`] from typed [`CreateOptions`], then the act step), start
 //! through a monitor, stop, kill, pause, remove, [`exec`] of an extra process,
 //! and finding the truth after a crash ([`reconcile`]).
 
 mod control;
 mod create;
 mod exec;
+mod options;
+pub mod plan;
 
 pub use control::{
-    kill, parse_signal, pause, reconcile, remove, remove_stopped, start_detached, start_error,
-    stop, unpause, wait_inactive, MONITOR_SUBCOMMAND,
+    kill, pause, reconcile, remove, remove_stopped, start_detached, stop, unpause, wait_inactive,
+    MONITOR_SUBCOMMAND,
 };
-pub use create::{create, remove_anonymous_volumes, CreateOptions, HealthOverrides};
+pub use create::{create, remove_anonymous_volumes};
 pub use exec::{exec, exec_process, ExecError, ExecOptions};
+pub use options::{
+    CreateOptions, HealthOverrides, LogConfig, Resources, SecurityOptions, StopSignal,
+};
+pub use plan::{plan, CreatePlan, PlanContext};

@@ -34,6 +34,7 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use crate::container::ContainerStore;
+use crate::error::Result;
 
 pub use logs::{read_log, LogEntry, LogWriter, Stream};
 pub use sys::{copy_window_size, reap_any};
@@ -64,62 +65,17 @@ pub fn log_path(store: &ContainerStore, id: &str) -> std::path::PathBuf {
 /// Runs the monitor of container `id` of the kiln root `root` until the
 /// container has exited for good (restart policy done); returns its last exit
 /// code. Errors before the first start are returned (and, when detached,
-/// written to the readiness pipe).
-pub fn run(root: &Path, id: &str, mode: Mode) -> Result<i32, String> {
+/// written to the readiness pipe as `err CODE MESSAGE`, which
+/// [`crate::lifecycle::start_detached`] reads back).
+pub fn run(root: &Path, id: &str, mode: Mode) -> Result<i32> {
     let (mut ready, stdin, foreground) = match mode {
         Mode::Detached { ready } => (ready, None, false),
         Mode::Foreground { stdin } => (None, stdin, true),
     };
     let result = session::Session::open(root, id, foreground, stdin)
         .and_then(|mut session| session.run(&mut ready));
-    if let (Err(message), Some(mut pipe)) = (&result, ready.take()) {
-        let (code, text) = split_coded(message);
-        let _ = writeln!(pipe, "err {code} {text}");
+    if let (Err(error), Some(mut pipe)) = (&result, ready.take()) {
+        let _ = writeln!(pipe, "err {} {error}", error.exit_code());
     }
-    result.map_err(|m| split_coded(&m).1.to_string())
-}
-
-/// Start errors carry Docker's exit code as a prefix `"<code> "`; this splits it
-/// (125 when absent).
-pub fn split_coded(message: &str) -> (i32, &str) {
-    match message.split_once(' ') {
-        Some((code, rest)) if code.len() == 3 && code.parse::<i32>().is_ok() => {
-            (code.parse().unwrap_or(125), rest)
-        }
-        _ => (125, message),
-    }
-}
-
-/// Docker's exit code for a failed start, from the runtime's message: 127 when
-/// the program was not found, 126 when it could not be executed, else 125.
-pub fn start_error_code(message: &str) -> i32 {
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("not found") || lower.contains("no such file or directory") {
-        127
-    } else if lower.contains("permission denied")
-        || lower.contains("cannot execute")
-        || lower.contains("exec format error")
-    {
-        126
-    } else {
-        125
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_errors_map_to_dockers_codes() {
-        assert_eq!(
-            start_error_code("exec: \"nope\": executable file not found in $PATH"),
-            127
-        );
-        assert_eq!(start_error_code("open /x: No such file or directory"), 127);
-        assert_eq!(start_error_code("exec /etc/passwd: permission denied"), 126);
-        assert_eq!(start_error_code("cgroup: invalid argument"), 125);
-        assert_eq!(split_coded("127 not found"), (127, "not found"));
-        assert_eq!(split_coded("plain failure"), (125, "plain failure"));
-    }
+    result
 }

@@ -11,8 +11,9 @@ use kiln_image::time::{format_rfc3339_nanos, now};
 
 use super::health::{self, HealthSchedule};
 use super::logs::{LogWriter, Stream};
-use super::{log_path, start_error_code, sys};
+use super::{log_path, sys};
 use crate::container::{process, Container, ContainerStore, HealthLog, State, Status};
+use crate::error::{Error, Result, StartFailure};
 use crate::oci::{self, ConsoleSocket, ExecRequest, OciRuntime, RunRequest, Stdio};
 use crate::rootfs;
 use sys::copy_window_size;
@@ -70,13 +71,13 @@ impl Session {
         id: &str,
         foreground: bool,
         stdin: Option<OwnedFd>,
-    ) -> Result<Session, String> {
-        let store = ContainerStore::open(root).map_err(|e| e.to_string())?;
-        let container = store.get(id).map_err(|e| e.to_string())?;
+    ) -> Result<Session> {
+        let store = ContainerStore::open(root)?;
+        let container = store.get(id)?;
         rootfs::enter_private_mount_namespace()
-            .map_err(|e| format!("private mount namespace: {e}"))?;
-        oci::become_subreaper().map_err(|e| e.to_string())?;
-        let runtime = oci::for_root(root, &container.record.runtime).map_err(|e| e.to_string())?;
+            .map_err(|e| Error::io("private mount namespace", e))?;
+        oci::become_subreaper()?;
+        let runtime = oci::for_root(root, &container.record.runtime)?;
         let dir = store.dir(id);
         let snapshotter = rootfs::open_snapshotter(root, Some(&container.record.snapshotter))?;
         rootfs::mount_snapshot(
@@ -84,7 +85,7 @@ impl Session {
             &container.record.snapshot_key,
             &dir.join("rootfs"),
         )
-        .map_err(|e| format!("mount root filesystem: {e}"))?;
+        .map_err(|e| e.context("mount root filesystem"))?;
         // The init snapshot below made these real; the container's own
         // processes may have replaced them since (before any runtime sees it).
         let fixed = crate::init_layer::ensure(
@@ -92,13 +93,13 @@ impl Session {
             crate::init_layer::CONTAINER_PATHS,
             crate::init_layer::Mode::Permanent,
         );
-        drop(fixed.map_err(|e| e.to_string())?);
+        drop(fixed?);
         if container.record.host_config.network_mode == "none" {
             crate::netns::ensure(&dir.join("netns"))
-                .map_err(|e| format!("network namespace: {e}"))?;
+                .map_err(|e| Error::io("network namespace", e))?;
         }
-        let log = LogWriter::open(&log_path(&store, id)).map_err(|e| format!("open log: {e}"))?;
-        let signals = sys::signalfd().map_err(|e| format!("signalfd: {e}"))?;
+        let log = LogWriter::open(&log_path(&store, id)).map_err(|e| Error::io("open log", e))?;
+        let signals = sys::signalfd().map_err(|e| Error::io("signalfd", e))?;
         Ok(Session {
             root: root.to_path_buf(),
             store,
@@ -116,14 +117,12 @@ impl Session {
         &self.container.record.id
     }
 
-    fn update(&self, change: impl FnOnce(&mut State)) -> Result<State, String> {
-        self.store
-            .update_state(self.id(), change)
-            .map_err(|e| e.to_string())
+    fn update(&self, change: impl FnOnce(&mut State)) -> Result<State> {
+        Ok(self.store.update_state(self.id(), change)?)
     }
 
     /// Runs the container until it has exited for good; returns its exit code.
-    pub(super) fn run(&mut self, ready: &mut Option<File>) -> Result<i32, String> {
+    pub(super) fn run(&mut self, ready: &mut Option<File>) -> Result<i32> {
         let me = std::process::id();
         let my_start = process::start_time(me).unwrap_or(0);
         self.update(|s| {
@@ -136,8 +135,9 @@ impl Session {
             let started = Instant::now();
             let (pid, output, stdin_keep) = match self.start() {
                 Ok(started) => started,
-                Err(message) => {
-                    let code = start_error_code(&message);
+                Err(error) => {
+                    let code = error.exit_code();
+                    let message = error.to_string();
                     let never_ran = self.container.state.started_at.is_empty();
                     let _ = self.update(|s| {
                         s.status = if never_ran {
@@ -151,7 +151,7 @@ impl Session {
                         s.monitor_pid = 0;
                     });
                     self.finish();
-                    return Err(format!("{code} {message}"));
+                    return Err(error);
                 }
             };
             if let Some(mut pipe) = ready.take() {
@@ -166,7 +166,7 @@ impl Session {
                 .runtime
                 .delete(self.id(), &self.dir.join("runtime"), true);
             let policy = self.container.record.host_config.restart_policy.clone();
-            let current = self.store.state(self.id()).map_err(|e| e.to_string())?;
+            let current = self.store.state(self.id())?;
             let restart = !self.container.record.host_config.auto_remove
                 && policy.should_restart(code, current.restart_count, current.stopped_by_user);
             self.update(|s| {
@@ -234,12 +234,12 @@ impl Session {
     /// Starts the container once: returns its init PID, its output side, and
     /// a descriptor to keep open while it runs (the write end of a `-d -i`
     /// stdin pipe).
-    fn start(&mut self) -> Result<(u32, Output, Option<OwnedFd>), String> {
+    fn start(&mut self) -> Result<(u32, Output, Option<OwnedFd>)> {
         let tty = self.container.record.config.tty;
         let open_stdin = self.container.record.config.open_stdin;
         let state_dir = self.dir.join("runtime");
         std::fs::create_dir_all(&state_dir)
-            .map_err(|e| format!("create {}: {e}", state_dir.display()))?;
+            .map_err(|e| Error::io(format!("create {}", state_dir.display()), e))?;
         let bundle = self.dir.join("bundle");
         let mut keep = None;
         // The console socket lives in the temp directory: a unix socket path
@@ -252,7 +252,7 @@ impl Session {
         let (stdio, output, console) = if tty {
             let path = console_path.clone();
             let _ = std::fs::remove_file(&path);
-            let console = ConsoleSocket::bind(&path).map_err(|e| e.to_string())?;
+            let console = ConsoleSocket::bind(&path)?;
             (
                 Stdio::Terminal {
                     console_socket: path,
@@ -262,16 +262,16 @@ impl Session {
             )
         } else {
             let stdin = match (self.stdin.as_ref(), open_stdin) {
-                (Some(fd), _) => fd.try_clone().map_err(|e| format!("stdin: {e}"))?,
+                (Some(fd), _) => fd.try_clone().map_err(|e| Error::io("stdin", e))?,
                 (None, true) => {
-                    let (read, write) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
+                    let (read, write) = sys::pipe().map_err(|e| Error::io("pipe", e))?;
                     keep = Some(write);
                     read
                 }
-                (None, false) => sys::dev_null().map_err(|e| format!("/dev/null: {e}"))?,
+                (None, false) => sys::dev_null().map_err(|e| Error::io("/dev/null", e))?,
             };
-            let (out_r, out_w) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
-            let (err_r, err_w) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
+            let (out_r, out_w) = sys::pipe().map_err(|e| Error::io("pipe", e))?;
+            let (err_r, err_w) = sys::pipe().map_err(|e| Error::io("pipe", e))?;
             let stdio = Stdio::Fds {
                 stdin,
                 stdout: out_w,
@@ -298,13 +298,18 @@ impl Session {
         if ran.is_err() && tty {
             let _ = std::fs::remove_file(&console_path);
         }
-        let pid = ran.map_err(|e| e.to_string())?;
+        let pid = ran.map_err(|e| {
+            let message = e.to_string();
+            Error::Start {
+                container: id.clone(),
+                failure: StartFailure::classify(&message),
+                message,
+            }
+        })?;
         let output = match (output, console) {
             (Some(output), _) => output,
             (None, Some(console)) => {
-                let master = console
-                    .receive(Duration::from_secs(10))
-                    .map_err(|e| e.to_string())?;
+                let master = console.receive(Duration::from_secs(10))?;
                 let _ = std::fs::remove_file(&console_path);
                 if self.foreground {
                     copy_window_size(0, master.as_raw_fd());
@@ -338,7 +343,7 @@ impl Session {
     }
 
     /// Moves output until the init `pid` has exited; returns its exit code.
-    fn pump(&mut self, pid: u32, mut output: Output) -> Result<i32, String> {
+    fn pump(&mut self, pid: u32, mut output: Output) -> Result<i32> {
         for fd in output_fds(&output) {
             let _ = sys::set_nonblocking(fd);
         }
@@ -381,7 +386,7 @@ impl Session {
                 (t, -1) => t,
                 (t, idle) => t.min(idle),
             };
-            let events = sys::poll(&mut fds, timeout).map_err(|e| format!("poll: {e}"))?;
+            let events = sys::poll(&mut fds, timeout).map_err(|e| Error::io("poll", e))?;
             if events == 0 && touched && !self.foreground {
                 sys::shed_resident_pages();
                 touched = false;
@@ -442,7 +447,7 @@ impl Session {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !output_fds(&output).is_empty() && Instant::now() < deadline {
             let mut fds: Vec<_> = output_fds(&output).iter().map(|&fd| pollfd(fd)).collect();
-            sys::poll(&mut fds, 100).map_err(|e| format!("poll: {e}"))?;
+            sys::poll(&mut fds, 100).map_err(|e| Error::io("poll", e))?;
             self.drain(&mut output, &mut buf)?;
         }
         if let Some(c) = check {
@@ -472,7 +477,7 @@ impl Session {
     }
 
     /// Reads what the container wrote; logs it and, in the foreground, shows it.
-    fn drain(&mut self, output: &mut Output, buf: &mut [u8]) -> Result<(), String> {
+    fn drain(&mut self, output: &mut Output, buf: &mut [u8]) -> Result<()> {
         let streams: Vec<(&mut Option<OwnedFd>, Stream, RawFd)> = match output {
             Output::Pipes { stdout, stderr } => {
                 vec![(stdout, Stream::Stdout, 1), (stderr, Stream::Stderr, 2)]
@@ -487,7 +492,7 @@ impl Session {
                     Ok(Some(n)) => {
                         self.log
                             .write(stream, &buf[..n])
-                            .map_err(|e| format!("write log: {e}"))?;
+                            .map_err(|e| Error::io("write log", e))?;
                         if self.foreground {
                             let _ = sys::write_all(terminal_fd, &buf[..n]);
                         }
@@ -537,7 +542,7 @@ impl Session {
         schedule: &mut Option<HealthSchedule>,
         mut done: Check,
         code: i32,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         let mut buf = [0u8; 4096];
         while let Ok(Some(n)) = sys::read_some(done.output.as_raw_fd(), &mut buf) {
             if n == 0 {
@@ -570,7 +575,7 @@ impl Session {
         schedule: &mut HealthSchedule,
         began: Instant,
         log: HealthLog,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         let state = self.update(|s| {
             let health = s.health.get_or_insert_with(health::starting);
             schedule.record(health, began, log);

@@ -43,16 +43,6 @@ pub enum SpecError {
     /// A user mount whose destination is not an absolute path inside the container.
     #[error("invalid mount destination {0:?}: must be an absolute path")]
     InvalidMountDestination(String),
-    /// A run flag (`-v`, `--tmpfs`, `--mount`) whose value cannot work.
-    #[error("invalid {flag} {value:?}: {reason}")]
-    InvalidFlag {
-        /// The flag as the user wrote it.
-        flag: String,
-        /// Its value.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// An environment entry no process can be given (empty name, no `=`,
     /// NUL byte); `origin` says where it came from (`-e`, the image config).
     #[error("{origin}: {reason}")]

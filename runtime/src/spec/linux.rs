@@ -7,7 +7,7 @@ use oci_spec::runtime::{
     LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder,
 };
 
-use super::{NetworkMode, SpecError, SpecOptions};
+use super::{DeviceNode, NetworkMode, SpecError, SpecOptions};
 
 /// Paths Docker hides from unprivileged containers (a tmpfs or /dev/null over them).
 pub const MASKED_PATHS: [&str; 11] = [
@@ -80,7 +80,22 @@ pub fn namespaces(network: &NetworkMode) -> Result<Vec<LinuxNamespace>, SpecErro
 /// quota/period from `--cpus`, pids limit (<= 0 means unlimited) and the
 /// device cgroup rules.
 pub fn resources(o: &SpecOptions) -> Result<LinuxResources, SpecError> {
-    let mut b = LinuxResourcesBuilder::default().devices(device_rules(o.privileged)?);
+    let mut rules = device_rules(o.privileged)?;
+    for d in o.devices.iter().filter(|_| !o.privileged) {
+        let typ = if d.block {
+            LinuxDeviceType::B
+        } else {
+            LinuxDeviceType::C
+        };
+        rules.push(rule(
+            true,
+            Some(typ),
+            Some(d.major),
+            Some(d.minor),
+            &d.access,
+        )?);
+    }
+    let mut b = LinuxResourcesBuilder::default().devices(rules);
     if let Some(mem) = o.memory {
         if mem < MIN_MEMORY {
             return Err(SpecError::InvalidResource(format!(
@@ -168,8 +183,38 @@ fn rule(
 }
 
 /// Docker's minimal /dev: null, zero, full, random, urandom, tty (0666,
-/// root-owned). /dev/ptmx is the runtime's symlink to pts/ptmx; no /dev/fuse.
-pub fn devices() -> Result<Vec<LinuxDevice>, SpecError> {
+/// root-owned), then the `--device` nodes (one at a default's path replaces
+/// it). /dev/ptmx is the runtime's symlink to pts/ptmx; no /dev/fuse.
+pub fn devices(extra: &[DeviceNode]) -> Result<Vec<LinuxDevice>, SpecError> {
+    let mut out: Vec<LinuxDevice> = default_devices()?
+        .into_iter()
+        .filter(|d| {
+            !extra
+                .iter()
+                .any(|e| d.path().as_os_str() == e.path.as_str())
+        })
+        .collect();
+    for d in extra {
+        out.push(
+            LinuxDeviceBuilder::default()
+                .path(d.path.as_str())
+                .typ(if d.block {
+                    LinuxDeviceType::B
+                } else {
+                    LinuxDeviceType::C
+                })
+                .major(d.major)
+                .minor(d.minor)
+                .file_mode(d.file_mode)
+                .uid(d.uid)
+                .gid(d.gid)
+                .build()?,
+        );
+    }
+    Ok(out)
+}
+
+fn default_devices() -> Result<Vec<LinuxDevice>, SpecError> {
     [
         ("/dev/null", 1, 3),
         ("/dev/zero", 1, 5),

@@ -11,7 +11,8 @@
 //!   allow-all device cgroup, but host devices are NOT copied into /dev;
 //! - RLIMIT_NOFILE is Docker's 1024/524288 clamped to kiln's own hard limit;
 //! - a cgroup namespace is added only on cgroup v2 hosts (Docker's default);
-//! - `--pids-limit` <= 0 means unlimited (no pids section).
+//! - `--pids-limit` <= 0 means unlimited (no pids section);
+//! - a `--ulimit` of -1 is RLIM_INFINITY, as in Docker.
 
 mod caps;
 mod error;
@@ -38,7 +39,7 @@ pub use error::SpecError;
 pub use etc_files::etc_files;
 pub use image::ImageDefaults;
 pub use linux::{CPU_PERIOD, MASKED_PATHS, READONLY_PATHS};
-pub use mount_checks::{check_destination, check_tmpfs, check_volume_modes, resolve_destinations};
+pub use mount_checks::resolve_destinations;
 pub use mounts::tmpfs_options;
 pub use process::{current_nofile_hard, NOFILE_LIMITS};
 pub use process_args::{check_env, env_entry_error, merge_env, resolve_args, DEFAULT_PATH};
@@ -105,6 +106,40 @@ impl MountSpec {
     }
 }
 
+/// A process resource limit (`--ulimit`): `RLIMIT_<NAME>`, -1 is unlimited.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rlimit {
+    /// The name without `RLIMIT_`, lower case (`nofile`, `nproc`…).
+    pub name: String,
+    /// Soft limit.
+    pub soft: i64,
+    /// Hard limit.
+    pub hard: i64,
+}
+
+/// A host device node given to the container (`--device`), as found on
+/// the host: it is created at `path` inside the container and allowed in
+/// the device cgroup with `access`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceNode {
+    /// Path inside the container.
+    pub path: String,
+    /// A block device (else a character device).
+    pub block: bool,
+    /// Major number.
+    pub major: i64,
+    /// Minor number.
+    pub minor: i64,
+    /// Permission bits of the host's node.
+    pub file_mode: u32,
+    /// Owner of the host's node.
+    pub uid: u32,
+    /// Group of the host's node.
+    pub gid: u32,
+    /// Cgroup access: a subset of `rwm`.
+    pub access: String,
+}
+
 /// Everything [`build_spec`] needs: the resolved run options of one container.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpecOptions {
@@ -148,6 +183,15 @@ pub struct SpecOptions {
     pub rootfs: PathBuf,
     /// OCI annotations.
     pub annotations: BTreeMap<String, String>,
+    /// `--ulimit`s; one named `nofile` replaces Docker's default NOFILE.
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    /// `--sysctl`s (the caller keeps to namespaced ones).
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// `--device`s, after Docker's default nodes (replacing one at the same path).
+    #[serde(default)]
+    pub devices: Vec<DeviceNode>,
 }
 
 /// Docker's read-only paths plus this host's cgroup mount points: the spec
@@ -183,10 +227,11 @@ pub fn build_spec(options: &SpecOptions) -> Result<Spec, SpecError> {
     let user = resolve_user(&o.rootfs, &o.user)?;
     let process = process::build_process(o, &user, &caps)?;
     let mut linux = LinuxBuilder::default()
+        .sysctl(o.sysctls.clone().into_iter().collect::<HashMap<_, _>>())
         .namespaces(linux::namespaces(&o.network)?)
         .cgroups_path(PathBuf::from(&o.cgroups_path))
         .resources(linux::resources(o)?)
-        .devices(linux::devices()?);
+        .devices(linux::devices(&o.devices)?);
     if !o.privileged {
         linux = linux
             .masked_paths(to_strings(&MASKED_PATHS))

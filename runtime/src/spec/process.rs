@@ -55,7 +55,7 @@ pub fn build_process(
         .env(env)
         .cwd(cwd)
         .capabilities(capabilities)
-        .rlimits(vec![nofile_rlimit()?])
+        .rlimits(rlimits(&o.rlimits)?)
         .build()?;
     // `noNewPrivileges` is written only when true. Absent means false for
     // every runtime, but libcontainer 0.7 treats a present `false` like
@@ -64,6 +64,53 @@ pub fn build_process(
     // ("failed to load seccomp context"; measured here).
     process.set_no_new_privileges(o.no_new_privileges.then_some(true));
     Ok(process)
+}
+
+/// Docker's NOFILE default (unless a `--ulimit nofile` replaces it), then the
+/// `--ulimit`s in order.
+fn rlimits(user: &[super::Rlimit]) -> Result<Vec<PosixRlimit>, SpecError> {
+    let mut out = Vec::new();
+    if !user.iter().any(|r| r.name == "nofile") {
+        out.push(nofile_rlimit()?);
+    }
+    let value = |v: i64| if v < 0 { u64::MAX } else { v as u64 };
+    for r in user {
+        out.push(
+            PosixRlimitBuilder::default()
+                .typ(rlimit_type(&r.name)?)
+                .soft(value(r.soft))
+                .hard(value(r.hard))
+                .build()?,
+        );
+    }
+    Ok(out)
+}
+
+/// `nofile` -> RLIMIT_NOFILE, for go-units' names.
+fn rlimit_type(name: &str) -> Result<PosixRlimitType, SpecError> {
+    use PosixRlimitType::*;
+    Ok(match name {
+        "core" => RlimitCore,
+        "cpu" => RlimitCpu,
+        "data" => RlimitData,
+        "fsize" => RlimitFsize,
+        "locks" => RlimitLocks,
+        "memlock" => RlimitMemlock,
+        "msgqueue" => RlimitMsgqueue,
+        "nice" => RlimitNice,
+        "nofile" => RlimitNofile,
+        "nproc" => RlimitNproc,
+        "rss" => RlimitRss,
+        "rtprio" => RlimitRtprio,
+        "rttime" => RlimitRttime,
+        "sigpending" => RlimitSigpending,
+        "stack" => RlimitStack,
+        other => {
+            return Err(SpecError::InvalidResource(format!(
+                "unknown ulimit {other:?}"
+            )))
+        }
+    })
 }
 
 /// Docker's NOFILE limits clamped to this process's hard limit: without

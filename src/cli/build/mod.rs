@@ -160,7 +160,7 @@ fn prune_options(args: &PruneArgs) -> Result<kiln_builder::cache_prune::PruneOpt
     for filter in &args.filter {
         match filter.split_once('=') {
             Some(("until", value)) => {
-                let d = kiln_parser::dockerfile::instructions::parse_go_duration(value)
+                let d = kiln_parser::values::parse_go_duration(value)
                     .map_err(|e| anyhow!("--filter {filter}: {e}"))?;
                 options.until = Some(d);
             }
@@ -168,8 +168,8 @@ fn prune_options(args: &PruneArgs) -> Result<kiln_builder::cache_prune::PruneOpt
         }
     }
     if let Some(size) = &args.keep_storage {
-        let bytes = crate::cli::containers::parse_bytes(size)
-            .map_err(|e| anyhow!("--keep-storage: {e}"))?;
+        let bytes =
+            kiln_parser::values::ram_in_bytes(size).map_err(|e| anyhow!("--keep-storage: {e}"))?;
         options.keep_storage = Some(u64::try_from(bytes).unwrap_or(0));
     }
     Ok(options)

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use clap::Args;
+use kiln_parser::values::parse_signal;
 use kiln_runtime::container::{ContainerStore, Status};
 use kiln_runtime::lifecycle;
 
@@ -71,35 +72,31 @@ pub fn start(root: &Path, args: NamesArgs) -> Result<()> {
         if c.state.status.is_active() {
             return Ok(());
         }
-        lifecycle::start_detached(root, c).map_err(|m| lifecycle::start_error(&m).1)
+        lifecycle::start_detached(root, c)
     })
 }
 
 /// `kiln stop`.
 pub fn stop(root: &Path, args: StopArgs) -> Result<()> {
     for_each(root, &args.containers, true, |store, c| {
-        if let Some(signal) = &args.signal {
-            let mut c = c.clone();
-            c.record.config.stop_signal = Some(signal.clone());
-            return lifecycle::stop(store, &c, args.time);
-        }
-        lifecycle::stop(store, c, args.time)
+        let signal = args.signal.as_deref().map(parse_signal).transpose()?;
+        lifecycle::stop(store, c, args.time, signal)
     })
 }
 
 /// `kiln restart`: stop (if running), then start.
 pub fn restart(root: &Path, args: StopArgs) -> Result<()> {
     for_each(root, &args.containers, true, |store, c| {
-        lifecycle::stop(store, c, args.time)?;
-        let c = store.get(&c.record.id).map_err(|e| e.to_string())?;
-        lifecycle::start_detached(root, &c).map_err(|m| lifecycle::start_error(&m).1)
+        lifecycle::stop(store, c, args.time, None)?;
+        let c = store.get(&c.record.id)?;
+        lifecycle::start_detached(root, &c)
     })
 }
 
 /// `kiln kill`.
 pub fn kill(root: &Path, args: KillArgs) -> Result<()> {
     for_each(root, &args.containers, true, |store, c| {
-        lifecycle::kill(store, c, &args.signal)
+        lifecycle::kill(store, c, parse_signal(&args.signal)?)
     })
 }
 
@@ -150,7 +147,7 @@ pub fn prune(root: &Path, _args: PruneArgs) -> Result<()> {
                     .unwrap_or(0);
             }
             lifecycle::remove(root, &store, &container, false, false)
-                .map_err(|m| Exit::new(1, &m))?;
+                .map_err(|e| Exit::new(1, &e.to_string()))?;
             removed.push(container.record.id);
         }
     }

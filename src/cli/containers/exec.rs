@@ -77,12 +77,12 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         workdir: args.workdir.clone(),
         tty: args.tty,
     };
-    let process = lifecycle::exec_process(&store, &container, &options)
-        .map_err(|e| Exit::new(e.code, &e.message))?;
-    oci::become_subreaper().map_err(|e| Exit::new(125, &e.to_string()))?;
+    let process =
+        lifecycle::exec_process(&store, &container, &options).map_err(kiln_runtime::Error::from)?;
+    oci::become_subreaper().map_err(kiln_runtime::Error::from)?;
     let started = |stdio| {
         lifecycle::exec(&store, &container, &process, stdio)
-            .map_err(|e| anyhow::Error::from(Exit::new(e.code, &e.message)))
+            .map_err(|e| anyhow::Error::from(kiln_runtime::Error::from(e)))
     };
     if args.detach {
         let null = || dev_null();
@@ -104,14 +104,13 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
                 .unwrap_or(&container.record.id)
         ));
         let _ = std::fs::remove_file(&socket_path);
-        let socket =
-            ConsoleSocket::bind(&socket_path).map_err(|e| Exit::new(125, &e.to_string()))?;
+        let socket = ConsoleSocket::bind(&socket_path).map_err(kiln_runtime::Error::from)?;
         let pid = started(Stdio::Terminal {
             console_socket: socket.path().to_path_buf(),
         })?;
         let master = socket
             .receive(Duration::from_secs(10))
-            .map_err(|e| Exit::new(125, &e.to_string()))?;
+            .map_err(kiln_runtime::Error::from)?;
         drop(socket);
         copy_window_size(0, master.as_raw_fd());
         let raw = if args.interactive {

@@ -41,7 +41,7 @@ fn parse_time(text: &str) -> Result<u64> {
     if let Ok(secs) = text.split('.').next().unwrap_or("").parse::<u64>() {
         return Ok(secs);
     }
-    let ago = kiln_parser::dockerfile::instructions::parse_go_duration(text).map_err(|_| {
+    let ago = kiln_parser::values::parse_go_duration(text).map_err(|_| {
         anyhow!("invalid value for \"since\": failed to parse value as time or duration: {text:?}")
     })?;
     Ok(kiln_image::time::now().0.saturating_sub(ago.as_secs()))

@@ -30,7 +30,7 @@ pub use exec::ExecArgs;
 pub use inspect::InspectArgs;
 pub use logs::LogsArgs;
 pub use ps::PsArgs;
-pub use run::{parse_bytes, CreateArgs, RunArgs};
+pub use run::{CreateArgs, RunArgs};
 pub use stats::StatsArgs;
 pub use top::TopArgs;
 
@@ -140,15 +140,15 @@ pub fn run_container_command(root: &Path, command: ContainerCommand) -> Result<(
 /// `KILN_MONITOR_READY_FD`.
 pub fn monitor(root: &Path, id: &str) -> Result<()> {
     let ready = kiln_runtime::terminal::inherited_file("KILN_MONITOR_READY_FD");
-    match kiln_runtime::monitor::run(root, id, kiln_runtime::monitor::Mode::Detached { ready }) {
-        Ok(code) => Err(Exit::code(code).into()),
-        Err(message) => Err(Exit::new(125, &message).into()),
-    }
+    let code =
+        kiln_runtime::monitor::run(root, id, kiln_runtime::monitor::Mode::Detached { ready })?;
+    Err(Exit::code(code).into())
 }
 
 /// The hidden `kiln oneshot-run JOB`: runs one build step's process (see
 /// `kiln_runtime::oneshot`) with this process's standard streams and exits
-/// with its exit code; a failure to start it exits 125 with one line. With
+/// with its exit code; a failure to start it exits with its Docker code
+/// (125/126/127, see `kiln_runtime::Error::exit_code`) and one line. With
 /// `lifeline_stdin`, standard input is the build's lifeline instead.
 pub fn oneshot(job: &Path, lifeline_stdin: bool) -> Result<()> {
     use anyhow::Context;
@@ -165,30 +165,26 @@ pub fn oneshot(job: &Path, lifeline_stdin: bool) -> Result<()> {
     } else {
         ((stdin, stdout, stderr), None)
     };
-    match kiln_runtime::oneshot::run_here(&job, stdio, lifeline) {
-        Ok(code) => Err(Exit::code(code).into()),
-        Err(message) => {
-            let code = kiln_runtime::monitor::start_error_code(&message);
-            Err(Exit::new(code, &message).into())
-        }
-    }
+    let code = kiln_runtime::oneshot::run_here(&job, stdio, lifeline)?;
+    Err(Exit::code(code).into())
 }
 
 /// Finds each container named on the command line and applies `action`,
 /// printing each name on success as Docker does; failures are reported one
-/// line each and make the command exit 1 at the end.
+/// line each and make the command exit 1 at the end (Docker's code for a
+/// command on several containers).
 fn for_each(
     root: &Path,
     names: &[String],
     print: bool,
-    mut action: impl FnMut(&ContainerStore, &Container) -> Result<(), String>,
+    mut action: impl FnMut(&ContainerStore, &Container) -> Result<(), kiln_runtime::Error>,
 ) -> Result<()> {
     let store = ContainerStore::open(root)?;
     let mut failed = false;
     for name in names {
         let outcome = store
             .find(name)
-            .map_err(|e| e.to_string())
+            .map_err(kiln_runtime::Error::from)
             .and_then(|mut c| {
                 lifecycle::reconcile(&store, &mut c);
                 action(&store, &c)

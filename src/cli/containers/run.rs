@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use clap::{ArgAction, Args};
 use kiln_image::{ContentStore, ImageIndex};
-use kiln_runtime::container::{ContainerStore, RestartPolicy};
-use kiln_runtime::lifecycle::{self, CreateOptions, HealthOverrides};
+use kiln_parser::values::{self, MountRequest, SecurityOpt};
+use kiln_runtime::container::ContainerStore;
+use kiln_runtime::lifecycle::{
+    self, CreateOptions, HealthOverrides, LogConfig, Resources, SecurityOptions, StopSignal,
+};
 use kiln_runtime::monitor::{self, Mode};
 
 use super::env_file::read_env_file;
@@ -75,6 +78,9 @@ pub struct CreateArgs {
     /// Network: none or host.
     #[arg(long, visible_alias = "net", default_value = "none")]
     network: String,
+    /// Publish a container's port(s) to the host ([ip:][host[-range]:]container[-range][/proto]).
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
     /// Container host name.
     #[arg(short = 'h', long)]
     hostname: Option<String>,
@@ -102,6 +108,18 @@ pub struct CreateArgs {
     /// Number of CPUs.
     #[arg(long)]
     cpus: Option<f64>,
+    /// Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048).
+    #[arg(long)]
+    ulimit: Vec<String>,
+    /// Namespaced kernel parameters (NAME=VALUE: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*).
+    #[arg(long)]
+    sysctl: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER][:rwm]).
+    #[arg(long)]
+    device: Vec<String>,
+    /// Add a custom host-to-IP mapping (HOST:IP).
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
     /// Tune container pids limit (-1 for unlimited).
     #[arg(long = "pids-limit")]
     pids_limit: Option<i64>,
@@ -161,16 +179,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<()> {
     let store = ContainerStore::open(root)?;
     if args.detach {
         let container = store.get(&record.id)?;
-        return match lifecycle::start_detached(root, &container) {
-            Ok(()) => {
-                println!("{}", record.id);
-                Ok(())
-            }
-            Err(message) => {
-                let (code, text) = lifecycle::start_error(&message);
-                Err(Exit::new(code, &text).into())
-            }
-        };
+        lifecycle::start_detached(root, &container)?;
+        println!("{}", record.id);
+        return Ok(());
     }
     let stdin = if create.interactive {
         Some(std::io::stdin().as_fd_owned().context("duplicate stdin")?)
@@ -186,27 +197,28 @@ pub fn run(root: &Path, args: RunArgs) -> Result<()> {
     drop(raw);
     match outcome {
         Ok(code) => Err(Exit::code(code).into()),
-        Err(message) => {
-            let code = kiln_runtime::monitor::start_error_code(&message);
+        Err(error) => {
             if create.rm {
                 if let Ok(container) = store.get(&record.id) {
                     let _ = lifecycle::remove(root, &store, &container, true, true);
                 }
             }
-            Err(Exit::new(code, &message).into())
+            Err(error.into())
         }
     }
 }
 
-/// Resolves the image and creates the container (exit code 125 on failure).
+/// Resolves the image and creates the container (exit code 125 on failure:
+/// a bad flag or image here, [`kiln_runtime::Error::exit_code`] there).
 fn create_container(
     root: &Path,
     args: &CreateArgs,
 ) -> Result<kiln_runtime::container::ContainerRecord> {
     let options = options(root, args).map_err(|e| Exit::new(125, &format!("{e:#}")))?;
-    lifecycle::create(root, &options).map_err(|e| Exit::new(125, &e).into())
+    Ok(lifecycle::create(root, &options)?)
 }
 
+/// Docker's flags as typed options (every value through `kiln_parser::values`).
 fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
     let image = resolve_image(root, &args.image)?;
     let mut env = Vec::new();
@@ -214,16 +226,10 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
         env.extend(read_env_file(file)?);
     }
     env.extend(args.env.iter().cloned());
-    let duration = |flag: &str, value: &Option<String>| -> Result<Option<i64>> {
-        value
-            .as_deref()
-            .map(|v| {
-                kiln_parser::dockerfile::instructions::parse_go_duration(v)
-                    .map(|d| d.as_nanos() as i64)
-                    .map_err(|e| anyhow!("invalid argument {v:?} for \"--{flag}\" flag: {e}"))
-            })
-            .transpose()
-    };
+    let mut ports = Vec::new();
+    for spec in &args.publish {
+        ports.extend(values::parse_port_spec(spec)?);
+    }
     Ok(CreateOptions {
         name: args.name.clone(),
         image: args.image.clone(),
@@ -239,39 +245,103 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
         tty: args.tty,
         interactive: args.interactive,
         labels: parse_labels(&args.label)?,
-        restart: RestartPolicy::parse(&args.restart).map_err(|e| anyhow!(e))?,
+        restart: values::parse_restart_policy(&args.restart)?,
         auto_remove: args.rm,
+        security: security(args)?,
+        read_only: args.read_only,
+        resources: Resources {
+            memory: args.memory.as_deref().map(memory).transpose()?,
+            cpus: args.cpus,
+            pids_limit: args.pids_limit.filter(|&p| p > 0),
+        },
+        mounts: mounts(args)?,
+        network: values::parse_network(&args.network)?,
+        ports,
+        runtime: args.runtime.clone(),
+        stop_signal: args
+            .stop_signal
+            .as_deref()
+            .map(StopSignal::parse)
+            .transpose()?,
+        stop_timeout: args.stop_timeout,
+        health: health(args)?,
+        init: args.init,
+        ulimits: map(&args.ulimit, values::parse_ulimit)?,
+        sysctls: map(&args.sysctl, values::parse_sysctl)?
+            .into_iter()
+            .collect(),
+        devices: map(&args.device, values::parse_device)?,
+        extra_hosts: map(&args.add_host, values::parse_extra_host)?,
+        log: LogConfig::default(),
+    })
+}
+
+/// Each value of a repeated flag through `parse`.
+fn map<T>(
+    texts: &[String],
+    parse: impl Fn(&str) -> Result<T, values::ValueError>,
+) -> Result<Vec<T>> {
+    Ok(texts.iter().map(|t| parse(t)).collect::<Result<_, _>>()?)
+}
+
+/// `-m`: go-units' `RAMInBytes`, with the flag named as Docker's CLI does.
+fn memory(v: &str) -> Result<i64> {
+    values::ram_in_bytes(v)
+        .map_err(|e| anyhow!("invalid argument {v:?} for \"-m, --memory\" flag: {e}"))
+}
+
+/// `-v`, then `--mount`, then `--tmpfs`.
+fn mounts(args: &CreateArgs) -> Result<Vec<MountRequest>> {
+    let mut mounts = Vec::new();
+    for v in &args.volume {
+        mounts.push(values::parse_volume(v)?);
+    }
+    for m in &args.mount {
+        mounts.push(values::parse_mount(m)?);
+    }
+    for t in &args.tmpfs {
+        mounts.push(values::parse_tmpfs(t)?);
+    }
+    Ok(mounts)
+}
+
+/// `--privileged`, `--cap-*` and every `--security-opt`.
+fn security(args: &CreateArgs) -> Result<SecurityOptions> {
+    let mut security = SecurityOptions {
         privileged: args.privileged,
         cap_add: args.cap_add.clone(),
         cap_drop: args.cap_drop.clone(),
-        security_opt: args.security_opt.clone(),
-        read_only: args.read_only,
-        memory: args
-            .memory
+        ..SecurityOptions::default()
+    };
+    for text in &args.security_opt {
+        match values::parse_security_opt(text)? {
+            SecurityOpt::NoNewPrivileges(on) => security.no_new_privileges = on,
+            SecurityOpt::Seccomp(profile) => security.seccomp = profile,
+            SecurityOpt::AppArmor(profile) => security.apparmor = Some(profile),
+            SecurityOpt::Label(label) => security.labels.push(label),
+        }
+    }
+    Ok(security)
+}
+
+/// The `--health-*` flags (durations in Go's syntax).
+fn health(args: &CreateArgs) -> Result<HealthOverrides> {
+    let duration = |flag: &str, value: &Option<String>| -> Result<_> {
+        value
             .as_deref()
             .map(|v| {
-                parse_bytes(v)
-                    .map_err(|e| anyhow!("invalid argument {v:?} for \"-m, --memory\" flag: {e}"))
+                values::parse_go_duration(v)
+                    .map_err(|e| anyhow!("invalid argument {v:?} for \"--{flag}\" flag: {e}"))
             })
-            .transpose()?,
-        cpus: args.cpus,
-        pids_limit: args.pids_limit.filter(|&p| p > 0),
-        volumes: args.volume.clone(),
-        mounts: args.mount.clone(),
-        tmpfs: args.tmpfs.clone(),
-        network: args.network.clone(),
-        runtime: args.runtime.clone(),
-        stop_signal: args.stop_signal.clone(),
-        stop_timeout: args.stop_timeout,
-        health: HealthOverrides {
-            cmd: args.health_cmd.clone(),
-            interval: duration("health-interval", &args.health_interval)?,
-            timeout: duration("health-timeout", &args.health_timeout)?,
-            start_period: duration("health-start-period", &args.health_start_period)?,
-            retries: args.health_retries,
-            disable: args.no_healthcheck,
-        },
-        init: args.init,
+            .transpose()
+    };
+    Ok(HealthOverrides {
+        cmd: args.health_cmd.clone(),
+        interval: duration("health-interval", &args.health_interval)?,
+        timeout: duration("health-timeout", &args.health_timeout)?,
+        start_period: duration("health-start-period", &args.health_start_period)?,
+        retries: args.health_retries,
+        disable: args.no_healthcheck,
     })
 }
 
@@ -293,42 +363,6 @@ fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
-/// Docker's byte sizes: a number with an optional b, k, m, g suffix (1024-based).
-pub fn parse_bytes(text: &str) -> Result<i64> {
-    let lower = text.trim().to_ascii_lowercase();
-    let lower = match lower.strip_suffix('b') {
-        Some(rest) if rest.ends_with(|c: char| c.is_ascii_alphabetic()) => rest.to_string(),
-        _ => lower,
-    };
-    let (number, unit) = match lower
-        .char_indices()
-        .find(|(_, c)| !c.is_ascii_digit() && *c != '.')
-    {
-        Some((i, _)) => (&lower[..i], &lower[i..]),
-        None => (lower.as_str(), ""),
-    };
-    let multiplier: f64 = match unit {
-        "" | "b" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(anyhow!("invalid size: '{text}'")),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| anyhow!("invalid size: '{text}'"))?;
-    let bytes = value * multiplier;
-    // Beyond i64 the value would be clamped: refuse it instead.
-    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
-        return Err(anyhow!(
-            "invalid size: '{text}' (larger than {} bytes)",
-            i64::MAX
-        ));
-    }
-    Ok(bytes as i64)
-}
-
 /// Duplicates a standard stream's descriptor.
 trait AsFdOwned {
     fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd>;
@@ -338,22 +372,5 @@ impl AsFdOwned for std::io::Stdin {
     fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
         use std::os::fd::AsFd;
         self.as_fd().try_clone_to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_sizes() {
-        assert_eq!(parse_bytes("100").unwrap(), 100);
-        assert_eq!(parse_bytes("1k").unwrap(), 1024);
-        assert_eq!(parse_bytes("64m").unwrap(), 64 << 20);
-        assert_eq!(parse_bytes("64MB").unwrap(), 64 << 20);
-        assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
-        assert!(parse_bytes("lots").is_err());
-        assert!(parse_bytes("99999999999999999999").is_err());
-        assert!(parse_bytes("9000000000000000000").is_ok());
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::ctx::Ctx;
 use super::flags::{FlagKind, Flags};
 use super::model::{Command, Healthcheck, HealthcheckCmd};
-use super::values::parse_go_duration;
 use crate::dockerfile::ast::Args;
 use crate::dockerfile::error::DockerfileError;
+use crate::values::parse_go_duration;
 
 const FLAGS: [(&str, FlagKind); 5] = [
     ("interval", FlagKind::String),

@@ -37,8 +37,10 @@ mod run;
 pub mod scope;
 mod stage;
 mod suggest;
-mod values;
 
+/// Go's `time.ParseDuration`, moved to [`crate::values`] (re-exported here
+/// for the callers that read Dockerfile flags).
+pub use crate::values::parse_go_duration;
 pub use expose::{PortSpec, Protocol};
 pub use model::{
     AddSpec, ArgDecl, Command, CopySpec, Healthcheck, HealthcheckCmd, Instruction, InstructionKind,
@@ -47,7 +49,6 @@ pub use model::{
 pub use mount::{BindMount, CacheMount, CacheSharing, Mount, SecretMount, SshMount, TmpfsMount};
 pub use scope::{predefined_args, GlobalScope, StageScope, PREDEFINED_ARGS};
 pub use stage::{from_ast, Dockerfile, Stage};
-pub use values::parse_go_duration;
 
 use super::error::DockerfileError;
 use super::syntax::parse;

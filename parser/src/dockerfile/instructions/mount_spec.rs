@@ -15,7 +15,8 @@
 
 use super::mount::{BindMount, CacheMount, CacheSharing, Mount, SecretMount, SshMount, TmpfsMount};
 use super::suggest::with_hint;
-use super::values::{parse_go_bool, parse_ram_size, split_csv};
+use crate::values::go::{parse_go_bool, split_csv};
+use crate::values::ram_in_bytes;
 
 const KEYS: [&str; 19] = [
     "type",
@@ -293,9 +294,9 @@ fn size(f: &Fields) -> Result<Option<u64>, String> {
     let Some(v) = f.get("size") else {
         return Ok(None);
     };
-    parse_ram_size(v)
-        .map(Some)
-        .ok_or_else(|| format!("invalid size: '{v}'"))
+    ram_in_bytes(v)
+        .map(|n| Some(n as u64))
+        .map_err(|_| format!("invalid size: '{v}'"))
 }
 
 #[cfg(test)]

@@ -1,34 +1,10 @@
-//! Small value syntaxes borrowed from Go and Docker: `encoding/csv` records,
-//! `units.RAMInBytes` sizes and `time.ParseDuration` durations.
+//! Value syntaxes borrowed from Go: `encoding/csv` records (one line),
+//! `strconv.ParseBool` and `time.ParseDuration`. Docker's flags and
+//! Dockerfile flags are read with Go's functions, so kiln reads them the same.
 
 use std::time::Duration;
 
-/// Parses a size with an optional binary unit suffix.
-pub(crate) fn parse_ram_size(v: &str) -> Option<u64> {
-    let digits = v
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(v.len());
-    let (number, unit) = v.split_at(digits);
-    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
-        return None;
-    }
-    let number: f64 = number.parse().ok()?;
-    let unit = unit.strip_prefix(' ').unwrap_or(unit).to_ascii_lowercase();
-    let mut chars = unit.chars();
-    let power = match chars.next() {
-        None => 0,
-        Some(c) => match "kmgtp".find(c) {
-            Some(i) => i as i32 + 1,
-            None if c == 'b' && unit.len() == 1 => 0,
-            None => return None,
-        },
-    };
-    let rest = chars.as_str();
-    if power > 0 && !matches!(rest, "" | "b" | "i" | "ib") {
-        return None;
-    }
-    Some((number * 1024f64.powi(power)) as u64)
-}
+use super::ValueError;
 
 /// Go's `encoding/csv` reading one record (comma-separated, `"` quoting).
 pub(crate) fn split_csv(spec: &str) -> Result<Vec<String>, String> {
@@ -73,9 +49,14 @@ fn csv_err(what: &str) -> String {
 
 /// Go's `time.ParseDuration`: a sequence of decimal numbers with units
 /// (`ns`, `us`/`µs`, `ms`, `s`, `m`, `h`), e.g. `1m30s`, `1.5h`, `500ms`, or a
-/// bare `0`. Negative durations are rejected (no Dockerfile flag takes one).
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("time: invalid duration {s:?}");
+/// bare `0`. Negative durations are rejected (no Dockerfile or run flag
+/// takes one). The error's text is Go's (`time: invalid duration "x"`).
+pub fn parse_go_duration(s: &str) -> Result<Duration, ValueError> {
+    let fail = |message: String| ValueError::Duration {
+        value: s.to_string(),
+        message,
+    };
+    let bad = || fail(format!("time: invalid duration {s:?}"));
     let rest = s.strip_prefix('+').unwrap_or(s);
     if rest == "0" {
         return Ok(Duration::ZERO);
@@ -88,14 +69,14 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let (value, tail) = take_number(rest).ok_or_else(bad)?;
         if tail.is_empty() {
-            return Err(format!("time: missing unit in duration {s:?}"));
+            return Err(fail(format!("time: missing unit in duration {s:?}")));
         }
         let unit_len = tail
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = unit_nanos(unit)
-            .ok_or_else(|| format!("time: unknown unit {unit:?} in duration {s:?}"))?;
+            .ok_or_else(|| fail(format!("time: unknown unit {unit:?} in duration {s:?}")))?;
         nanos += value.0 * scale + value.1 * scale / value.2;
         rest = tail;
     }
@@ -158,17 +139,12 @@ mod tests {
     }
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_ram_size("1024"), Some(1024));
-        assert_eq!(parse_ram_size("1.5k"), Some(1536));
-        assert_eq!(parse_ram_size("2 GiB"), Some(2 << 30));
-        assert_eq!(parse_ram_size("10x"), None);
-        assert_eq!(parse_ram_size("m"), None);
-    }
-
-    #[test]
     fn durations() {
         let d = |s: &str| parse_go_duration(s);
+        assert_eq!(
+            d("10").unwrap_err().to_string(),
+            "time: missing unit in duration \"10\""
+        );
         assert_eq!(d("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(d("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(d("1.5h"), Ok(Duration::from_secs(5400)));
