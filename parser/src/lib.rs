@@ -10,9 +10,10 @@
 //! - [`shell`]: shell-word expansion with BuildKit's semantics (`$V`, `${V:-w}`,
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
-//!
-//! Compose files will be parsed here too (`compose`), in a later issue.
+//! - [`compose`]: the Compose loader's passes (`.env` files, `${}`
+//!   interpolation, ...), each a pure function of its input text.
 
+pub mod compose;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod shell;
