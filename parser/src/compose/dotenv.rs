@@ -66,12 +66,12 @@ pub enum DotenvError {
         line: usize,
     },
     /// A `${...}` in a value failed (`${VAR:?message}`, invalid template).
-    #[error("line {line}: {source}")]
+    #[error("line {line}: {error}")]
     Template {
         /// The statement's line.
         line: usize,
-        /// What the substitution said.
-        source: TemplateError,
+        /// What the substitution said (shown in the message).
+        error: TemplateError,
     },
 }
 
@@ -273,9 +273,9 @@ impl<'t> Parser<'t, '_, '_> {
     fn expand(&self, value: &str, stmt: usize) -> Result<String, DotenvError> {
         let out: &EnvMap = &*self.out;
         let lookup = |name: &str| (self.lookup)(name, out).or_else(|| out.get(name).cloned());
-        substitute(value, &lookup).map_err(|source| DotenvError::Template {
+        substitute(value, &lookup).map_err(|error| DotenvError::Template {
             line: self.line_at(stmt),
-            source,
+            error,
         })
     }
 }

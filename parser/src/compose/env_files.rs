@@ -25,12 +25,13 @@ pub struct EnvFile<'a> {
 /// An env file that could not be parsed. The text is compose-go's:
 /// `failed to read FILE: line N: ...`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("failed to read {file}: {source}")]
+#[error("failed to read {file}: {error}")]
 pub struct EnvFileError {
     /// The file, as [`EnvFile::name`] named it.
     pub file: String,
-    /// What was wrong in it (with its line).
-    pub source: DotenvError,
+    /// What was wrong in it (with its line). Shown in the message, so not a
+    /// `source()` (which would print it twice in an error chain).
+    pub error: DotenvError,
 }
 
 /// The map Compose gets from `files` used as env files (in order, later keys
@@ -45,9 +46,9 @@ pub fn env_files(
         environment(name).or_else(|| sofar.get(name).cloned())
     };
     for file in files {
-        parse_into(file.text, &mut out, &lookup).map_err(|source| EnvFileError {
+        parse_into(file.text, &mut out, &lookup).map_err(|error| EnvFileError {
             file: file.name.to_string(),
-            source,
+            error,
         })?;
     }
     Ok(out)
@@ -79,9 +80,9 @@ pub fn service_environment(
         project_env(name).or_else(|| resolved.get(name).cloned().flatten())
     };
     for file in files {
-        parse_into(file.text, &mut environment, &lookup).map_err(|source| EnvFileError {
+        parse_into(file.text, &mut environment, &lookup).map_err(|error| EnvFileError {
             file: file.name.to_string(),
-            source,
+            error,
         })?;
     }
     let mut out: EnvMap<Option<String>> =

@@ -54,21 +54,21 @@ impl fmt::Display for KeyPath {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {
     /// An invalid `${...}` (compose: "invalid interpolation format for ...").
-    #[error("{path}: invalid interpolation format (a literal $ is written $$): {source}")]
+    #[error("{path}: invalid interpolation format (a literal $ is written $$): {error}")]
     InvalidFormat {
         /// Where the leaf is.
         path: KeyPath,
-        /// The template error.
-        source: TemplateError,
+        /// The template error (shown in the message).
+        error: TemplateError,
     },
     /// A required variable without a value (compose: "error while
     /// interpolating ...").
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Required {
         /// Where the leaf is.
         path: KeyPath,
         /// The template error (its message is the `${VAR:?message}` text).
-        source: TemplateError,
+        error: TemplateError,
     },
 }
 
@@ -80,10 +80,10 @@ impl TreeError {
         }
     }
 
-    fn at(path: KeyPath, source: TemplateError) -> TreeError {
-        match source {
-            TemplateError::Invalid { .. } => TreeError::InvalidFormat { path, source },
-            TemplateError::MissingRequired { .. } => TreeError::Required { path, source },
+    fn at(path: KeyPath, error: TemplateError) -> TreeError {
+        match error {
+            TemplateError::Invalid { .. } => TreeError::InvalidFormat { path, error },
+            TemplateError::MissingRequired { .. } => TreeError::Required { path, error },
         }
     }
 }
