@@ -166,7 +166,10 @@ mod tests {
         let tree = json!({"services": {"web": {"image": "${"}}});
         let err = interpolate_tree(&tree, &env).unwrap_err();
         assert_eq!(err.path().to_string(), "services.web.image");
-        assert!(err.to_string().contains(r#"Invalid template: "${""#), "{err}");
+        assert!(
+            err.to_string().contains(r#"Invalid template: "${""#),
+            "{err}"
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ fn read_env_file(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-        anyhow!("failed to read {}: line {line}: not valid UTF-8", path.display())
+        anyhow!(
+            "failed to read {}: line {line}: not valid UTF-8",
+            path.display()
+        )
     })
 }
 
