@@ -10,8 +10,9 @@
 //! - [`shell`]: shell-word expansion with BuildKit's semantics (`$V`, `${V:-w}`,
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
-//! - [`compose`]: the Compose loader's passes (`.env` files, `${}`
-//!   interpolation, ...), each a pure function of its input text.
+//!
+//! - [`compose`]: Compose files (YAML with positions and tags, `.env` files,
+//!   interpolation, schema; the loader's passes).
 
 pub mod compose;
 pub mod dockerfile;
