@@ -141,10 +141,15 @@ pub fn interpolate_model(
     walker.walk(tree, &KeyPath::default())
 }
 
-struct Walker<'a, 'b> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-    on_unset: &'b mut dyn FnMut(&KeyPath, &str),
-    cast_for: &'a dyn Fn(&KeyPath) -> Option<Cast>,
+/// What a walk over a tree needs at each string leaf (shared with
+/// [`interpolate_node`](super::interpolate_node)).
+pub(crate) struct Walker<'a, 'b> {
+    /// The variables.
+    pub(crate) lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// Told about each unset variable used.
+    pub(crate) on_unset: &'b mut dyn FnMut(&KeyPath, &str),
+    /// The cast for a path, if any.
+    pub(crate) cast_for: &'a dyn Fn(&KeyPath) -> Option<Cast>,
 }
 
 impl Walker<'_, '_> {
@@ -169,7 +174,8 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn leaf(&mut self, text: &str, path: &KeyPath) -> Result<Value, TreeError> {
+    /// One string leaf: substituted, then cast when its path says so.
+    pub(crate) fn leaf(&mut self, text: &str, path: &KeyPath) -> Result<Value, TreeError> {
         let on_unset = &mut *self.on_unset;
         let value = substitute_reporting(text, self.lookup, &mut |name| on_unset(path, name))
             .map_err(|e| TreeError::at(path.clone(), e))?;

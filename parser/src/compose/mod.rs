@@ -13,6 +13,8 @@
 //! - [`interpolate`]: compose-go's `${...}` template substitution of one string.
 //! - [`interpolate_tree`]: the same substitution over every string leaf of a
 //!   model tree, with the key path in errors.
+//! - [`interpolate_node`]: the same over a [`yaml::Node`] tree, errors with
+//!   line, column and key path.
 //! - [`interpolate_cast`]: the keys whose strings compose casts to numbers or
 //!   booleans once interpolated.
 //! - [`variables`]: the variables a model refers to (`config --variables`).
@@ -22,6 +24,7 @@ pub mod env_files;
 pub mod env_map;
 pub mod interpolate;
 pub mod interpolate_cast;
+pub mod interpolate_node;
 pub mod interpolate_tree;
 pub mod schema;
 pub mod variables;
