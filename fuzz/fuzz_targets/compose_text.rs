@@ -1,13 +1,15 @@
 //! Fuzzes Compose's text passes: `.env` parsing (one file, several files, a
-//! service's env files), `${...}` substitution and variable extraction. Any
-//! input must parse or fail cleanly, never panic or hang; errors name a line
-//! inside the text; a template whose every `$` is doubled comes back as it was.
+//! service's env files), `${...}` substitution, variable extraction, and the
+//! interpolation of a YAML tree (with compose's casts). Any input must parse or
+//! fail cleanly, never panic or hang; errors name a line inside the text; a
+//! template whose every `$` is doubled comes back as it was.
 
 #![no_main]
 
 use kiln_parser::compose::dotenv;
 use kiln_parser::compose::env_files::{env_files, service_environment, EnvFile};
 use kiln_parser::compose::interpolate::{substitute, substitute_reporting};
+use kiln_parser::compose::interpolate_node::interpolate_node;
 use kiln_parser::compose::variables::extract_from;
 use libfuzzer_sys::fuzz_target;
 
@@ -60,9 +62,22 @@ fn check_template(text: &str) {
     let _ = extract_from(text);
 }
 
+fn check_yaml(text: &str) {
+    let Ok(node) = kiln_parser::compose::yaml::parse(text, "compose.yaml") else {
+        return;
+    };
+    for casts in [false, true] {
+        if let Err(e) = interpolate_node(&node, &lookup, &mut |_, _| {}, casts) {
+            assert!(e.pos.line >= 1, "{e}");
+            let _ = e.to_string();
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     check_dotenv(&text);
     check_files(&text);
     check_template(&text);
+    check_yaml(&text);
 });
