@@ -174,6 +174,9 @@ struct Ctx<'a, 'b> {
 
 impl Ctx<'_, '_> {
     fn substitute(&mut self, template: &str) -> Result<String, TemplateError> {
+        if !template.contains('$') {
+            return Ok(template.to_string());
+        }
         let mut out = String::with_capacity(template.len());
         let mut last = 0;
         for found in PATTERN.find_iter(template) {

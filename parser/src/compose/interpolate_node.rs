@@ -37,10 +37,10 @@ pub fn interpolate_node(
         on_unset,
         cast_for,
     };
-    walk(&mut walker, node, &KeyPath::default())
+    walk(&mut walker, node, &mut KeyPath::default())
 }
 
-fn walk(walker: &mut Walker<'_, '_>, node: &Node, path: &KeyPath) -> Result<Node, NodeError> {
+fn walk(walker: &mut Walker<'_, '_>, node: &Node, path: &mut KeyPath) -> Result<Node, NodeError> {
     let value = match &node.value {
         Value::Str(text) => {
             let leaf = walker.leaf(text, path).map_err(|error| NodeError {
@@ -52,18 +52,23 @@ fn walk(walker: &mut Walker<'_, '_>, node: &Node, path: &KeyPath) -> Result<Node
         Value::Map(entries) => {
             let mut out = Vec::with_capacity(entries.len());
             for (key, elem) in entries {
-                let child = path.child(PathPart::Key(key.text.clone()));
-                out.push((key.clone(), walk(walker, elem, &child)?));
+                path.push(PathPart::Key(key.text.clone()));
+                let done = walk(walker, elem, path);
+                path.pop();
+                out.push((key.clone(), done?));
             }
             Value::Map(out)
         }
-        Value::Seq(items) => Value::Seq(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, elem)| walk(walker, elem, &path.child(PathPart::Index(i))))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, elem) in items.iter().enumerate() {
+                path.push(PathPart::Index(i));
+                let done = walk(walker, elem, path);
+                path.pop();
+                out.push(done?);
+            }
+            Value::Seq(out)
+        }
         other => other.clone(),
     };
     Ok(Node {

@@ -35,6 +35,16 @@ impl KeyPath {
         KeyPath(parts)
     }
 
+    /// Adds a step (walks keep one path and push/pop as they go).
+    pub(crate) fn push(&mut self, part: PathPart) {
+        self.0.push(part);
+    }
+
+    /// Removes the last step.
+    pub(crate) fn pop(&mut self) {
+        self.0.pop();
+    }
+
     /// The steps of the path, from the root.
     pub fn parts(&self) -> &[PathPart] {
         &self.0
@@ -122,7 +132,7 @@ pub fn interpolate_tree_reporting(
         on_unset,
         cast_for: &|_| None,
     };
-    walker.walk(tree, &KeyPath::default())
+    walker.walk(tree, &mut KeyPath::default())
 }
 
 /// Interpolates a compose model as compose-go's loader does: every string leaf
@@ -138,7 +148,7 @@ pub fn interpolate_model(
         on_unset,
         cast_for: &compose_cast_for,
     };
-    walker.walk(tree, &KeyPath::default())
+    walker.walk(tree, &mut KeyPath::default())
 }
 
 /// What a walk over a tree needs at each string leaf (shared with
@@ -153,23 +163,29 @@ pub(crate) struct Walker<'a, 'b> {
 }
 
 impl Walker<'_, '_> {
-    fn walk(&mut self, value: &Value, path: &KeyPath) -> Result<Value, TreeError> {
+    fn walk(&mut self, value: &Value, path: &mut KeyPath) -> Result<Value, TreeError> {
         match value {
             Value::String(text) => self.leaf(text, path),
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (key, elem) in map {
-                    let child = path.child(PathPart::Key(key.clone()));
-                    out.insert(key.clone(), self.walk(elem, &child)?);
+                    path.push(PathPart::Key(key.clone()));
+                    let done = self.walk(elem, path);
+                    path.pop();
+                    out.insert(key.clone(), done?);
                 }
                 Ok(Value::Object(out))
             }
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, elem)| self.walk(elem, &path.child(PathPart::Index(i))))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, elem) in items.iter().enumerate() {
+                    path.push(PathPart::Index(i));
+                    let done = self.walk(elem, path);
+                    path.pop();
+                    out.push(done?);
+                }
+                Ok(Value::Array(out))
+            }
             other => Ok(other.clone()),
         }
     }
@@ -177,8 +193,12 @@ impl Walker<'_, '_> {
     /// One string leaf: substituted, then cast when its path says so.
     pub(crate) fn leaf(&mut self, text: &str, path: &KeyPath) -> Result<Value, TreeError> {
         let on_unset = &mut *self.on_unset;
-        let value = substitute_reporting(text, self.lookup, &mut |name| on_unset(path, name))
-            .map_err(|e| TreeError::at(path.clone(), e))?;
+        let value = if text.contains('$') {
+            substitute_reporting(text, self.lookup, &mut |name| on_unset(path, name))
+                .map_err(|e| TreeError::at(path.clone(), e))?
+        } else {
+            text.to_string()
+        };
         match (self.cast_for)(path) {
             None => Ok(Value::String(value)),
             Some(kind) => cast(kind, &value).map_err(|reason| TreeError::Cast {
