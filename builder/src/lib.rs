@@ -20,6 +20,12 @@
 //! - [`export`]: layers from snapshots and the image's config and manifest.
 //! - [`build`]: the driver `kiln build` calls: parse, resolve bases, graph,
 //!   solve, export, tag.
+//! - [`context_source`]: where the context comes from (a directory, a tar on
+//!   standard input, a git repository); [`output`]: `--output` (image store,
+//!   oci/docker archive, rootfs tar, local directory).
+//! - [`disk_usage`]: `system df` (images, containers, build cache).
+//! - [`image_remove`]: `rmi` and `image prune` under Docker's rules (names,
+//!   conflicts with containers, blobs, then unused snapshots).
 //! - [`local_cache`]: `--cache-to`/`--cache-from type=local` cache
 //!   directories (an OCI layout of layer blobs and a cache config).
 //!
@@ -30,11 +36,15 @@ pub mod build;
 pub mod cache_prune;
 pub mod cache_store;
 pub mod context;
+pub mod context_source;
+pub mod disk_usage;
 pub mod executor;
 pub mod export;
 mod fsutil;
 pub mod graph;
+pub mod image_remove;
 pub mod local_cache;
+pub mod output;
 pub mod snapshot_gc;
 pub mod solver;
 

@@ -119,6 +119,29 @@ pub enum ImageError {
         platform: String,
     },
 
+    /// No image in the index has this name, ID or ID prefix.
+    #[error("No such image: {name}")]
+    NoSuchImage {
+        /// The argument as given.
+        name: String,
+    },
+
+    /// An image ID prefix matches images with different IDs.
+    #[error("ambiguous image ID prefix {prefix:?}: matches {count} images")]
+    AmbiguousImageId {
+        /// The prefix as given.
+        prefix: String,
+        /// How many image IDs it matches.
+        count: usize,
+    },
+
+    /// `run`/`create` named an image that is not stored here (Docker would pull).
+    #[error("Unable to find image '{reference}' locally (kiln does not pull from registries yet)")]
+    NotFoundLocally {
+        /// The reference, normalised when it parses.
+        reference: String,
+    },
+
     /// Reading the caller's stream failed while ingesting into the given temp file.
     #[error("reading content to ingest into {path}")]
     IngestRead {

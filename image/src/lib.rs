@@ -10,7 +10,9 @@
 //! the [`ImageIndex`] and [`mod@archive`] (OCI layout and docker-archive
 //! save/load, `import_rootfs`), [`mod@resolve`] (an image's manifest for a
 //! platform, for multi-platform indexes) and [`gc`] (content garbage
-//! collection) are built; the registry client is not yet.
+//! collection) are built, and [`catalog`] (the images of a root as commands
+//! see them: lookup by name/ID/prefix, untagged-image records); the registry
+//! client is not yet.
 //! Depends on no other kiln crate.
 //!
 //! # Design choices
@@ -41,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+pub mod catalog;
 pub mod content;
 pub mod descriptor;
 pub mod digest;

@@ -12,6 +12,14 @@
 //!   [`oneshot`]: one process over a given root filesystem (a build's RUN);
 //!   [`init_layer`]: Docker's init-layer guarantee (`/dev`, `/proc`, `/etc/hosts`…
 //!   are real inside the root filesystem before any runtime sees it).
+//! - [`volume_use`]: volumes against the containers using them (`volume ls`
+//!   filters, `rm`, `prune`).
+//! - [`log_query`]: `docker logs` (time range, tail, follow).
+//! - [`top`]: `docker top` (the host's `ps`, rows of the container's cgroup).
+//! - [`terminal`]: the caller's terminal (raw mode, width) and the relay to a
+//!   container's pty.
+//! - [`copy`]: `docker cp` between a container (running or stopped) and the
+//!   host, resolved inside the container's root.
 //!
 //! Networking: `none` and `host` (bridge networks come later; the network
 //! namespace is part of the spec so they fit in).
@@ -19,13 +27,18 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod copy;
 pub mod init_binary;
 pub mod init_layer;
 pub mod lifecycle;
+pub mod log_query;
 pub mod monitor;
 pub mod netns;
 pub mod oci;
 pub mod oneshot;
 pub mod rootfs;
 pub mod spec;
+pub mod terminal;
+pub mod top;
+pub mod volume_use;
 pub mod volumes;

@@ -5,8 +5,6 @@ use clap::Subcommand;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-mod compose;
-
 /// Subcommands of `kiln debug`.
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {
@@ -20,16 +18,16 @@ pub enum DebugCommand {
         #[arg(long)]
         typed: bool,
     },
-    /// Run one pass of the Compose loader alone (`.env` files, interpolation).
+    /// Run the Compose loader's passes alone.
     #[command(subcommand)]
-    Compose(compose::ComposeCommand),
+    Compose(super::debug_compose::ComposeDebugCommand),
 }
 
 /// Runs a `kiln debug` subcommand.
 pub fn run(cmd: DebugCommand) -> Result<()> {
     match cmd {
         DebugCommand::DockerfileDump { file, typed } => dockerfile_dump(&file, typed),
-        DebugCommand::Compose(cmd) => compose::run(cmd),
+        DebugCommand::Compose(cmd) => super::debug_compose::run(cmd),
     }
 }
 

@@ -16,10 +16,10 @@
 
 use super::display::{human_age, human_size};
 use super::image_format::{align_columns, Template};
-use super::image_model::{find_one, Image};
 use super::images::Stores;
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use kiln_image::catalog::{find_one, Image};
 use kiln_image::time::{format_rfc3339, parse_rfc3339};
 use serde_json::{json, Value};
 use std::path::Path;

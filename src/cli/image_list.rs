@@ -14,10 +14,10 @@
 
 use super::display::{human_age, human_size};
 use super::image_format::render_rows;
-use super::image_model::{all_images, Image};
 use super::images::Stores;
 use anyhow::{bail, Result};
 use clap::Args;
+use kiln_image::catalog::{all_images, Image};
 use kiln_image::time::{format_rfc3339, parse_rfc3339};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

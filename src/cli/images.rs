@@ -4,35 +4,17 @@
 //!
 //! `load` of an image without a name and `tag`/`import` moving a name away
 //! from an image that then has none keep that image as dangling (see
-//! `image_model`).
+//! [`kiln_image::catalog`]).
 
-use super::image_model::{find_one, keep_if_orphaned, tag_image, Image};
-use super::save_output::SaveOutput;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use kiln_image::archive::{import_rootfs_with, load_file, save, ArchiveFormat, ImportOptions};
-use kiln_image::{ContentStore, ImageIndex, Reference};
+use kiln_image::archive::{import_rootfs_with, load_file, save_file, ArchiveFormat, ImportOptions};
+use kiln_image::catalog::{find_one, keep_if_orphaned, tag_image, Image};
+use kiln_image::Reference;
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// The image stores under `--root`.
-pub struct Stores {
-    /// Blobs.
-    pub content: ContentStore,
-    /// Tags.
-    pub index: ImageIndex,
-}
-
-impl Stores {
-    /// Opens (creating if needed) the stores under `root`.
-    pub fn open(root: &Path) -> Result<Stores> {
-        Ok(Stores {
-            content: ContentStore::new(root)?,
-            index: ImageIndex::new(root)?,
-        })
-    }
-}
+pub use kiln_image::catalog::Stores;
 
 /// `kiln import FILE NAME[:TAG]`.
 #[derive(Debug, Args)]
@@ -155,7 +137,8 @@ pub fn load(root: &Path, args: LoadArgs) -> Result<()> {
 }
 
 /// Runs `kiln save`: writes the archive to an anonymous temp file beside
-/// the output and links it in when complete (see `save_output`).
+/// the output and links it in when complete (see
+/// [`kiln_image::archive::SaveOutput`]).
 pub fn save_images(root: &Path, args: SaveArgs) -> Result<()> {
     install_zstd();
     let stores = Stores::open(root)?;
@@ -168,18 +151,13 @@ pub fn save_images(root: &Path, args: SaveArgs) -> Result<()> {
         SaveFormat::Docker => ArchiveFormat::Docker,
         SaveFormat::Oci => ArchiveFormat::Oci,
     };
-    let mut output = SaveOutput::create(&args.output)?;
-    let mut out = save(
+    Ok(save_file(
         &stores.content,
         &stores.index,
         &references,
         format,
-        BufWriter::new(output.file()),
-    )?;
-    out.flush()
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
-    drop(out);
-    output.commit()
+        &args.output,
+    )?)
 }
 
 /// Runs `kiln tag` (a digest target is refused as `docker tag` refuses it).
@@ -190,5 +168,5 @@ pub fn tag(root: &Path, args: TagArgs) -> Result<()> {
     )?;
     let stores = Stores::open(root)?;
     let image = find_one(&stores.content, &stores.index, &args.source)?;
-    tag_image(&stores.index, &target, &image.manifest)
+    Ok(tag_image(&stores.index, &target, &image.manifest)?)
 }

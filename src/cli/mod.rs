@@ -9,15 +9,14 @@
 mod build;
 mod containers;
 mod debug;
+mod debug_compose;
 mod display;
 mod image_df;
 mod image_format;
 mod image_inspect;
 mod image_list;
-mod image_model;
 mod image_remove;
 mod images;
-mod save_output;
 mod volume;
 
 use clap::{Parser, Subcommand};

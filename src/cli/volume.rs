@@ -1,27 +1,20 @@
 //! `kiln volume create|ls|inspect|rm|prune`: named volumes, as Docker's
-//! `local` driver shows them.
-//!
-//! A volume is *in use* while any container (running or not) names it in its
-//! mounts; such a volume cannot be removed, even with `-f` (Docker's rule:
-//! `-f` only ignores missing volumes). `prune` follows Docker 23+: without
-//! `-a` it removes only anonymous unused volumes, with `-a` every unused one.
+//! `local` driver shows them. Which volumes are in use, the filters, `rm`'s
+//! and `prune`'s rules are [`kiln_runtime::volume_use`]; this module prints.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use kiln_runtime::container::{new_id, ContainerStore};
+use kiln_runtime::container::new_id;
+use kiln_runtime::volume_use::{labels, VolumeUsers};
 use kiln_runtime::volumes::{Volume, VolumeStore};
 use serde_json::{json, Value};
 
 use crate::cli::containers::Exit;
 use crate::cli::display::human_size;
 use crate::cli::image_format::{render_rows, Template};
-
-/// Docker's label on anonymous volumes.
-const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
 
 /// `kiln volume` subcommands.
 #[derive(Debug, Subcommand)]
@@ -139,31 +132,10 @@ fn create(volumes: &VolumeStore, args: CreateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Volume name → the IDs of the containers whose mounts name it.
-fn users(root: &Path) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in ContainerStore::open(root)?.list()? {
-        for m in c
-            .record
-            .mounts
-            .iter()
-            .filter(|m| m.kind == "volume" && !m.name.is_empty())
-        {
-            out.entry(m.name.clone())
-                .or_default()
-                .push(c.record.id.clone());
-        }
-    }
-    Ok(out)
-}
-
 /// Docker's `volume inspect` document (labels include Docker's anonymous
 /// label for anonymous volumes).
 fn document(volume: &Volume) -> Value {
-    let mut labels = volume.labels.clone();
-    if volume.anonymous {
-        labels.entry(ANONYMOUS_LABEL.to_string()).or_default();
-    }
+    let labels = labels(volume);
     json!({
         "CreatedAt": volume.created_at,
         "Driver": volume.driver,
@@ -176,33 +148,8 @@ fn document(volume: &Volume) -> Value {
 }
 
 fn ls(root: &Path, volumes: &VolumeStore, args: LsArgs) -> Result<()> {
-    let users = users(root)?;
-    let mut filters: Vec<(String, String)> = Vec::new();
-    for f in &args.filter {
-        let Some((key, value)) = f.split_once('=') else {
-            bail!("bad format of filter (expected name=value)");
-        };
-        if !matches!(key, "dangling" | "name" | "label" | "driver") {
-            bail!("invalid filter '{key}'");
-        }
-        if key == "dangling" && !matches!(value, "true" | "false" | "1" | "0") {
-            bail!("invalid filter 'dangling={value}'");
-        }
-        filters.push((key.to_string(), value.to_string()));
-    }
-    let keys: BTreeSet<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-    let shown: Vec<Volume> = volumes
-        .list()
-        .into_iter()
-        .filter(|v| {
-            keys.iter().all(|key| {
-                filters
-                    .iter()
-                    .filter(|(k, _)| k == key)
-                    .any(|(_, value)| matches(v, key, value, &users))
-            })
-        })
-        .collect();
+    let users = VolumeUsers::of(root)?;
+    let shown = users.filter(volumes.list(), &args.filter)?;
     if args.quiet {
         shown.iter().for_each(|v| println!("{}", v.name));
         return Ok(());
@@ -217,22 +164,6 @@ fn ls(root: &Path, volumes: &VolumeStore, args: LsArgs) -> Result<()> {
     };
     print!("{}", render_rows(&format, &rows, header)?);
     Ok(())
-}
-
-fn matches(v: &Volume, key: &str, value: &str, users: &BTreeMap<String, Vec<String>>) -> bool {
-    match key {
-        "dangling" => users.contains_key(&v.name) != matches!(value, "true" | "1"),
-        "name" => v.name.contains(value),
-        "driver" => v.driver == value,
-        "label" => {
-            let labels = document(v)["Labels"].clone();
-            match value.split_once('=') {
-                Some((k, want)) => labels.get(k).and_then(Value::as_str) == Some(want),
-                None => labels.get(value).is_some(),
-            }
-        }
-        _ => false,
-    }
 }
 
 fn inspect(volumes: &VolumeStore, args: InspectArgs) -> Result<()> {
@@ -269,26 +200,13 @@ fn pretty(value: &Value) -> String {
 }
 
 fn rm(root: &Path, volumes: &VolumeStore, args: RmArgs) -> Result<()> {
-    let users = users(root)?;
+    let users = VolumeUsers::of(root)?;
     let mut errors = Vec::new();
     for name in &args.names {
-        if let Some(ids) = users.get(name) {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            errors.push(format!(
-                "remove {name}: volume is in use - [{}]",
-                ids.join(", ")
-            ));
-            continue;
-        }
-        if volumes.get(name).is_none() {
-            if !args.force {
-                errors.push(format!("get {name}: no such volume"));
-            }
-            continue;
-        }
-        match volumes.remove(name) {
-            Ok(()) => println!("{name}"),
-            Err(e) => errors.push(e),
+        match users.remove(volumes, name, args.force) {
+            Ok(true) => println!("{name}"),
+            Ok(false) => {}
+            Err(e) => errors.push(e.to_string()),
         }
     }
     if !errors.is_empty() {
@@ -313,36 +231,10 @@ fn prune(root: &Path, volumes: &VolumeStore, args: PruneArgs) -> Result<()> {
             return Ok(());
         }
     }
-    let users = users(root)?;
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0;
-    for volume in volumes.list() {
-        if users.contains_key(&volume.name) || !(args.all || volume.anonymous) {
-            continue;
-        }
-        let size = dir_size(Path::new(&volume.mountpoint));
-        volumes.remove(&volume.name).map_err(anyhow::Error::msg)?;
-        reclaimed += size;
-        deleted.push(volume.name);
+    let pruned = VolumeUsers::of(root)?.prune(volumes, args.all)?;
+    if !pruned.deleted.is_empty() {
+        println!("Deleted Volumes:\n{}\n", pruned.deleted.join("\n"));
     }
-    if !deleted.is_empty() {
-        println!("Deleted Volumes:\n{}\n", deleted.join("\n"));
-    }
-    println!("Total reclaimed space: {}", human_size(reclaimed));
+    println!("Total reclaimed space: {}", human_size(pruned.reclaimed));
     Ok(())
-}
-
-/// Bytes of the files under `dir` (not following symlinks).
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) if m.is_file() => m.len(),
-            _ => 0,
-        })
-        .sum()
 }

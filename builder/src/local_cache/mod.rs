@@ -71,8 +71,11 @@
 //!
 //! Imported layers keep the compression they were exported with, whatever
 //! this build's `compression` is.
+//!
+//! [`flags`]: BuildKit's `--cache-to`/`--cache-from type=local` values.
 
 mod export;
+pub mod flags;
 mod import;
 mod layout;
 

@@ -114,6 +114,25 @@ pub enum ArchiveError {
         platform: String,
     },
 
+    /// The file a save writes to could not be opened, created or written.
+    #[error("cannot {action} {}", .path.display())]
+    Output {
+        /// "open", "create" or "write".
+        action: &'static str,
+        /// The output (or its temp name).
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The path a save is to write is a directory.
+    #[error("cannot write {}: it is a directory", .path.display())]
+    OutputIsDirectory {
+        /// The output path.
+        path: std::path::PathBuf,
+    },
+
     /// A layer blob uses a compression kiln cannot decompress.
     #[error(
         "layer {digest} has media type {}, which kiln cannot decompress",

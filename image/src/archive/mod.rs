@@ -8,6 +8,8 @@
 //! - [`save`]`(store, index, refs, format, out)`: one tar stream of the images
 //!   as a [`ArchiveFormat::Docker`] archive or an [`ArchiveFormat::Oci`] layout.
 //! - [`save_oci_dir`]: the same OCI layout as a directory.
+//! - [`save_file`]: [`save`] to a path through [`SaveOutput`] (an anonymous
+//!   temp file linked in when complete; devices and FIFOs written in place).
 //! - [`load`], [`load_file`], [`load_dir`]: read any of: classic docker-archive
 //!   (`<id>/layer.tar`), docker 25+ archive (manifest.json + OCI layout,
 //!   `blobs/sha256/...`), OCI layout tar (e.g. skopeo, buildctl) or directory;
@@ -80,6 +82,7 @@ mod layer;
 mod load;
 mod load_docker;
 mod load_oci;
+mod output;
 mod pipe;
 mod rootfs;
 mod rootfs_check;
@@ -91,6 +94,7 @@ mod walk;
 
 pub use error::{ArchiveError, ArchiveResult};
 pub use load::{load, load_dir, load_file};
+pub use output::{save_file, temp_name, SaveOutput};
 pub use rootfs::{import_rootfs, import_rootfs_with, ImportOptions};
 pub use save::{save, ArchiveFormat};
 pub use save_oci::save_oci_dir;

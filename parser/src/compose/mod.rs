@@ -1,5 +1,6 @@
 //! Compose files: the pure loader passes (YAML, `.env` files, interpolation,
-//! and later merge, normalisation), each a pure function of its input.
+//! merge, schema validation, and later normalisation), each a pure function
+//! of its input.
 //!
 //! - [`yaml`]: one YAML 1.2 document to a tree of positioned nodes (anchors,
 //!   `<<` merge keys, `!reset`/`!override` tags kept), and back to text.
@@ -18,14 +19,34 @@
 //! - [`interpolate_cast`]: the keys whose strings compose casts to numbers or
 //!   booleans once interpolated.
 //! - [`variables`]: the variables a model refers to (`config --variables`).
+//! - [`merge`]: compose-go's `override.Merge` (one tree over another, with
+//!   its per-path rules) and the error type of all the merge passes.
+//! - [`unicity`]: compose-go's `EnforceUnicity` (one entry per key in
+//!   ports, volumes, labels... after a merge).
+//! - [`reset`]: `!reset` and `!override` (compose-go's `ResetProcessor`).
+//! - [`files`]: files and documents merged in order, with `include` and
+//!   `extends` ([`include`], [`extends`]); reading files and interpolation
+//!   are the caller's, through [`files::FileHost`].
+//! - [`path`]: dotted key paths and the patterns the rules use;
+//!   `gofmt` and `tree` are private helpers (Go's `fmt` output, mapping
+//!   edits).
 
 pub mod dotenv;
 pub mod env_files;
 pub mod env_map;
+pub mod extends;
+pub mod files;
+mod gofmt;
+pub mod include;
 pub mod interpolate;
 pub mod interpolate_cast;
 pub mod interpolate_node;
 pub mod interpolate_tree;
+pub mod merge;
+pub mod path;
+pub mod reset;
 pub mod schema;
+mod tree;
+pub mod unicity;
 pub mod variables;
 pub mod yaml;

@@ -14,18 +14,20 @@
 //!   resource control happens through v1; some runtimes (Debian's crun 1.8) refuse
 //!   this layout outright, runc and libcontainer use the v1 side.
 //!
-//! [`ContainerCgroup`] reads a container's statistics and state (for `kiln stats`,
+//! [`ContainerCgroup`] reads a container's statistics ([`Usage`]) and state (for `kiln stats`,
 //! `kiln pause`) and removes what runtimes leave behind. Hierarchies are found in
 //! `/proc/self/mountinfo`, so combined mounts (`cpu,cpuacct`) and unusual mount
 //! points are handled the same way.
 
 mod container;
 mod mounts;
+mod usage;
 
 use std::path::{Path, PathBuf};
 
 pub use container::ContainerCgroup;
 pub use mounts::{hierarchies, Hierarchy};
+pub use usage::{host_total_memory, Usage};
 
 /// Errors from reading or removing cgroup files.
 #[derive(Debug, thiserror::Error)]

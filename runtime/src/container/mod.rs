@@ -4,8 +4,10 @@
 //!
 //! The store knows nothing of processes; the monitor ([`crate::monitor`]) and
 //! the lifecycle operations ([`crate::lifecycle`]) change state through it.
+//! [`filter`]: `docker ps` filters and the selection `ps` shows.
 
 mod error;
+pub mod filter;
 mod names;
 pub mod process;
 mod record;

@@ -2,11 +2,11 @@
 //!
 //! Flags: the context (a directory read in place with `.dockerignore`
 //! applied, `-` for a tar on stdin, or a git URL `REPO#REF:DIR`: see
-//! [`context_source`]), `-f FILE|-`, several `-t`, `--build-arg`,
+//! [`kiln_builder::context_source`]), `-f FILE|-`, several `-t`, `--build-arg`,
 //! `--target`, `--label`, `--secret id=…,src=…|env=…`, `--no-cache`,
 //! `--no-cache-filter`, `--jobs`, `--iidfile`, `--metadata-file` (buildx's
 //! keys), `-q`, `--progress auto|plain|tty|rawjson` ([`progress`]),
-//! `--output`/`-o` ([`output`]), `--debug-cache` (why each step missed the
+//! `--output`/`-o` ([`kiln_builder::output`]), `--debug-cache` (why each step missed the
 //! cache), `--platform` (this machine's only), `--runtime`, `--ssh ID[=SOCKET]`
 //! (SSH agent sockets only: [`ssh`]).
 //!
@@ -16,19 +16,16 @@
 //!
 //! `--cache-to type=local,dest=DIR[,mode=min|max]` exports the solved steps
 //! into a cache directory after the build, `--cache-from type=local,src=DIR`
-//! (repeatable) imports them on another root ([`cache`];
+//! (repeatable) imports them on another root ([`kiln_builder::local_cache::flags`];
 //! [`kiln_builder::local_cache`] has the format). Imported records that
 //! cannot be used (a corrupt blob) are warned about on stderr and their
 //! steps run.
 
-mod cache;
-mod context_source;
-mod output;
 mod progress;
 mod ssh;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,7 +34,9 @@ use clap::{Args, Subcommand};
 use kiln_builder::build::{build, BuildRequest, Built, STEPS_FILE};
 use kiln_builder::graph::Platform;
 
-use context_source::ContextSource;
+use kiln_builder::context_source::{self, ContextSource};
+use kiln_builder::local_cache::flags as cache;
+use kiln_builder::output;
 use progress::{Mode, Progress};
 
 /// `kiln build` flags (Docker's names).
@@ -322,71 +321,9 @@ fn print_logs(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The Dockerfile's text and its path (for error messages): `-f -` reads
-/// stdin; `-f PATH` is relative to the context for tar and git contexts.
-///
-/// A Dockerfile inside the context (the default `CONTEXT/Dockerfile`, and any
-/// `-f` of a tar or git context) is opened inside the context root: a
-/// symlink there resolves chroot-style and never reads a host file, as in
-/// BuildKit, where the Dockerfile is transferred as part of the context. An
-/// explicit `-f PATH` next to a directory context is a host path the user
-/// typed, read as given (as docker does).
+/// The Dockerfile of the build: see [`ContextSource::read_dockerfile`].
 fn read_dockerfile(args: &BuildArgs, context: &ContextSource) -> Result<(String, PathBuf)> {
-    let rel = match args.file.as_deref() {
-        Some("-") => {
-            let text =
-                read_bounded(std::io::stdin().lock()).context("read Dockerfile from stdin")?;
-            return Ok((text, PathBuf::from("Dockerfile")));
-        }
-        Some(path) if !context.remote => {
-            let path = PathBuf::from(path);
-            let file = std::fs::File::open(&path)
-                .with_context(|| format!("failed to read dockerfile: open {}", path.display()))?;
-            let text = read_bounded(file)
-                .with_context(|| format!("failed to read dockerfile {}", path.display()))?;
-            return Ok((text, path));
-        }
-        Some(path) => path,
-        None => "Dockerfile",
-    };
-    let shown = context.dir.join(rel.trim_start_matches('/'));
-    let missing = || {
-        anyhow!(
-            "failed to read dockerfile: open {}: no such file in the build context",
-            shown.display()
-        )
-    };
-    let root = kiln_inroot::Root::open(&context.dir)
-        .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?;
-    let bytes = root
-        .read_file(
-            rel,
-            kiln_parser::dockerfile::limits::MAX_DOCKERFILE_BYTES as u64,
-        )
-        .map_err(|e| anyhow!("failed to read dockerfile: {e}"))?
-        .ok_or_else(missing)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        anyhow!(
-            "failed to read dockerfile {}: not UTF-8 text",
-            shown.display()
-        )
-    })?;
-    Ok((text, shown))
-}
-
-/// All of `reader` as UTF-8 text, refusing more than the parser's
-/// [`MAX_DOCKERFILE_BYTES`] before holding it (`-f /dev/zero` must fail,
-/// not fill memory).
-fn read_bounded(reader: impl Read) -> Result<String> {
-    use kiln_parser::dockerfile::limits::MAX_DOCKERFILE_BYTES;
-    let mut text = String::new();
-    reader
-        .take(MAX_DOCKERFILE_BYTES as u64 + 1)
-        .read_to_string(&mut text)?;
-    if text.len() > MAX_DOCKERFILE_BYTES {
-        bail!("the Dockerfile is over kiln's limit of {MAX_DOCKERFILE_BYTES} bytes");
-    }
-    Ok(text)
+    Ok(context.read_dockerfile(args.file.as_deref())?)
 }
 
 /// `--build-arg KEY=VALUE`; a bare `KEY` takes kiln's own environment value

@@ -321,12 +321,5 @@ fn tty_update(inner: &mut Inner, event: Event) {
 
 /// Standard error's width in columns (80 when it is not a terminal).
 fn terminal_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills the winsize struct we own; fd 2 may be anything.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
-            return ws.ws_col as usize;
-        }
-    }
-    80
+    kiln_runtime::terminal::width(2).unwrap_or(80)
 }

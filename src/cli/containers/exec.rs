@@ -8,7 +8,7 @@
 //! process relays between it and our terminal (raw mode when stdin is one).
 //! `-d` starts the process with `/dev/null` for its streams and returns.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,9 +17,9 @@ use clap::{ArgAction, Args};
 use kiln_runtime::container::ContainerStore;
 use kiln_runtime::lifecycle::{self, ExecOptions};
 use kiln_runtime::oci::{self, ConsoleSocket, Stdio};
+use kiln_runtime::terminal::{relay_pty, wait_exit, RawTerminal};
 
 use super::env_file::read_env_file;
-use super::terminal::RawTerminal;
 use super::Exit;
 use kiln_runtime::monitor::copy_window_size;
 
@@ -119,7 +119,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         } else {
             None
         };
-        let code = relay(pid, &master, args.interactive);
+        let code = relay_pty(pid, &master, args.interactive);
         drop(raw);
         return Err(Exit::code(code).into());
     }
@@ -144,7 +144,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         stdout,
         stderr,
     })?;
-    Err(Exit::code(wait_for(pid)).into())
+    Err(Exit::code(wait_exit(pid)).into())
 }
 
 fn dev_null() -> Result<OwnedFd> {
@@ -154,121 +154,4 @@ fn dev_null() -> Result<OwnedFd> {
         .open("/dev/null")
         .context("open /dev/null")?
         .into())
-}
-
-/// Waits for `pid` (re-parented to us): Docker's exit code, 128+signal for a
-/// signal.
-fn wait_for(pid: u32) -> i32 {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid with a status out-parameter.
-        let rc = unsafe { libc::waitpid(pid as i32, &mut status, 0) };
-        if rc < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return 125;
-        }
-        return exit_code(status);
-    }
-}
-
-fn exit_code(status: i32) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        125
-    }
-}
-
-/// Relays between our terminal and the pty `master` until the process `pid`
-/// has exited and its output is drained; returns its exit code.
-fn relay(pid: u32, master: &OwnedFd, interactive: bool) -> i32 {
-    let mfd = master.as_raw_fd();
-    set_nonblocking(mfd);
-    let mut stdin_open = interactive;
-    let mut buf = [0u8; 8192];
-    let mut exited: Option<i32> = None;
-    loop {
-        let mut fds = vec![libc::pollfd {
-            fd: mfd,
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        if stdin_open {
-            fds.push(libc::pollfd {
-                fd: 0,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        // SAFETY: a valid pollfd array of its length.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
-        if stdin_open && fds.len() > 1 && fds[1].revents != 0 {
-            // SAFETY: reading into our buffer.
-            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                stdin_open = false;
-                // End of input: send the terminal's EOF character.
-                write_all(mfd, &[4]);
-            } else {
-                write_all(mfd, &buf[..n as usize]);
-            }
-        }
-        let master_done;
-        loop {
-            // SAFETY: reading into our buffer from a non-blocking fd.
-            let n = unsafe { libc::read(mfd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                write_all(1, &buf[..n as usize]);
-                continue;
-            }
-            let err = std::io::Error::last_os_error().raw_os_error();
-            if n < 0 && err == Some(libc::EINTR) {
-                continue;
-            }
-            master_done = n == 0 || err != Some(libc::EAGAIN);
-            break;
-        }
-        if exited.is_none() {
-            let mut status = 0;
-            // SAFETY: waitpid with a status out-parameter.
-            if unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) } == pid as i32 {
-                exited = Some(exit_code(status));
-                continue; // one more pass to drain what is left
-            }
-        }
-        if master_done || exited.is_some() {
-            return exited.unwrap_or_else(|| wait_for(pid));
-        }
-    }
-}
-
-fn set_nonblocking(fd: RawFd) {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-}
-
-/// Writes all of `bytes` (best effort: the other side may be gone).
-fn write_all(fd: RawFd, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: writing from our buffer.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) => {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                }
-                _ => return,
-            }
-        }
-        bytes = &bytes[n as usize..];
-    }
 }

@@ -3,14 +3,13 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
 use kiln_image::time::parse_rfc3339;
 use kiln_runtime::container::ContainerStore;
-use kiln_runtime::lifecycle;
-use kiln_runtime::monitor::{log_path, read_log, LogEntry, Stream};
+use kiln_runtime::log_query::{LogQuery, LogReader};
+use kiln_runtime::monitor::{LogEntry, Stream};
 
 /// `kiln logs` flags.
 #[derive(Debug, Args)]
@@ -48,13 +47,10 @@ fn parse_time(text: &str) -> Result<u64> {
     Ok(kiln_image::time::now().0.saturating_sub(ago.as_secs()))
 }
 
-/// Runs `kiln logs`.
+/// Runs `kiln logs` (the selection and following are
+/// [`kiln_runtime::log_query`]).
 pub fn logs(root: &Path, args: LogsArgs) -> Result<()> {
     let store = ContainerStore::open(root)?;
-    let container = store.find(&args.container)?;
-    let path = log_path(&store, &container.record.id);
-    let since = args.since.as_deref().map(parse_time).transpose()?;
-    let until = args.until.as_deref().map(parse_time).transpose()?;
     let tail = match args.tail.as_str() {
         "all" | "-1" => None,
         n => Some(
@@ -62,41 +58,20 @@ pub fn logs(root: &Path, args: LogsArgs) -> Result<()> {
                 .map_err(|_| anyhow!("invalid value for --tail: {n:?}"))?,
         ),
     };
-    let keep = |e: &LogEntry| {
-        let t = parse_rfc3339(&e.time).unwrap_or(0);
-        since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u)
+    let query = LogQuery {
+        since: args.since.as_deref().map(parse_time).transpose()?,
+        until: args.until.as_deref().map(parse_time).transpose()?,
+        tail,
     };
-    let (entries, mut offset) = read_log(&path, 0)?;
-    let mut entries: Vec<LogEntry> = entries.into_iter().filter(|e| keep(e)).collect();
-    if let Some(n) = tail {
-        let skip = entries.len().saturating_sub(n);
-        entries.drain(..skip);
+    let mut reader = LogReader::open(&store, &args.container, query)?;
+    print_entries(&reader.existing()?, args.timestamps)?;
+    if args.follow {
+        reader.follow(|entries| print_entries(entries, args.timestamps))?;
     }
-    print_entries(&entries, args.timestamps)?;
-    if !args.follow {
-        return Ok(());
-    }
-    loop {
-        let (more, next) = read_log(&path, offset)?;
-        offset = next;
-        let more: Vec<LogEntry> = more.into_iter().filter(|e| keep(e)).collect();
-        print_entries(&more, args.timestamps)?;
-        if more.is_empty() {
-            let mut current = match store.get(&container.record.id) {
-                Ok(c) => c,
-                Err(_) => return Ok(()),
-            };
-            lifecycle::reconcile(&store, &mut current);
-            if !current.state.status.is_active() {
-                let (rest, _) = read_log(&path, offset)?;
-                return print_entries(&rest, args.timestamps);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+    Ok(())
 }
 
-fn print_entries(entries: &[LogEntry], timestamps: bool) -> Result<()> {
+fn print_entries(entries: &[LogEntry], timestamps: bool) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());

@@ -15,7 +15,6 @@ mod logs;
 mod ps;
 mod run;
 mod stats;
-mod terminal;
 mod top;
 
 use std::path::Path;
@@ -140,12 +139,7 @@ pub fn run_container_command(root: &Path, command: ContainerCommand) -> Result<(
 /// `run -d`/`start`), reporting readiness on the descriptor named by
 /// `KILN_MONITOR_READY_FD`.
 pub fn monitor(root: &Path, id: &str) -> Result<()> {
-    use std::os::fd::FromRawFd;
-    let ready = std::env::var("KILN_MONITOR_READY_FD")
-        .ok()
-        .and_then(|fd| fd.parse::<i32>().ok())
-        // SAFETY: the parent passed this descriptor for us alone.
-        .map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
+    let ready = kiln_runtime::terminal::inherited_file("KILN_MONITOR_READY_FD");
     match kiln_runtime::monitor::run(root, id, kiln_runtime::monitor::Mode::Detached { ready }) {
         Ok(code) => Err(Exit::code(code).into()),
         Err(message) => Err(Exit::new(125, &message).into()),

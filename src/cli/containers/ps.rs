@@ -1,17 +1,15 @@
 //! `kiln ps`: Docker's columns, `-a`, `-q`, `--filter`, `--format`, `--no-trunc`.
 //!
-//! Filters (`--filter KEY=VALUE`, Docker's keys): `status=` (created, running,
-//! paused, restarting, exited, dead), `name=` (substring, as Docker), `label=KEY`
-//! or `label=KEY=VALUE`, `ancestor=` (image as given, or image ID prefix), `id=`
-//! (prefix), `health=` (starting, healthy, unhealthy, none). Different keys must all match; values of one key match if any does.
+//! Filters and the selection of containers shown are
+//! [`kiln_runtime::container::filter`]; this module prints them.
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use kiln_image::time::parse_rfc3339;
+use kiln_runtime::container::filter::{select, ContainerFilters};
 use kiln_runtime::container::{short_id, Container, ContainerStore, Status};
-use kiln_runtime::lifecycle;
 use serde_json::{json, Value};
 
 use crate::cli::display::human_duration;
@@ -40,23 +38,10 @@ pub struct PsArgs {
 /// Runs `kiln ps`.
 pub fn ps(root: &Path, args: PsArgs) -> Result<()> {
     let store = ContainerStore::open(root)?;
-    let filters = parse_filters(&args.filter)?;
-    let mut containers = store.list()?;
-    for container in &mut containers {
-        lifecycle::reconcile(&store, container);
-    }
-    containers.reverse(); // newest first, as Docker
-    let shown: Vec<&Container> = containers
-        .iter()
-        .filter(|c| args.all || !args.filter.is_empty() || c.state.status.is_active())
-        .filter(|c| {
-            filters
-                .iter()
-                .all(|(key, values)| values.iter().any(|v| matches(c, key, v)))
-        })
-        .collect();
+    let filters = ContainerFilters::parse(&args.filter)?;
+    let shown = select(&store, args.all, &filters)?;
     if args.quiet {
-        for c in shown {
+        for c in &shown {
             println!(
                 "{}",
                 if args.no_trunc {
@@ -82,60 +67,6 @@ fn header(field: &str) -> String {
         "RunningFor" => "CREATED".into(),
         "CreatedAt" => "CREATED AT".into(),
         other => other.to_uppercase(),
-    }
-}
-
-type Filters = Vec<(String, Vec<String>)>;
-
-fn parse_filters(given: &[String]) -> Result<Filters> {
-    let mut out: Filters = Vec::new();
-    for filter in given {
-        let Some((key, value)) = filter.split_once('=') else {
-            bail!("bad format of filter (expected name=value): {filter}");
-        };
-        if !matches!(
-            key,
-            "status" | "name" | "label" | "ancestor" | "id" | "health"
-        ) {
-            bail!("invalid filter '{key}'");
-        }
-        if key == "status"
-            && !matches!(
-                value,
-                "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing"
-            )
-        {
-            bail!("invalid filter 'status={value}'");
-        }
-        match out.iter_mut().find(|(k, _)| k == key) {
-            Some((_, values)) => values.push(value.to_string()),
-            None => out.push((key.to_string(), vec![value.to_string()])),
-        }
-    }
-    Ok(out)
-}
-
-fn matches(c: &Container, key: &str, value: &str) -> bool {
-    match key {
-        "status" => c.state.status.as_str() == value,
-        "name" => c.record.name.contains(value.trim_start_matches('/')),
-        "id" => c.record.id.starts_with(value),
-        "health" => match &c.state.health {
-            Some(health) => health.status == value,
-            None => value == "none",
-        },
-        "label" => match value.split_once('=') {
-            Some((k, v)) => c.record.config.labels.get(k).is_some_and(|x| x == v),
-            None => c.record.config.labels.contains_key(value),
-        },
-        "ancestor" => {
-            let image = &c.record.config.image;
-            let id = c.record.image_id.trim_start_matches("sha256:");
-            image == value
-                || image.split(':').next() == Some(value)
-                || (value.len() >= 4 && id.starts_with(value.trim_start_matches("sha256:")))
-        }
-        _ => false,
     }
 }
 

@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use clap::{ArgAction, Args};
-use kiln_image::{ContentStore, ImageIndex, Reference};
+use kiln_image::{ContentStore, ImageIndex};
 use kiln_runtime::container::{ContainerStore, RestartPolicy};
 use kiln_runtime::lifecycle::{self, CreateOptions, HealthOverrides};
 use kiln_runtime::monitor::{self, Mode};
 
 use super::env_file::read_env_file;
-use super::terminal::RawTerminal;
 use super::Exit;
-use crate::cli::image_model::{find_one, Image};
+use kiln_image::catalog::{resolve_local, Image};
+use kiln_runtime::terminal::RawTerminal;
 
 /// Flags shared by `run` and `create` (Docker's names).
 #[derive(Debug, Args)]
@@ -280,17 +280,7 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
 fn resolve_image(root: &Path, arg: &str) -> Result<Image> {
     let content = ContentStore::new(root)?;
     let index = ImageIndex::new(root)?;
-    if let Ok(reference) = Reference::parse(arg) {
-        if let Some(record) = index.get(&reference)? {
-            return Image::read(&content, record.digest);
-        }
-    }
-    find_one(&content, &index, arg).map_err(|_| {
-        let shown = Reference::parse(arg)
-            .map(|r| r.to_string())
-            .unwrap_or_else(|_| arg.to_string());
-        anyhow!("Unable to find image '{shown}' locally (kiln does not pull from registries yet)")
-    })
+    Ok(resolve_local(&content, &index, arg)?)
 }
 
 fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {

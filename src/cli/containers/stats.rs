@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Args;
-use kiln_runtime::cgroups::ContainerCgroup;
+use kiln_runtime::cgroups::{host_total_memory, ContainerCgroup, Usage};
 use kiln_runtime::container::{short_id, Container, ContainerStore};
 use kiln_runtime::lifecycle;
 use serde_json::{json, Value};
@@ -138,24 +138,16 @@ fn cpu_percent(before: &Sample, now: &Sample) -> f64 {
 /// One row as JSON fields named like Docker's template fields.
 fn row(c: &Container, cpu: f64, host_memory: u64, no_trunc: bool) -> Value {
     let active = c.state.status.is_active();
-    let cg = cgroup(c);
-    let (usage, limit, pids, (read, write)) = if active {
-        let usage = cg
-            .memory_usage()
-            .unwrap_or(0)
-            .saturating_sub(inactive_file(&cg));
-        let limit = cg
-            .memory_limit()
-            .ok()
-            .flatten()
-            .unwrap_or(host_memory)
-            .min(host_memory.max(1));
-        let pids = cg
-            .pids_current()
-            .unwrap_or_else(|_| cg.pids().map_or(0, |p| p.len() as u64));
-        (usage, limit, pids, block_io(&cg))
+    let Usage {
+        memory: usage,
+        memory_limit: limit,
+        pids,
+        read_bytes: read,
+        write_bytes: write,
+    } = if active {
+        cgroup(c).usage(host_memory)
     } else {
-        (0, 0, 0, (0, 0))
+        Usage::default()
     };
     let mem_percent = if limit > 0 {
         usage as f64 / limit as f64 * 100.0
@@ -195,66 +187,6 @@ fn header(field: &str) -> String {
         other => return other.to_uppercase(),
     }
     .to_string()
-}
-
-/// `inactive_file` (v2) / `total_inactive_file` (v1) of `memory.stat`.
-fn inactive_file(cg: &ContainerCgroup) -> u64 {
-    cg.dirs()
-        .iter()
-        .filter_map(|d| std::fs::read_to_string(d.join("memory.stat")).ok())
-        .find_map(|text| {
-            text.lines().find_map(|l| {
-                let (key, value) = l.split_once(' ')?;
-                matches!(key, "inactive_file" | "total_inactive_file")
-                    .then(|| value.trim().parse().ok())?
-            })
-        })
-        .unwrap_or(0)
-}
-
-/// Bytes read and written: v2 `io.stat` (`rbytes=`, `wbytes=`) or v1
-/// `blkio.throttle.io_service_bytes` (`Read`, `Write`), summed over devices.
-fn block_io(cg: &ContainerCgroup) -> (u64, u64) {
-    let (mut read, mut write) = (0, 0);
-    for dir in cg.dirs() {
-        if let Ok(text) = std::fs::read_to_string(dir.join("io.stat")) {
-            for field in text.split_whitespace() {
-                if let Some(v) = field.strip_prefix("rbytes=") {
-                    read += v.parse::<u64>().unwrap_or(0);
-                } else if let Some(v) = field.strip_prefix("wbytes=") {
-                    write += v.parse::<u64>().unwrap_or(0);
-                }
-            }
-            return (read, write);
-        }
-        if let Ok(text) = std::fs::read_to_string(dir.join("blkio.throttle.io_service_bytes")) {
-            for line in text.lines() {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                if let [_, op, value] = fields[..] {
-                    let value = value.parse::<u64>().unwrap_or(0);
-                    match op {
-                        "Read" => read += value,
-                        "Write" => write += value,
-                        _ => {}
-                    }
-                }
-            }
-            return (read, write);
-        }
-    }
-    (read, write)
-}
-
-/// `MemTotal` of `/proc/meminfo`, in bytes.
-fn host_total_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            let line = t.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
-        })
-        .unwrap_or(0)
 }
 
 /// Go's `%.<digits>g` without exponent, trailing zeros trimmed.
