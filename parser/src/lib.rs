@@ -13,8 +13,8 @@
 //! - [`values`]: Docker's value syntaxes (`-v`, `--mount`, sizes, durations,
 //!   signals, restart policies, port specs...), shared by the CLI and Compose.
 //!
-//! - [`compose`]: Compose files (YAML with positions and tags; the loader's
-//!   passes).
+//! - [`compose`]: Compose files (YAML with positions and tags, `.env` files,
+//!   interpolation, schema; the loader's passes).
 
 pub mod compose;
 pub mod dockerfile;

@@ -6,6 +6,8 @@ use clap::Subcommand;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod text;
+
 /// Subcommands of `kiln debug compose`.
 #[derive(Debug, Subcommand)]
 pub enum ComposeDebugCommand {
@@ -17,12 +19,37 @@ pub enum ComposeDebugCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the variables Compose reads from env files, as JSON (keys in
+    /// file order; later files win).
+    Dotenv {
+        /// A variable of the process environment the files see (KEY=VALUE;
+        /// may be repeated).
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Read the files as a service's `env_file` list, with this entry of
+        /// the service's `environment:` on top (KEY=VALUE, or KEY for an
+        /// entry without value; may be repeated).
+        #[arg(long = "service-env", value_name = "KEY[=VALUE]")]
+        service_env: Vec<String>,
+        /// The env files, in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Substitute `${...}` templates: `{"template": …, "env": {…}}` JSON lines
+    /// on standard input, one `{"result": …}` or `{"error": …}` line out each.
+    Interpolate,
 }
 
 /// Runs a `kiln debug compose` subcommand.
 pub fn run(cmd: ComposeDebugCommand) -> Result<()> {
     match cmd {
         ComposeDebugCommand::Merge { files } => merge(&files),
+        ComposeDebugCommand::Dotenv {
+            env,
+            service_env,
+            files,
+        } => text::dotenv(&env, &service_env, &files),
+        ComposeDebugCommand::Interpolate => text::interpolate(),
     }
 }
 
