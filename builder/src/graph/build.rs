@@ -273,10 +273,10 @@ impl<'a> Builder<'a> {
         let image =
             self.bases
                 .resolve(base, platform)
-                .map_err(|message| GraphError::BaseImage {
+                .map_err(|e| GraphError::BaseImage {
                     at: stage.span.start,
                     reference: base.to_string(),
-                    message,
+                    message: e.to_string(),
                 })?;
         Ok(Some(Base::Image(Box::new(image.config))))
     }
