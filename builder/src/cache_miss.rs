@@ -99,7 +99,10 @@ mod tests {
     fn reasons_render_as_before() {
         let key = |s: &str| CacheKey(Digest::of(s.as_bytes()));
         let cases: Vec<(MissReason, String)> = vec![
-            (MissReason::NoPreviousBuild, "no previous build of this step".into()),
+            (
+                MissReason::NoPreviousBuild,
+                "no previous build of this step".into(),
+            ),
             (
                 MissReason::KeyUnchanged,
                 "key unchanged (--no-cache, or its cache record is gone)".into(),

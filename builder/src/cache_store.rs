@@ -24,10 +24,10 @@ use kiln_snapshotter::Snapshotter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::cache_miss::{FileChange, FileChangeKind};
 use crate::context::Context;
 use crate::executor::{Output, RootFs, TreeLayer};
 use crate::graph::{Op, Vertex};
-use crate::cache_miss::{FileChange, FileChangeKind};
 use crate::solver::cache_key::{Field, KeyExplanation};
 use crate::solver::{CacheKey, CacheLookup, ComputedKey, KeyChange};
 use crate::Digest;

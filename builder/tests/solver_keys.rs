@@ -143,6 +143,11 @@ fn the_handed_key_is_the_cache_key_of_its_preimage() {
         let inputs: Vec<CacheKey> = g.inputs(id).iter().map(|i| solved.keys[i]).collect();
         let reads_files = matches!(v.op, Op::Context(_) | Op::File(_));
         let content = reads_files.then(|| Digest::of(v.name.as_bytes()));
-        assert_eq!(solved.keys[&id], cache_key(v, &inputs, content), "{}", v.name);
+        assert_eq!(
+            solved.keys[&id],
+            cache_key(v, &inputs, content),
+            "{}",
+            v.name
+        );
     }
 }

@@ -70,9 +70,11 @@ pub fn execute(
     let workdir = "/";
     let err = |e: file::FileError| ExecError::other(e.to_string());
     let from = from_input(action, inputs)?;
-    if let (Some(Output::Context { context, .. }), Some(identity), Some(upper)) =
-        (from, rebase::identity(vertex, inputs, &computed.explanation), active.upper_dir())
-    {
+    if let (Some(Output::Context { context, .. }), Some(identity), Some(upper)) = (
+        from,
+        rebase::identity(vertex, inputs, &computed.explanation),
+        active.upper_dir(),
+    ) {
         // `--no-cache` (or a `--no-cache-filter` stage) copies everything
         // afresh; the record it leaves serves the next build.
         let previous = (!vertex.ignore_cache)

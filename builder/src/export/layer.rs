@@ -18,8 +18,7 @@ use std::path::PathBuf;
 
 use kiln_image::{ContentStore, Digest};
 use kiln_snapshotter::{
-    diff_overlay_reusing, diff_trees_reusing, Contents, DiffOptions, Snapshotter,
-    GZIP_MEMBER_CODEC,
+    diff_overlay_reusing, diff_trees_reusing, Contents, DiffOptions, Snapshotter, GZIP_MEMBER_CODEC,
 };
 
 /// A layer written to the content store.

@@ -129,6 +129,9 @@ impl KeyExplanation {
     /// (`field args: [..] -> [..]`, `input 1: sha256:.. -> sha256:..`,
     /// `content: .. -> ..`); empty when the keys are equal.
     pub fn changes(&self, previous: &KeyExplanation) -> Vec<String> {
-        self.diff(previous).iter().map(KeyChange::to_string).collect()
+        self.diff(previous)
+            .iter()
+            .map(KeyChange::to_string)
+            .collect()
     }
 }

@@ -37,7 +37,10 @@ pub fn layout_names_own_and_parent_dirs(make: Make<'_>) {
         Contents::Changes => {
             assert_eq!(names(&l2.own, ""), ["a", "b", "gone"]);
             let whiteout = fs::symlink_metadata(l2.own.join("gone")).unwrap();
-            assert!(whiteout.file_type().is_char_device(), "a deletion is a whiteout");
+            assert!(
+                whiteout.file_type().is_char_device(),
+                "a deletion is a whiteout"
+            );
         }
         Contents::WholeTree => {
             let view = Mounted::new(&root, &sn.view("whole", Some("l2")).unwrap());
@@ -55,7 +58,10 @@ pub fn layout_names_own_and_parent_dirs(make: Make<'_>) {
     sn.view("v", Some("l2")).unwrap();
     let view = sn.layout("v").unwrap();
     assert_eq!(view.parents, [l2.own.clone(), l1.own.clone()]);
-    assert!(names(&view.own, "").is_empty(), "a view's own dir stays empty");
+    assert!(
+        names(&view.own, "").is_empty(),
+        "a view's own dir stays empty"
+    );
 
     assert!(matches!(sn.layout("missing"), Err(Error::NotFound { key }) if key == "missing"));
 }

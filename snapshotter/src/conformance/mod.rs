@@ -85,7 +85,10 @@ pub const CASES: &[Case] = &[
     case("persists_across_reopen", persists_across_reopen),
     case("concurrent_prepare_commit", concurrent_prepare_commit),
     case("deep_chain_under_long_root", deep_chain_under_long_root),
-    case("layout_names_own_and_parent_dirs", layout_names_own_and_parent_dirs),
+    case(
+        "layout_names_own_and_parent_dirs",
+        layout_names_own_and_parent_dirs,
+    ),
 ];
 
 const fn case(name: &'static str, run: fn(Make<'_>)) -> Case {
