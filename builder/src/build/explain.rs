@@ -131,7 +131,7 @@ impl<'a> Explaining<'a> {
             match change {
                 KeyChange::Input { slot, .. } if slot < inputs.len() => {
                     let v = inputs[slot];
-                    if !seen.get(&v).is_some_and(|s| !s.files.is_empty()) {
+                    if seen.get(&v).is_none_or(|s| s.files.is_empty()) {
                         let step = self.graph.vertex(v).name.clone();
                         out.push(MissReason::InputChanged { slot, step });
                     }

@@ -33,17 +33,17 @@ pub fn resolve_image(
         move |source| ImageLookupError::Read {
             reference: reference.to_string(),
             what,
-            source,
+            source: Box::new(source),
         }
     };
     let parsed =
         Reference::parse(reference).map_err(|source| ImageLookupError::InvalidReference {
             reference: named(),
-            source,
+            source: Box::new(source),
         })?;
     let record = images
         .get(&parsed)
-        .map_err(ImageLookupError::Index)?
+        .map_err(|e| ImageLookupError::Index(Box::new(e)))?
         .ok_or_else(|| ImageLookupError::NotFound { reference: named() })?;
     let manifest =
         kiln_image::host_manifest(content, &record.digest).map_err(read(String::new()))?;

@@ -128,11 +128,11 @@ pub enum ImageLookupError {
         reference: String,
         /// Why it does not parse.
         #[source]
-        source: kiln_image::ImageError,
+        source: Box<kiln_image::ImageError>,
     },
     /// The image index could not be read.
     #[error("image index: {0}")]
-    Index(#[source] kiln_image::ImageError),
+    Index(#[source] Box<kiln_image::ImageError>),
     /// The image is not in the local store.
     #[error("image {reference} not found locally (kiln does not pull yet)")]
     NotFound {
@@ -149,7 +149,7 @@ pub enum ImageLookupError {
         what: String,
         /// What failed.
         #[source]
-        source: kiln_image::ImageError,
+        source: Box<kiln_image::ImageError>,
     },
     /// The config lists another number of diff_ids than the manifest layers.
     #[error("image {reference}: {layers} layers but {diff_ids} diff_ids")]

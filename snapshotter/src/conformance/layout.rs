@@ -28,7 +28,7 @@ pub fn layout_names_own_and_parent_dirs(make: Make<'_>) {
     let l1 = sn.layout("l1").unwrap();
     let l2 = sn.layout("l2").unwrap();
     assert!(l1.parents.is_empty(), "{l1:?}");
-    assert_eq!(l2.parents, [l1.own.clone()]);
+    assert_eq!(l2.parents, std::slice::from_ref(&l1.own));
     assert_eq!(l1.contents, l2.contents);
     assert_eq!(read(&l1.own, "a").as_deref(), Some("a1"));
     assert_eq!(read(&l2.own, "a").as_deref(), Some("a2"));
