@@ -8,11 +8,13 @@
 #   W2  20,000-file, ~200 MB context, `COPY . /app`: no-change rebuild, and the
 #       rebuild after appending to one small file (the COPY misses and runs)
 # Each binary has its own fresh --root (busybox:local loaded), first build
-# untimed; runs of A and B are interleaved so machine noise hits both alike;
-# preparation (the file change) is never timed. No docker needed.
+# untimed; runs of A and B are interleaved (alternating which goes first) so
+# machine noise hits both alike; preparation (the file change) is never timed.
+# No docker needed.
 #
 # Usage (as root): KILN_A=/path/kiln-before KILN_B=/path/kiln-after bash benches/build_ab.sh
-# Env: RUNS (default 5), WORKLOADS (default "w1 w2"), ANCHORS_TMP (W2 context,
+# Env: RUNS (default 5), WORKLOADS (default "w1 w2"), SCENARIOS (default
+#   "nochange change"; W1 has no change scenario), ANCHORS_TMP (W2 context,
 #   default /tmp/kiln-bench-anchors), BENCH_DIR (roots; default a fresh /tmp dir).
 set -euo pipefail
 
@@ -45,13 +47,20 @@ timed() { # NAME CMD... : runs CMD once, appends its wall time in ms
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 kb() { kiln "$1" build -q -f "$df" -t "$tag" "$ctx" >/dev/null; }
 
+# Odd runs time B first: whichever runs second inherits the first one's
+# writeback and cache state, so the order alternates.
+order() { if (($1 % 2)); then echo "b a"; else echo "a b"; fi; }
 nochange() { # W
-    local i; kb a; kb b # warm-up
-    for ((i = 0; i < RUNS; i++)); do timed "$1.nochange.a" kb a; timed "$1.nochange.b" kb b; done
+    local i who; kb a; kb b # warm-up
+    for ((i = 0; i < RUNS; i++)); do
+        for who in $(order "$i"); do timed "$1.nochange.$who" kb "$who"; done
+    done
 }
 changed() { # W
-    local i
-    for ((i = 0; i < RUNS; i++)); do change; timed "$1.change.a" kb a; change; timed "$1.change.b" kb b; done
+    local i who
+    for ((i = 0; i < RUNS; i++)); do
+        for who in $(order "$i"); do change; timed "$1.change.$who" kb "$who"; done
+    done
 }
 
 for w in $WORKLOADS; do
@@ -72,8 +81,8 @@ for w in $WORKLOADS; do
         victim=$ctx/src/pkg000/file00000.txt
         change() { echo "changed $(date +%s%N)" >>"$victim"; }
         echo "== w2: first builds (untimed)" >&2; kb a; kb b
-        nochange w2
-        changed w2
+        [[ " ${SCENARIOS:-nochange change} " = *" nochange "* ]] && nochange w2
+        [[ " ${SCENARIOS:-nochange change} " = *" change "* ]] && changed w2
         ;;
     *) echo "unknown workload $w" >&2; exit 2 ;;
     esac
