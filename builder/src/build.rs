@@ -44,7 +44,9 @@ use crate::context::{Context, Ignore, OpenOptions};
 use crate::executor::source::resolve_image;
 use crate::executor::{KilnExecutor, Output, RootFs, RootLayer, TreeLayer};
 use crate::export::{built_layer, ImageDoc, Layer};
-use crate::graph::{self, BaseImage, BaseImages, BuildGraph, BuildOptions, Op, VertexId};
+use crate::graph::{
+    self, BaseImage, BaseImages, BuildGraph, BuildOptions, ImageLookupError, Op, VertexId,
+};
 use crate::local_cache::{self, CacheExport, Imported, ImportingCache, LocalCacheError};
 use crate::solver::{Event, SolveError, Solver};
 
@@ -184,7 +186,7 @@ pub struct StoreImages<'a> {
 }
 
 impl BaseImages for StoreImages<'_> {
-    fn resolve(&self, reference: &str, _platform: &str) -> Result<BaseImage, String> {
+    fn resolve(&self, reference: &str, _platform: &str) -> Result<BaseImage, ImageLookupError> {
         let image = resolve_image(self.content, self.images, reference)?;
         Ok(BaseImage {
             config: image_config::from_doc(&image.config),
@@ -309,7 +311,7 @@ pub fn build(root: &Path, request: BuildRequest) -> Result<Built, BuildError> {
     tag::hold(&lease, &layers)?;
     let (manifest, config) = doc
         .write(&content, &created)
-        .map_err(store_err("write image"))?;
+        .map_err(|e| store_err("write image")(e.to_string()))?;
     tag::hold(&lease, &[manifest])?;
     tag::tag_all(&content, &images, &request.tags, &manifest)?;
     if let Some(to) = &request.cache_to {
@@ -375,7 +377,8 @@ fn assemble(
     }
     let mut doc = match &graph.vertex(bottom).op {
         Op::Source(graph::SourceOp::Image { reference, .. }) => {
-            let image = resolve_image(content, images, reference).map_err(BuildError::Store)?;
+            let image = resolve_image(content, images, reference)
+                .map_err(|e| BuildError::Store(e.to_string()))?;
             let base = root_of(outputs, bottom)?;
             if base.image_manifest != Some(image.manifest) {
                 return Err(BuildError::Store(format!(

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 use kiln_snapshotter::{Collected, Snapshotter};
 
 use crate::executor::{RootFs, TreeLayer};
-use crate::snapshot_gc;
+use crate::snapshot_gc::{self, GcError};
 
 /// One build cache record on disk.
 #[derive(Debug, Clone)]
@@ -81,16 +81,37 @@ pub struct Pruned {
     pub snapshots: Collected,
 }
 
+/// Why `kiln builder prune` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// The whole build cache could not be removed.
+    #[error("remove build cache: {0}")]
+    RemoveCache(#[source] std::io::Error),
+    /// One selected cache record could not be removed.
+    #[error("remove {}: {source}", .path.display())]
+    RemoveRecord {
+        /// The record file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The snapshot collector (or opening the snapshotters) failed.
+    #[error(transparent)]
+    Snapshots(#[from] GcError),
+}
+
 /// Removes the selected cache records of `root`, then collects snapshots.
-pub fn prune(root: &Path, options: &PruneOptions) -> Result<Pruned, String> {
+pub fn prune(root: &Path, options: &PruneOptions) -> Result<Pruned, PruneError> {
     let records = if *options == PruneOptions::default() {
-        crate::cache_store::prune(root).map_err(|e| format!("remove build cache: {e}"))?
+        crate::cache_store::prune(root).map_err(PruneError::RemoveCache)?
     } else {
         let doomed = select(root, options)?;
         for record in &doomed {
             match std::fs::remove_file(&record.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(format!("remove {}: {e}", record.path.display()))
+                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                    let path = record.path.clone();
+                    return Err(PruneError::RemoveRecord { path, source });
                 }
                 _ => {}
             }
@@ -102,7 +123,7 @@ pub fn prune(root: &Path, options: &PruneOptions) -> Result<Pruned, String> {
 }
 
 /// The records `options` select for removal.
-fn select(root: &Path, options: &PruneOptions) -> Result<Vec<CacheRecord>, String> {
+fn select(root: &Path, options: &PruneOptions) -> Result<Vec<CacheRecord>, PruneError> {
     let now = SystemTime::now();
     let mut all = records(root);
     if let Some(until) = options.until {

@@ -24,11 +24,12 @@ use kiln_snapshotter::Snapshotter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::cache_miss::{FileChange, FileChangeKind};
 use crate::context::Context;
 use crate::executor::{Output, RootFs, TreeLayer};
 use crate::graph::{Op, Vertex};
 use crate::solver::cache_key::{Field, KeyExplanation};
-use crate::solver::{CacheKey, CacheLookup};
+use crate::solver::{CacheKey, CacheLookup, ComputedKey, KeyChange};
 use crate::Digest;
 
 /// The folder of cache entries under a kiln root.
@@ -195,11 +196,13 @@ pub struct ExplanationRecord {
 }
 
 impl ExplanationRecord {
-    /// The record of `explanation` for the step called `name`.
-    pub fn new(name: &str, explanation: &KeyExplanation) -> ExplanationRecord {
+    /// The record of the key `computed` (as the solver computed it: not
+    /// hashed again) for the step called `name`.
+    pub fn new(name: &str, computed: &ComputedKey) -> ExplanationRecord {
+        let explanation = &computed.explanation;
         ExplanationRecord {
             name: name.to_string(),
-            key: explanation.key().to_string(),
+            key: computed.key.to_string(),
             version: explanation.version,
             op: explanation.op.to_string(),
             fields: explanation
@@ -213,11 +216,13 @@ impl ExplanationRecord {
     }
 
     /// What changed from this (earlier) record to `now`
-    /// ([`KeyExplanation::changes`] over both preimages), one line each.
-    pub fn changes_to(&self, now: &KeyExplanation) -> Vec<String> {
+    /// ([`KeyExplanation::diff`] over both preimages), an environment list
+    /// variable by variable.
+    pub fn changes_to(&self, now: &KeyExplanation) -> Vec<KeyChange> {
         let previous = self;
         if previous.op != now.op {
-            return vec![format!("op: {} -> {}", previous.op, now.op)];
+            let (before, now) = (previous.op.clone(), now.op.to_string());
+            return vec![KeyChange::Op { before, now }];
         }
         let before = KeyExplanation {
             version: previous.version,
@@ -241,15 +246,16 @@ impl ExplanationRecord {
                 .collect(),
             content: previous.content.as_deref().map(parse_digest),
         };
-        let mut out = now.changes(&before);
-        // An environment list is shown variable by variable.
-        for ((name, f_now), (_, f_before)) in now.fields.iter().zip(&before.fields) {
-            if let (Field::List(a), Field::List(b)) = (f_now, f_before) {
-                if *name == "env" && a != b {
-                    let prefix = format!("field {name}: ");
-                    out.retain(|l| !l.starts_with(&prefix));
-                    out.extend(env_changes(b, a));
-                }
+        let mut out = Vec::new();
+        for change in now.diff(&before) {
+            match change {
+                // An environment list is shown variable by variable.
+                KeyChange::Field {
+                    name,
+                    before: Field::List(before),
+                    now: Field::List(now),
+                } if name == "env" => out.extend(env_changes(&before, &now)),
+                other => out.push(other),
             }
         }
         out
@@ -257,11 +263,11 @@ impl ExplanationRecord {
 }
 
 /// The files added, removed or changed from `before` to `now` (a context
-/// selection's entries as [`Entry::describe`] lines), as `path (what now)`,
-/// `path (added)` or `path (removed)`.
+/// selection's entries as [`Entry::describe`] lines), in path order, the
+/// removed ones last.
 ///
 /// [`Entry::describe`]: crate::context::Entry::describe
-pub fn file_changes(now: &[String], before: &[String]) -> Vec<String> {
+pub fn file_changes(now: &[String], before: &[String]) -> Vec<FileChange> {
     let index = |lines: &[String]| {
         lines
             .iter()
@@ -274,23 +280,27 @@ pub fn file_changes(now: &[String], before: &[String]) -> Vec<String> {
             .collect::<std::collections::BTreeMap<_, _>>()
     };
     let (now, before) = (index(now), index(before));
+    let change = |path: &String, kind| FileChange {
+        path: path.clone(),
+        kind,
+    };
     let mut out = Vec::new();
     for (path, line) in &now {
         match before.get(path) {
             Some(old) if old == line => {}
-            Some(_) => out.push(format!("{path} ({})", describe_what(line))),
-            None => out.push(format!("{path} (added)")),
+            Some(_) => out.push(change(path, FileChangeKind::Changed(describe_what(line)))),
+            None => out.push(change(path, FileChangeKind::Added)),
         }
     }
     for path in before.keys().filter(|p| !now.contains_key(*p)) {
-        out.push(format!("{path} (removed)"));
+        out.push(change(path, FileChangeKind::Removed));
     }
     out
 }
 
-/// `env NAME: "old" -> "new"` for each variable that differs between two
-/// `KEY=VALUE` lists (`(unset)` for a missing one).
-fn env_changes(before: &[String], now: &[String]) -> Vec<String> {
+/// A [`KeyChange::Env`] for each variable that differs between two
+/// `KEY=VALUE` lists.
+fn env_changes(before: &[String], now: &[String]) -> Vec<KeyChange> {
     let map = |l: &[String]| {
         l.iter()
             .map(|kv| {
@@ -300,11 +310,14 @@ fn env_changes(before: &[String], now: &[String]) -> Vec<String> {
             .collect::<std::collections::BTreeMap<_, _>>()
     };
     let (before, now) = (map(before), map(now));
-    let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |v| format!("{v:?}"));
     let keys: std::collections::BTreeSet<_> = before.keys().chain(now.keys()).collect();
     keys.into_iter()
         .filter(|k| before.get(*k) != now.get(*k))
-        .map(|k| format!("env {k}: {} -> {}", show(before.get(k)), show(now.get(k))))
+        .map(|k| KeyChange::Env {
+            name: k.clone(),
+            before: before.get(k).cloned(),
+            now: now.get(k).cloned(),
+        })
         .collect()
 }
 

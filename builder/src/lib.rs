@@ -16,7 +16,8 @@
 //!   in the kiln root.
 //! - [`executor`]: kiln's [`Executor`](solver::Executor): image sources, RUN
 //!   as one-shot containers (`kiln oneshot-run`), COPY/ADD and WORKDIR on
-//!   snapshots; [`cache_store`]: the persistent cache records.
+//!   snapshots; [`cache_store`]: the persistent cache records;
+//!   [`cache_miss`]: why a step missed the cache (`--debug-cache`), typed.
 //! - [`export`]: layers from snapshots and the image's config and manifest.
 //! - [`build`]: the driver `kiln build` calls: parse, resolve bases, graph,
 //!   solve, export, tag.
@@ -33,6 +34,7 @@
 //! [`Digest`]).
 
 pub mod build;
+pub mod cache_miss;
 pub mod cache_prune;
 pub mod cache_store;
 pub mod context;

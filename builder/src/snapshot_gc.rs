@@ -31,9 +31,46 @@ use serde_json::Value;
 
 use crate::executor::{RootFs, TreeLayer};
 
+/// Why the snapshot collector could not run (it then removed nothing).
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    /// A snapshotter's state under the root could not be opened.
+    #[error("{snapshotter} snapshotter: {source}")]
+    Open {
+        /// `overlay` or `native`.
+        snapshotter: &'static str,
+        /// What failed.
+        #[source]
+        source: kiln_snapshotter::Error,
+    },
+    /// A snapshotter's sweep failed.
+    #[error("collect {snapshotter} snapshots: {source}")]
+    Collect {
+        /// `overlay` or `native`.
+        snapshotter: &'static str,
+        /// What failed (finding the roots included).
+        #[source]
+        source: kiln_snapshotter::Error,
+    },
+    /// The image side of the roots could not be read: `what` is `content
+    /// store`, `image index` or `leases`.
+    #[error("{what}: {source}")]
+    Images {
+        /// Which store.
+        what: &'static str,
+        /// What failed.
+        #[source]
+        source: kiln_image::ImageError,
+    },
+}
+
+fn images_err(what: &'static str) -> impl Fn(kiln_image::ImageError) -> GcError {
+    move |source| GcError::Images { what, source }
+}
+
 /// Runs the snapshot collector on every snapshotter that has state under
 /// `root`; returns what they removed together.
-pub fn collect(root: &Path) -> Result<Collected, String> {
+pub fn collect(root: &Path) -> Result<Collected, GcError> {
     let mut total = Collected::default();
     for snapshotter in snapshotters(root)? {
         let roots = |_: &[Info]| {
@@ -45,7 +82,10 @@ pub fn collect(root: &Path) -> Result<Collected, String> {
         let name = snapshotter.name();
         let done = snapshotter
             .collect(&roots)
-            .map_err(|e| format!("collect {name} snapshots: {e}"))?;
+            .map_err(|source| GcError::Collect {
+                snapshotter: name,
+                source,
+            })?;
         for key in &done.removed {
             // The scratch folder of a killed build's step (`executor::snapshot`).
             let work = root.join("builder/run").join(key);
@@ -61,10 +101,14 @@ pub fn collect(root: &Path) -> Result<Collected, String> {
 }
 
 /// The snapshotters whose state folder exists under `root`.
-pub fn snapshotters(root: &Path) -> Result<Vec<Box<dyn Snapshotter>>, String> {
+pub fn snapshotters(root: &Path) -> Result<Vec<Box<dyn Snapshotter>>, GcError> {
     let mut out: Vec<Box<dyn Snapshotter>> = Vec::new();
-    let err =
-        |name: &'static str| move |e: kiln_snapshotter::Error| format!("{name} snapshotter: {e}");
+    let err = |snapshotter: &'static str| {
+        move |source: kiln_snapshotter::Error| GcError::Open {
+            snapshotter,
+            source,
+        }
+    };
     if root.join("snapshots/overlay").is_dir() {
         out.push(Box::new(
             OverlaySnapshotter::new(root).map_err(err("overlay"))?,
@@ -79,7 +123,7 @@ pub fn snapshotters(root: &Path) -> Result<Vec<Box<dyn Snapshotter>>, String> {
 }
 
 /// Every snapshot key in use under `root` (see the module docs).
-pub fn in_use(root: &Path) -> Result<BTreeSet<String>, String> {
+pub fn in_use(root: &Path) -> Result<BTreeSet<String>, GcError> {
     let mut keys = image_snapshots(root)?;
     keys.extend(cache_snapshots(root));
     keys.extend(container_snapshots(root));
@@ -88,18 +132,18 @@ pub fn in_use(root: &Path) -> Result<BTreeSet<String>, String> {
 
 /// The chain IDs of every image in the index and of every image a live lease
 /// holds, plus the snapshot keys leases hold.
-pub fn image_snapshots(root: &Path) -> Result<BTreeSet<String>, String> {
-    let content = ContentStore::new(root).map_err(|e| format!("content store: {e}"))?;
-    let index = ImageIndex::new(root).map_err(|e| format!("image index: {e}"))?;
+pub fn image_snapshots(root: &Path) -> Result<BTreeSet<String>, GcError> {
+    let content = ContentStore::new(root).map_err(images_err("content store"))?;
+    let index = ImageIndex::new(root).map_err(images_err("image index"))?;
     let mut manifests: Vec<Digest> = index
         .list()
-        .map_err(|e| format!("image index: {e}"))?
+        .map_err(images_err("image index"))?
         .into_iter()
         .map(|(_, record)| record.digest)
         .collect();
     let mut keys = BTreeSet::new();
     let leases = index.leases().and_then(|l| l.live());
-    for lease in leases.map_err(|e| format!("leases: {e}"))? {
+    for lease in leases.map_err(images_err("leases"))? {
         manifests.extend(lease.digests);
         keys.extend(lease.snapshots);
     }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use kiln_builder::graph::{BuildGraph, BuildOptions, Op, Platform, SourceOp, Vertex, VertexId};
 use kiln_builder::solver::{
-    cache_key, explain, CacheKey, CacheLookup, Event, ExecContext, ExecError, Executor, SolveError,
-    Solver, KEY_VERSION,
+    cache_key, explain, CacheKey, CacheLookup, ComputedKey, Event, ExecContext, ExecError,
+    Executor, SolveError, Solver, KEY_VERSION,
 };
 use kiln_builder::Digest;
 use kiln_parser::dockerfile::parse_dockerfile;
@@ -51,6 +51,7 @@ impl Executor for Fake {
         &self,
         vertex: &Vertex,
         inputs: &[String],
+        _key: &ComputedKey,
         cx: &ExecContext<'_>,
     ) -> Result<String, ExecError> {
         let start = Instant::now();

@@ -1,7 +1,8 @@
 //! `kiln-snapshotter`: filesystem snapshots and layers.
 //!
 //! Owns the [`Snapshotter`] trait (containerd's model: prepare/view/commit/remove/
-//! mounts; mounts are returned as data, never mounted here), its overlayfs
+//! mounts; mounts are returned as data, never mounted here; where a snapshot's
+//! files live on disk is data too, a [`Layout`]), its overlayfs
 //! ([`OverlaySnapshotter`]) and native-copy ([`NativeSnapshotter`]) implementations
 //! with a shared [`conformance`] suite, and the [`mount`] helpers callers use to
 //! perform the returned [`Mount`]s, and the [`differ`] (upper dir or tree pair ->
@@ -54,6 +55,6 @@ pub use differ::{
 pub use error::{Error, Result};
 pub use native::NativeSnapshotter;
 pub use overlay::OverlaySnapshotter;
-pub use snapshot::{Info, Kind, Labels, Mount, Snapshotter, Usage};
+pub use snapshot::{Contents, Info, Kind, Labels, Layout, Mount, Snapshotter, Usage};
 pub use store::Collected;
 pub use unpack::{chain_ids, tree_listing, unpack, UnpackError};

@@ -8,6 +8,9 @@
 //! Mounts: an active snapshot is an `rbind,rw` bind of its own `fs`. A view is an
 //! `rbind,ro` bind of its parent's `fs` — committed snapshots are immutable, so a
 //! view needs no copy — or of its own empty `fs` when it has no parent.
+//!
+//! Layout ([`Snapshotter::layout`]): `own` is the snapshot's `fs`, holding its
+//! whole tree ([`Contents::WholeTree`]); its parents' `fs` directories follow.
 
 use std::fs::{self, DirBuilder};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -16,7 +19,7 @@ use std::path::Path;
 use crate::copy::copy_tree;
 use crate::snapshot::{bind, path_str};
 use crate::store::{Snap, Store, FS};
-use crate::{Error, Info, Kind, Labels, Mount, Result, Snapshotter, Usage};
+use crate::{Contents, Error, Info, Kind, Labels, Layout, Mount, Result, Snapshotter, Usage};
 
 const NAME: &str = "native";
 
@@ -104,6 +107,15 @@ impl Snapshotter for NativeSnapshotter {
 
     fn list(&self) -> Result<Vec<Info>> {
         self.store.list()
+    }
+
+    fn layout(&self, key: &str) -> Result<Layout> {
+        let (own, parents) = self.store.dirs(key)?;
+        Ok(Layout {
+            own,
+            parents,
+            contents: Contents::WholeTree,
+        })
     }
 
     fn usage(&self, key: &str) -> Result<Usage> {

@@ -14,9 +14,11 @@
 //!
 //! `index=off` is added when the kernel enables the overlay index by default, as
 //! lower directories are shared between mounts. Paths go into overlay options, so
-//! the root must be UTF-8 and free of `,` and `:`. The options name full paths
-//! (callers such as the builder's exporter read the directories from them);
-//! when they exceed the one page `mount(2)` takes, [`crate::mount::mount_all`]
+//! the root must be UTF-8 and free of `,` and `:`. Callers that need the
+//! directories themselves (the builder's exporter, its COPY rebase) ask
+//! [`Snapshotter::layout`] (`own` = the `fs` above, [`Contents::Changes`]) rather
+//! than reading them back from the options. The options name full paths; when
+//! they exceed the one page `mount(2)` takes, [`crate::mount::mount_all`]
 //! mounts them without full paths (see `overlay_mount`), so the layer limit does
 //! not depend on the root path: overlayfs' own 500 lower layers on Linux 6.8+
 //! (`lowerdir+`), 200+ on older kernels; Docker's overlay2 allows 128.
@@ -29,7 +31,9 @@ use std::sync::OnceLock;
 
 use crate::snapshot::{bind, path_str};
 use crate::store::{Snap, Store, FS};
-use crate::{mount, Error, Info, Kind, Labels, Mount, Result, Snapshotter, Usage};
+use crate::{
+    mount, Contents, Error, Info, Kind, Labels, Layout, Mount, Result, Snapshotter, Usage,
+};
 
 const NAME: &str = "overlay";
 
@@ -182,6 +186,15 @@ impl Snapshotter for OverlaySnapshotter {
 
     fn list(&self) -> Result<Vec<Info>> {
         self.store.list()
+    }
+
+    fn layout(&self, key: &str) -> Result<Layout> {
+        let (own, parents) = self.store.dirs(key)?;
+        Ok(Layout {
+            own,
+            parents,
+            contents: Contents::Changes,
+        })
     }
 
     fn usage(&self, key: &str) -> Result<Usage> {

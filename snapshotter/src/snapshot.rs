@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
@@ -93,6 +93,36 @@ impl Mount {
     }
 }
 
+/// What a snapshot's own directory holds, relative to its parents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contents {
+    /// Only what the snapshot changed over its parents, deletions as overlayfs
+    /// whiteouts (the overlay snapshotter: the directory is an upper or lower
+    /// directory of overlay mounts).
+    Changes,
+    /// The whole tree (the native snapshotter copies its parent on `prepare`);
+    /// the changes are found by comparing with the parent's tree.
+    WholeTree,
+}
+
+/// Where a snapshot keeps its files on disk, as data: what the differ and the
+/// builder read instead of parsing mount options (`upperdir=`, `lowerdir=`).
+///
+/// The directories are the snapshotter's own; callers only read them, except the
+/// owner of an active snapshot, who may write into `own` what it would write
+/// through the mount. A view's own directory stays empty: a view shows its parents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// The snapshot's own directory (overlay: the upper directory of an active
+    /// snapshot, the top lower directory of a committed one).
+    pub own: PathBuf,
+    /// The own directories of its committed parent chain, nearest first.
+    pub parents: Vec<PathBuf>,
+    /// What `own` (and each parent's directory) holds.
+    pub contents: Contents,
+}
+
 /// A store of layered filesystem snapshots.
 ///
 /// Implementations keep their metadata under `<root>/snapshots/<name>/` and are safe
@@ -127,6 +157,10 @@ pub trait Snapshotter: Send + Sync {
 
     /// Describes every snapshot, sorted by name.
     fn list(&self) -> Result<Vec<Info>>;
+
+    /// Where the snapshot `key` (active, view or committed) and its parents keep
+    /// their files; see [`Layout`].
+    fn layout(&self, key: &str) -> Result<Layout>;
 
     /// Measures the snapshot's own files by walking its directory.
     fn usage(&self, key: &str) -> Result<Usage>;

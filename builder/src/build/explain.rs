@@ -1,10 +1,11 @@
 //! Keeps every step's cache key preimage for `--debug-cache`.
 //!
-//! [`Explaining`] wraps the [`KilnExecutor`]: when the solver asks for a
-//! vertex's content digest (just before its cache lookup) it computes the
-//! vertex's [`KeyExplanation`] and loads the previous build's record of the
-//! same step name; when a vertex executes (a miss) it reports why, comparing
-//! the two, and records the new preimage once the step succeeded. Context
+//! [`Explaining`] wraps the [`KilnExecutor`]: when the solver shows it a
+//! vertex's key (just before its cache lookup) it keeps the key's
+//! [`KeyExplanation`](crate::solver::KeyExplanation) (the solver's, not computed again) and loads the
+//! previous build's record of the same step name; when a vertex executes (a
+//! miss) it reports why as typed [`MissReason`]s, comparing the two, and
+//! records the new preimage once the step succeeded. Context
 //! selections never execute (their key already covers the files), so their
 //! record, with the selection's file list, is saved when their key changed;
 //! a step whose context input changed then names the files.
@@ -18,24 +19,24 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::cache_miss::{FileChange, MissReason};
 use crate::cache_store::{self, ExplanationRecord};
 use crate::context::Selection;
 use crate::executor::{KilnExecutor, Output};
 use crate::graph::{BuildGraph, Op, Vertex, VertexId};
-use crate::solver::cache_key::{explain, KeyExplanation};
-use crate::solver::{ExecContext, ExecError, Executor};
+use crate::solver::{ComputedKey, ExecContext, ExecError, Executor, KeyChange};
 use crate::Digest;
 
-/// Called for each step that missed the cache with the reasons, one line
-/// each (`--debug-cache`).
-pub type CacheMisses = Arc<dyn Fn(VertexId, Vec<String>) + Send + Sync>;
+/// Called for each step that missed the cache with the reasons
+/// (`--debug-cache`; each one renders as one line).
+pub type CacheMisses = Arc<dyn Fn(VertexId, Vec<MissReason>) + Send + Sync>;
 
 /// What is known about one vertex of this build.
 struct Seen {
-    now: KeyExplanation,
+    now: ComputedKey,
     previous: Option<ExplanationRecord>,
     /// For context selections: the file changes since the previous record.
-    files: Vec<String>,
+    files: Vec<FileChange>,
 }
 
 /// The [`KilnExecutor`] plus explanation records; see the module docs.
@@ -79,7 +80,7 @@ impl<'a> Explaining<'a> {
         vertex: &Vertex,
         record: &ExplanationRecord,
         changed: bool,
-    ) -> Vec<String> {
+    ) -> Vec<FileChange> {
         let (Op::Context(op), Some(context)) = (&vertex.op, &self.inner.context) else {
             return Vec::new();
         };
@@ -105,45 +106,66 @@ impl<'a> Explaining<'a> {
 
     /// Why `id` missed: its own changes, with an input that is a context
     /// selection expanded to the files that changed.
-    fn reasons(&self, id: VertexId) -> Vec<String> {
+    fn reasons(&self, id: VertexId) -> Vec<MissReason> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let Some(this) = seen.get(&id) else {
-            return vec!["no cache key was computed".into()];
+            return vec![MissReason::NoKey];
         };
         let Some(previous) = &this.previous else {
-            return vec!["no previous build of this step".into()];
+            return vec![MissReason::NoPreviousBuild];
         };
-        let changes = previous.changes_to(&this.now);
+        let changes = previous.changes_to(&this.now.explanation);
         if changes.is_empty() {
-            return vec!["key unchanged (--no-cache, or its cache record is gone)".into()];
+            return vec![MissReason::KeyUnchanged];
         }
         let inputs = self.graph.inputs(id);
         let name = &self.graph.vertex(id).name;
         let instruction = name.split_once("] ").map_or(name.as_str(), |(_, i)| i);
-        let context_files: Vec<&String> = inputs
+        let context_files: Vec<&FileChange> = inputs
             .iter()
             .filter_map(|v| seen.get(v))
             .flat_map(|s| &s.files)
             .collect();
         let mut out = Vec::new();
-        for line in changes {
-            let slot = line
-                .strip_prefix("input ")
-                .and_then(|r| r.split(':').next())
-                .and_then(|n| n.parse::<usize>().ok());
-            match slot.and_then(|s| inputs.get(s).map(|v| (s, *v))) {
-                Some((_, v)) if seen.get(&v).is_some_and(|s| !s.files.is_empty()) => {}
-                Some((s, v)) => {
-                    out.push(format!("input {s} changed: {}", self.graph.vertex(v).name))
+        for change in changes {
+            match change {
+                KeyChange::Input { slot, .. } if slot < inputs.len() => {
+                    let v = inputs[slot];
+                    if seen.get(&v).is_none_or(|s| s.files.is_empty()) {
+                        let step = self.graph.vertex(v).name.clone();
+                        out.push(MissReason::InputChanged { slot, step });
+                    }
                 }
-                None if line.starts_with("content: ") && !context_files.is_empty() => {}
-                None => out.push(line),
+                KeyChange::Content { .. } if !context_files.is_empty() => {}
+                other => out.push(MissReason::Key(other)),
             }
         }
         for file in context_files {
-            out.push(format!("content of {instruction} sources changed: {file}"));
+            out.push(MissReason::ContextFile {
+                instruction: instruction.to_string(),
+                file: file.clone(),
+            });
         }
         out
+    }
+
+    /// Keeps the solver's preimage of `vertex`'s key with the previous
+    /// build's record of the step (and a context selection's files).
+    fn see(&self, vertex: &Vertex, now: &ComputedKey, id: VertexId) {
+        let step = self.step(vertex);
+        let previous = cache_store::load_explanation(&self.root, &step);
+        let record = ExplanationRecord::new(&step, now);
+        let changed = previous.as_ref().is_none_or(|p| p.key != record.key);
+        let files = self.record_context(vertex, &record, changed);
+        let seen = Seen {
+            now: now.clone(),
+            previous,
+            files,
+        };
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, seen);
     }
 }
 
@@ -156,30 +178,18 @@ impl Executor for Explaining<'_> {
         inputs: &[Output],
         cx: &ExecContext<'_>,
     ) -> Result<Option<Digest>, ExecError> {
-        let content = self.inner.content_digest(vertex, inputs, cx)?;
-        let keys: Vec<_> = inputs.iter().map(Output::key).collect();
-        let now = explain(vertex, &keys, content);
-        let step = self.step(vertex);
-        let previous = cache_store::load_explanation(&self.root, &step);
-        let record = ExplanationRecord::new(&step, &now);
-        let changed = previous.as_ref().is_none_or(|p| p.key != record.key);
-        let files = self.record_context(vertex, &record, changed);
-        let seen = Seen {
-            now,
-            previous,
-            files,
-        };
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(cx.vertex(), seen);
-        Ok(content)
+        self.inner.content_digest(vertex, inputs, cx)
+    }
+
+    fn keyed(&self, vertex: &Vertex, key: &ComputedKey, cx: &ExecContext<'_>) {
+        self.see(vertex, key, cx.vertex());
     }
 
     fn execute(
         &self,
         vertex: &Vertex,
         inputs: &[Output],
+        key: &ComputedKey,
         cx: &ExecContext<'_>,
     ) -> Result<Output, ExecError> {
         if let Some(misses) = &self.misses {
@@ -187,7 +197,7 @@ impl Executor for Explaining<'_> {
                 misses(cx.vertex(), self.reasons(cx.vertex()));
             }
         }
-        let output = self.inner.execute(vertex, inputs, cx)?;
+        let output = self.inner.execute(vertex, inputs, key, cx)?;
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(this) = seen.get(&cx.vertex()) {
             let record = ExplanationRecord::new(&self.step(vertex), &this.now);

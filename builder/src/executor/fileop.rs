@@ -8,7 +8,7 @@ use super::snapshot::{unique, with_view, Active};
 use super::{hardlink_clone, rebase};
 use super::{KilnExecutor, Output, RootFs};
 use crate::graph::{FileAction, Vertex};
-use crate::solver::{CacheKey, ExecError};
+use crate::solver::{ComputedKey, ExecError};
 use crate::Digest;
 
 /// The `from` input of `action`, if any.
@@ -58,8 +58,9 @@ pub fn execute(
     vertex: &Vertex,
     action: &FileAction,
     inputs: &[Output],
-    key: CacheKey,
+    computed: &ComputedKey,
 ) -> Result<RootFs, ExecError> {
+    let key = computed.key;
     let input = inputs
         .first()
         .ok_or_else(|| ExecError::other("COPY without an input filesystem"))?
@@ -69,9 +70,11 @@ pub fn execute(
     let workdir = "/";
     let err = |e: file::FileError| ExecError::other(e.to_string());
     let from = from_input(action, inputs)?;
-    if let (Some(Output::Context { context, .. }), Some(identity), Some(upper)) =
-        (from, rebase::identity(vertex, inputs), active.upper_dir())
-    {
+    if let (Some(Output::Context { context, .. }), Some(identity), Some(upper)) = (
+        from,
+        rebase::identity(vertex, inputs, &computed.explanation),
+        active.upper_dir(),
+    ) {
         // `--no-cache` (or a `--no-cache-filter` stage) copies everything
         // afresh; the record it leaves serves the next build.
         let previous = (!vertex.ignore_cache)

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::context::Context;
 use crate::export::LayerDesc;
 use crate::graph::{Op, Vertex};
-use crate::solver::{cache_key, CacheKey, ExecContext, ExecError, Executor};
+use crate::solver::{CacheKey, ComputedKey, ExecContext, ExecError, Executor};
 use crate::Digest;
 
 /// A layer blob in the content store (a base image's layer, or a built
@@ -180,18 +180,6 @@ impl KilnExecutor {
             .as_ref()
             .ok_or_else(|| ExecError::other("this build has no context directory"))
     }
-
-    /// The cache key of `vertex`, as the solver computes it.
-    fn key_of(
-        &self,
-        vertex: &Vertex,
-        inputs: &[Output],
-        cx: &ExecContext<'_>,
-    ) -> Result<CacheKey, ExecError> {
-        let keys: Vec<CacheKey> = inputs.iter().map(Output::key).collect();
-        let content = self.content_digest(vertex, inputs, cx)?;
-        Ok(cache_key(vertex, &keys, content))
-    }
 }
 
 impl Executor for KilnExecutor {
@@ -222,13 +210,17 @@ impl Executor for KilnExecutor {
         }
     }
 
+    /// Runs `vertex` under the key the solver computed (never recomputed
+    /// here: a `COPY --from` mounts and walks its source once for its
+    /// digest, then once to copy).
     fn execute(
         &self,
         vertex: &Vertex,
         inputs: &[Output],
+        computed: &ComputedKey,
         cx: &ExecContext<'_>,
     ) -> Result<Output, ExecError> {
-        let key = self.key_of(vertex, inputs, cx)?;
+        let key = computed.key;
         match &vertex.op {
             Op::Source(op) => source::execute(self, op, key).map(Output::Root),
             Op::Context(_) => Ok(Output::Context {
@@ -238,7 +230,7 @@ impl Executor for KilnExecutor {
             Op::Exec(op) => exec::execute(self, op, inputs, key, cx).map(Output::Root),
             Op::Mkdir(op) => mkdir::execute(self, op, inputs, key).map(Output::Root),
             Op::File(action) => {
-                fileop::execute(self, vertex, action, inputs, key).map(Output::Root)
+                fileop::execute(self, vertex, action, inputs, computed).map(Output::Root)
             }
         }
     }

@@ -41,30 +41,36 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use kiln_snapshotter::Snapshotter;
+use kiln_snapshotter::{Contents, Snapshotter};
 
 use super::file::sys;
 use super::file::{FileStamp, Produced};
 use super::Output;
 use crate::graph::{CopySource, FileAction, Op, Vertex};
-use crate::solver::{cache_key, CacheKey};
+use crate::solver::{CacheKey, KeyExplanation};
 use crate::Digest;
 
 /// First line of a record file.
 const MAGIC: &str = "kiln-rebase-v1";
 
-/// The identity of a context COPY step: its cache key with the content left
-/// out; `None` for steps this module does not handle.
-pub fn identity(vertex: &Vertex, inputs: &[Output]) -> Option<CacheKey> {
+/// The identity of a context COPY step: its cache key's preimage (`step`,
+/// as the solver computed it) with the content left out; `None` for steps
+/// this module does not handle.
+pub fn identity(vertex: &Vertex, inputs: &[Output], step: &KeyExplanation) -> Option<CacheKey> {
     let Op::File(action) = &vertex.op else {
         return None;
     };
     if !eligible(action) || !matches!(inputs.get(action.from?), Some(Output::Context { .. })) {
         return None;
     }
-    let keys: Vec<CacheKey> = inputs.iter().map(Output::key).collect();
-    let any_content = Digest::of(b"kiln-rebase: the step's content, whatever it is");
-    Some(cache_key(vertex, &keys, Some(any_content)))
+    // With a content digest the preimage already keys the context input by
+    // its content, as it does with any other digest in its place.
+    step.content?;
+    let mut preimage = step.clone();
+    preimage.content = Some(Digest::of(
+        b"kiln-rebase: the step's content, whatever it is",
+    ));
+    Some(preimage.key())
 }
 
 /// Whether `action` only copies context paths (nothing fetched, extracted
@@ -186,23 +192,11 @@ pub fn save(
 }
 
 /// The own directory of the committed overlay snapshot `name` (its top
-/// layer), through a temporary view that is removed again: `None` on the
-/// native snapshotter.
+/// layer, from the snapshotter's layout): `None` on the native snapshotter,
+/// whose directories hold whole trees.
 pub fn own_dir(snapshotter: &dyn Snapshotter, name: &str) -> Option<PathBuf> {
-    let key = super::snapshot::unique("rebase-view");
-    let mounts = snapshotter.view(&key, Some(name)).ok();
-    let _ = snapshotter.remove(&key);
-    let [mount] = mounts?.try_into().ok()?;
-    let lowers = mount
-        .options
-        .iter()
-        .find_map(|o| o.strip_prefix("lowerdir="));
-    match (mount.kind.as_str(), lowers) {
-        ("overlay", Some(l)) => l.split(':').next().map(PathBuf::from),
-        // A snapshot without parent is viewed as a bind of its own dir.
-        ("bind", _) if snapshotter.name() == "overlay" => Some(PathBuf::from(mount.source)),
-        _ => None,
-    }
+    let layout = snapshotter.layout(name).ok()?;
+    (layout.contents == Contents::Changes).then_some(layout.own)
 }
 
 /// Removes from `upper` the paths `previous` wrote that `produced` did not

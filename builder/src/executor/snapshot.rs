@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kiln_snapshotter::{mount, Labels, Mount};
+use kiln_snapshotter::{mount, Contents, Labels, Mount};
 
 use super::{BuiltLayer, KilnExecutor, RootFs, TreeLayer};
 use crate::solver::{CacheKey, ExecError};
@@ -63,17 +63,14 @@ impl<'a> Active<'a> {
         })
     }
 
-    /// The upper directory of an overlay active snapshot (`None` for other
-    /// mounts), where its changes land.
+    /// The upper directory of an overlay active snapshot mounted as an
+    /// overlay (over a parent), where its changes land; `None` for other
+    /// mounts (native copies, and a parentless snapshot's plain bind). From
+    /// the snapshotter's layout, never from mount options.
     pub fn upper_dir(&self) -> Option<PathBuf> {
-        let [mount] = self.mounts.as_slice() else {
-            return None;
-        };
-        mount
-            .options
-            .iter()
-            .find_map(|o| o.strip_prefix("upperdir="))
-            .map(PathBuf::from)
+        let layout = self.ex.snapshotter.layout(&self.key).ok()?;
+        let layered = layout.contents == Contents::Changes && !layout.parents.is_empty();
+        layered.then_some(layout.own)
     }
 
     /// Mounts the active snapshot on the host, runs `change` on its root,

@@ -5,7 +5,7 @@ use kiln_image::archive::docs::ManifestDoc;
 use kiln_image::{ContentStore, ImageIndex, Reference};
 
 use super::{KilnExecutor, RootFs, RootLayer, TreeLayer};
-use crate::graph::SourceOp;
+use crate::graph::{ImageLookupError, SourceOp};
 use crate::solver::{CacheKey, ExecError};
 use crate::Digest;
 
@@ -27,21 +27,32 @@ pub fn resolve_image(
     content: &ContentStore,
     images: &ImageIndex,
     reference: &str,
-) -> Result<ResolvedImage, String> {
-    let parsed = Reference::parse(reference)
-        .map_err(|e| format!("invalid image reference {reference:?}: {e}"))?;
+) -> Result<ResolvedImage, ImageLookupError> {
+    let named = || reference.to_string();
+    let read = |what: String| {
+        move |source| ImageLookupError::Read {
+            reference: reference.to_string(),
+            what,
+            source: Box::new(source),
+        }
+    };
+    let parsed =
+        Reference::parse(reference).map_err(|source| ImageLookupError::InvalidReference {
+            reference: named(),
+            source: Box::new(source),
+        })?;
     let record = images
         .get(&parsed)
-        .map_err(|e| format!("image index: {e}"))?
-        .ok_or_else(|| format!("image {reference} not found locally (kiln does not pull yet)"))?;
-    let manifest = kiln_image::host_manifest(content, &record.digest)
-        .map_err(|e| format!("image {reference}: {e}"))?;
+        .map_err(|e| ImageLookupError::Index(Box::new(e)))?
+        .ok_or_else(|| ImageLookupError::NotFound { reference: named() })?;
+    let manifest =
+        kiln_image::host_manifest(content, &record.digest).map_err(read(String::new()))?;
     let doc: ManifestDoc = content
         .read_json(&manifest)
-        .map_err(|e| format!("image {reference}: manifest {manifest}: {e}"))?;
+        .map_err(read(format!("manifest {manifest}")))?;
     let config: serde_json::Value = content
         .read_json(&doc.config.digest)
-        .map_err(|e| format!("image {reference}: config {}: {e}", doc.config.digest))?;
+        .map_err(read(format!("config {}", doc.config.digest)))?;
     let diff_ids: Vec<kiln_image::Digest> = config["rootfs"]["diff_ids"]
         .as_array()
         .map(|ids| {
@@ -51,11 +62,11 @@ pub fn resolve_image(
         })
         .unwrap_or_default();
     if diff_ids.len() != doc.layers.len() {
-        return Err(format!(
-            "image {reference}: {} layers but {} diff_ids",
-            doc.layers.len(),
-            diff_ids.len()
-        ));
+        return Err(ImageLookupError::DiffIds {
+            reference: named(),
+            layers: doc.layers.len(),
+            diff_ids: diff_ids.len(),
+        });
     }
     let layers = doc
         .layers
@@ -82,7 +93,7 @@ pub fn content_digest(ex: &KilnExecutor, op: &SourceOp) -> Result<Option<Digest>
         SourceOp::Scratch => Ok(None),
         SourceOp::Image { reference, .. } => {
             let image =
-                resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::Other)?;
+                resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::other)?;
             Ok(Some(image.manifest))
         }
     }
@@ -101,7 +112,7 @@ pub fn execute(ex: &KilnExecutor, op: &SourceOp, key: CacheKey) -> Result<RootFs
         }),
         SourceOp::Image { reference, .. } => {
             let image =
-                resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::Other)?;
+                resolve_image(&ex.content, &ex.images, reference).map_err(ExecError::other)?;
             let top =
                 kiln_snapshotter::unpack(&ex.content, &image.manifest, ex.snapshotter.as_ref())
                     .map_err(|e| ExecError::other(format!("unpack {reference}: {e}")))?;

@@ -13,6 +13,17 @@ use serde_json::{json, Map, Value};
 
 use super::layer::Layer;
 
+/// Why an image's config or manifest could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageWriteError {
+    /// The document did not serialise.
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    /// The content store refused it.
+    #[error("{0}")]
+    Store(#[source] kiln_image::ImageError),
+}
+
 /// One layer of the manifest: inherited from the base (its descriptor as it
 /// was) or made by the build.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,12 +132,12 @@ impl ImageDoc {
         &mut self,
         content: &ContentStore,
         created: &str,
-    ) -> Result<(Digest, Digest), String> {
+    ) -> Result<(Digest, Digest), ImageWriteError> {
         self.object().insert("created".into(), json!(created));
-        let config = serde_json::to_vec(&self.doc).map_err(|e| e.to_string())?;
+        let config = serde_json::to_vec(&self.doc).map_err(ImageWriteError::Encode)?;
         let (config_digest, config_size) = content
             .ingest_bytes(&config, None)
-            .map_err(|e| e.to_string())?;
+            .map_err(ImageWriteError::Store)?;
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": media::OCI_MANIFEST,
@@ -141,10 +152,10 @@ impl ImageDoc {
                 "size": l.size,
             })).collect::<Vec<_>>(),
         });
-        let bytes = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&manifest).map_err(ImageWriteError::Encode)?;
         let (manifest_digest, _) = content
             .ingest_bytes(&bytes, None)
-            .map_err(|e| e.to_string())?;
+            .map_err(ImageWriteError::Store)?;
         Ok((manifest_digest, config_digest))
     }
 }

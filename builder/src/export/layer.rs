@@ -2,11 +2,12 @@
 //! ([`export_layer`]) or of a committed one ([`export_committed`]) over its
 //! parent, written as a (compressed) tar straight into the content store.
 //!
-//! For overlay snapshots the changes are read from the snapshot's own
-//! directory (the upper directory of an active snapshot, the top lower
-//! directory of a view of a committed one: it holds exactly what the step
-//! changed, whiteouts included); for
-//! native snapshots the tree is compared with its parent's tree. The tar
+//! The directories come from the snapshotter's [`Layout`](kiln_snapshotter::Layout)
+//! (never parsed back from mount options). For overlay snapshots the changes
+//! are read from the snapshot's own directory (the upper directory of an
+//! active snapshot, the top lower directory of a committed one: it holds
+//! exactly what the step changed, whiteouts included); for native snapshots
+//! the tree is compared with its parent's tree. The tar
 //! streams into a content store blob writer (the differ hashes what it
 //! writes; nothing is hashed twice), so memory stays flat whatever the
 //! layer's size. gzip members already in the store (from
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 
 use kiln_image::{ContentStore, Digest};
 use kiln_snapshotter::{
-    diff_overlay_reusing, diff_trees_reusing, DiffOptions, Snapshotter, GZIP_MEMBER_CODEC,
+    diff_overlay_reusing, diff_trees_reusing, Contents, DiffOptions, Snapshotter, GZIP_MEMBER_CODEC,
 };
 
 /// A layer written to the content store.
@@ -52,7 +53,7 @@ pub enum LayerError {
     },
 }
 
-/// Where a snapshot's files and its parent's files are, from its mounts.
+/// Where a snapshot's files and its parent's files are, from its layout.
 enum Source {
     /// overlay: the upper directory and the lower directories (top first).
     Overlay {
@@ -60,46 +61,29 @@ enum Source {
         lowers: Vec<PathBuf>,
     },
     /// A plain directory (native snapshotter; or an overlay with no parent,
-    /// which is a bind of its own directory), compared with the parent's.
+    /// which is mounted as a bind of its own directory), compared with the
+    /// parent's.
     Tree { dir: PathBuf },
 }
 
+/// The directories of `key` (active or committed), from the snapshotter's
+/// [`Layout`](kiln_snapshotter::Layout), never from mount options.
 fn source_of(snapshotter: &dyn Snapshotter, key: &str) -> Result<Source, LayerError> {
-    let err = |message: String| LayerError::Snapshot {
+    let layout = snapshotter.layout(key).map_err(|e| LayerError::Snapshot {
         key: key.to_string(),
-        message,
-    };
-    let mounts = snapshotter.mounts(key).map_err(|e| err(e.to_string()))?;
-    let [mount] = mounts.as_slice() else {
-        return Err(err(format!("expected one mount, got {}", mounts.len())));
-    };
-    if mount.kind == "overlay" {
-        let option = |name: &str| {
-            mount
-                .options
-                .iter()
-                .find_map(|o| o.strip_prefix(name))
-                .map(str::to_string)
-        };
-        let mut lowers: Vec<PathBuf> = option("lowerdir=")
-            .map(|l| l.split(':').map(PathBuf::from).collect())
-            .unwrap_or_default();
-        let upper = match option("upperdir=") {
-            Some(upper) => PathBuf::from(upper),
-            // A view of a committed snapshot: its own directory is the top
-            // lower directory, its parents' are the rest.
-            None if !lowers.is_empty() => lowers.remove(0),
-            None => return Err(err("overlay mount without directories".into())),
-        };
-        return Ok(Source::Overlay { upper, lowers });
-    }
-    Ok(Source::Tree {
-        dir: PathBuf::from(&mount.source),
+        message: e.to_string(),
+    })?;
+    Ok(match layout.contents {
+        Contents::Changes if !layout.parents.is_empty() => Source::Overlay {
+            upper: layout.own,
+            lowers: layout.parents,
+        },
+        _ => Source::Tree { dir: layout.own },
     })
 }
 
-/// Writes the changes of active snapshot `key` (whose parent is `parent`) as
-/// a layer blob into `content`.
+/// Writes the changes of snapshot `key` (active, or committed; whose parent
+/// is `parent`) as a layer blob into `content`.
 pub fn export_layer(
     snapshotter: &dyn Snapshotter,
     key: &str,
@@ -112,61 +96,54 @@ pub fn export_layer(
         message,
     };
     let source = source_of(snapshotter, key)?;
-    // For a native snapshot the parent's tree is read through a view.
-    let view_key = format!("export-view-{}-{}", std::process::id(), unique());
+    // For a native snapshot the parent's whole tree is its own directory.
     let parent_dir = match (&source, parent) {
-        (Source::Tree { .. }, Some(parent)) => {
-            let mounts = snapshotter
-                .view(&view_key, Some(parent))
-                .map_err(|e| write_err(e.to_string()))?;
-            mounts.first().map(|m| PathBuf::from(&m.source))
-        }
+        (Source::Tree { .. }, Some(parent)) => Some(
+            snapshotter
+                .layout(parent)
+                .map_err(|e| write_err(e.to_string()))?
+                .own,
+        ),
         _ => None,
     };
-    let made_view = parent_dir.is_some();
     let members = content.members();
-    let result = (|| {
-        // The differ hashes every byte it writes (the blob digest), so the
-        // blob goes straight to the store's temp file, hashed once.
-        let mut blob = content
-            .blob_writer()
-            .map_err(|e| write_err(e.to_string()))?;
-        let index = Some(&members);
-        let digests = match &source {
-            Source::Overlay { upper, lowers } => {
-                diff_overlay_reusing(upper, lowers, &mut blob, options, index)
-            }
-            Source::Tree { dir } => {
-                diff_trees_reusing(parent_dir.as_deref(), dir, &mut blob, options, index)
-            }
-        }
+    // The differ hashes every byte it writes (the blob digest), so the
+    // blob goes straight to the store's temp file, hashed once.
+    let mut blob = content
+        .blob_writer()
         .map_err(|e| write_err(e.to_string()))?;
-        let parse = |what: &str, text: &str| {
-            text.parse::<Digest>()
-                .map_err(|e| write_err(format!("{what}: {e}")))
-        };
-        let digest = parse("digest", &digests.digest)?;
-        let diff_id = parse("diff_id", &digests.diff_id)?;
-        blob.commit(&digest, digests.size)
-            .map_err(|e| write_err(e.to_string()))?;
-        // Where this blob's gzip members are, so a later export of a layer
-        // that shares most of its bytes copies them instead of compressing
-        // (a cache: not being able to record costs only that).
-        let _ = members.record(GZIP_MEMBER_CODEC, &digest, &digests.members);
-        Ok(Layer {
-            digest,
-            size: digests.size,
-            diff_id,
-        })
-    })();
-    if made_view {
-        let _ = snapshotter.remove(&view_key);
+    let index = Some(&members);
+    let digests = match &source {
+        Source::Overlay { upper, lowers } => {
+            diff_overlay_reusing(upper, lowers, &mut blob, options, index)
+        }
+        Source::Tree { dir } => {
+            diff_trees_reusing(parent_dir.as_deref(), dir, &mut blob, options, index)
+        }
     }
-    result
+    .map_err(|e| write_err(e.to_string()))?;
+    let parse = |what: &str, text: &str| {
+        text.parse::<Digest>()
+            .map_err(|e| write_err(format!("{what}: {e}")))
+    };
+    let digest = parse("digest", &digests.digest)?;
+    let diff_id = parse("diff_id", &digests.diff_id)?;
+    blob.commit(&digest, digests.size)
+        .map_err(|e| write_err(e.to_string()))?;
+    // Where this blob's gzip members are, so a later export of a layer
+    // that shares most of its bytes copies them instead of compressing
+    // (a cache: not being able to record costs only that).
+    let _ = members.record(GZIP_MEMBER_CODEC, &digest, &digests.members);
+    Ok(Layer {
+        digest,
+        size: digests.size,
+        diff_id,
+    })
 }
 
 /// Writes the changes of the committed snapshot `name` over its parent
-/// `parent` as a layer blob into `content` (through a temporary view).
+/// `parent` as a layer blob into `content`. A temporary view of `name` is
+/// held meanwhile, so that nothing removes it while its files are read.
 pub fn export_committed(
     snapshotter: &dyn Snapshotter,
     name: &str,
@@ -181,7 +158,7 @@ pub fn export_committed(
             key: name.to_string(),
             message: format!("view: {e}"),
         })?;
-    let result = export_layer(snapshotter, &view_key, parent, content, options);
+    let result = export_layer(snapshotter, name, parent, content, options);
     let _ = snapshotter.remove(&view_key);
     result
 }

@@ -7,5 +7,5 @@ mod image;
 mod layer;
 
 pub use built::{built_layer, media_type};
-pub use image::{ImageDoc, LayerDesc};
+pub use image::{ImageDoc, ImageWriteError, LayerDesc};
 pub use layer::{export_committed, export_layer, Layer, LayerError};

@@ -270,14 +270,14 @@ impl<'a> Builder<'a> {
         if base == "scratch" {
             return Ok(Some(Base::Scratch));
         }
-        let image =
-            self.bases
-                .resolve(base, platform)
-                .map_err(|message| GraphError::BaseImage {
-                    at: stage.span.start,
-                    reference: base.to_string(),
-                    message,
-                })?;
+        let image = self
+            .bases
+            .resolve(base, platform)
+            .map_err(|e| GraphError::BaseImage {
+                at: stage.span.start,
+                reference: base.to_string(),
+                message: e.to_string(),
+            })?;
         Ok(Some(Base::Image(Box::new(image.config))))
     }
 

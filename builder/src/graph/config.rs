@@ -114,8 +114,53 @@ pub struct BaseImage {
 /// registry) and answers here. [`NoBaseImages`] answers "empty config" for
 /// every reference, which is what tests use.
 pub trait BaseImages {
-    /// The config of `reference` for `platform`, or an error message.
-    fn resolve(&self, reference: &str, platform: &str) -> Result<BaseImage, String>;
+    /// The config of `reference` for `platform`, or why it has none.
+    fn resolve(&self, reference: &str, platform: &str) -> Result<BaseImage, ImageLookupError>;
+}
+
+/// Why a base image (a FROM, a `COPY --from` image) could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageLookupError {
+    /// The reference does not parse.
+    #[error("invalid image reference {reference:?}: {source}")]
+    InvalidReference {
+        /// The reference as written.
+        reference: String,
+        /// Why it does not parse.
+        #[source]
+        source: Box<kiln_image::ImageError>,
+    },
+    /// The image index could not be read.
+    #[error("image index: {0}")]
+    Index(#[source] Box<kiln_image::ImageError>),
+    /// The image is not in the local store.
+    #[error("image {reference} not found locally (kiln does not pull yet)")]
+    NotFound {
+        /// The reference as written.
+        reference: String,
+    },
+    /// The image's manifest (for this host's platform) or config could not be
+    /// read: `what` is empty, `manifest <digest>` or `config <digest>`.
+    #[error("image {reference}: {what}{}{source}", if .what.is_empty() { "" } else { ": " })]
+    Read {
+        /// The reference as written.
+        reference: String,
+        /// The document that failed.
+        what: String,
+        /// What failed.
+        #[source]
+        source: Box<kiln_image::ImageError>,
+    },
+    /// The config lists another number of diff_ids than the manifest layers.
+    #[error("image {reference}: {layers} layers but {diff_ids} diff_ids")]
+    DiffIds {
+        /// The reference as written.
+        reference: String,
+        /// Layers in the manifest.
+        layers: usize,
+        /// diff_ids in the config.
+        diff_ids: usize,
+    },
 }
 
 /// A resolver that knows nothing: every image has an empty config.
@@ -123,7 +168,7 @@ pub trait BaseImages {
 pub struct NoBaseImages;
 
 impl BaseImages for NoBaseImages {
-    fn resolve(&self, _reference: &str, _platform: &str) -> Result<BaseImage, String> {
+    fn resolve(&self, _reference: &str, _platform: &str) -> Result<BaseImage, ImageLookupError> {
         Ok(BaseImage::default())
     }
 }
@@ -131,7 +176,7 @@ impl BaseImages for NoBaseImages {
 /// A fixed table of base images (tests, pre-resolved builds); unknown
 /// references get an empty config.
 impl BaseImages for BTreeMap<String, BaseImage> {
-    fn resolve(&self, reference: &str, _platform: &str) -> Result<BaseImage, String> {
+    fn resolve(&self, reference: &str, _platform: &str) -> Result<BaseImage, ImageLookupError> {
         Ok(self.get(reference).cloned().unwrap_or_default())
     }
 }

@@ -38,7 +38,9 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 pub use build::build_graph;
-pub use config::{BaseImage, BaseImages, HealthConfig, HistoryEntry, ImageConfig, NoBaseImages};
+pub use config::{
+    BaseImage, BaseImages, HealthConfig, HistoryEntry, ImageConfig, ImageLookupError, NoBaseImages,
+};
 pub use error::GraphError;
 pub use op::{
     AddOptions, ContextOp, CopySource, ExecMount, ExecOp, FileAction, MkdirOp, MountKind, Op,

@@ -3,7 +3,9 @@
 //!
 //! The preimage is kept as a [`KeyExplanation`] (named op fields, input keys,
 //! content digest) so `--debug-cache` can say which component changed
-//! ([`KeyExplanation::changes`]). Not part of the key: the Dockerfile line,
+//! ([`KeyExplanation::diff`], typed as [`KeyChange`](super::KeyChange)s). The
+//! solver computes each vertex's key once and hands it to the executor as a
+//! [`ComputedKey`]. Not part of the key: the Dockerfile line,
 //! the progress name, `created_by` and `ignore_cache`; moving a RUN down a
 //! line or changing a LABEL before it keeps its key, as in BuildKit.
 //! Secret contents are never part of a key (only the secret's id and target).
@@ -84,6 +86,29 @@ pub struct KeyExplanation {
     pub content: Option<Digest>,
 }
 
+/// A vertex's cache key as the solver computed it, once per vertex, with its
+/// preimage: what the solver looks up and stores, and hands to the executor
+/// ([`Executor::keyed`](super::Executor::keyed),
+/// [`Executor::execute`](super::Executor::execute)) so that nothing computes
+/// it (or the content digest under it) again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputedKey {
+    /// The key ([`KeyExplanation::key`] of `explanation`).
+    pub key: CacheKey,
+    /// Its preimage, for `--debug-cache` and for keys derived from it.
+    pub explanation: KeyExplanation,
+}
+
+impl ComputedKey {
+    /// Hashes `explanation` into its key.
+    pub fn new(explanation: KeyExplanation) -> ComputedKey {
+        ComputedKey {
+            key: explanation.key(),
+            explanation,
+        }
+    }
+}
+
 /// The cache key of `vertex` given its inputs' keys and content digest.
 pub fn cache_key(vertex: &Vertex, input_keys: &[CacheKey], content: Option<Digest>) -> CacheKey {
     explain(vertex, input_keys, content).key()
@@ -134,45 +159,6 @@ impl KeyExplanation {
             None => h.update([0]),
         }
         CacheKey(Digest::from_bytes(h.finalize().into()))
-    }
-
-    /// What differs from `previous`, one line per changed component
-    /// (`field args: [..] -> [..]`, `input 1: sha256:.. -> sha256:..`,
-    /// `content: .. -> ..`); empty when the keys are equal.
-    pub fn changes(&self, previous: &KeyExplanation) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.version != previous.version {
-            out.push(format!(
-                "key version: {} -> {}",
-                previous.version, self.version
-            ));
-        }
-        if self.op != previous.op {
-            out.push(format!("op: {} -> {}", previous.op, self.op));
-            return out;
-        }
-        for ((name, now), (_, before)) in self.fields.iter().zip(&previous.fields) {
-            if now != before {
-                out.push(format!("field {name}: {before} -> {now}"));
-            }
-        }
-        let slots = self.inputs.len().max(previous.inputs.len());
-        for slot in 0..slots {
-            let (now, before) = (self.inputs.get(slot), previous.inputs.get(slot));
-            if now != before {
-                let show = |k: Option<&CacheKey>| k.map_or("(none)".into(), |k| k.to_string());
-                out.push(format!("input {slot}: {} -> {}", show(before), show(now)));
-            }
-        }
-        if self.content != previous.content {
-            let show = |d: Option<Digest>| d.map_or("(none)".into(), |d| d.to_string());
-            out.push(format!(
-                "content: {} -> {}",
-                show(previous.content),
-                show(self.content)
-            ));
-        }
-        out
     }
 }
 

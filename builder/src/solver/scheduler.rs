@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::{cache_key, CacheKey, CancelToken, Event, ExecError, SolveError};
+use super::{explain, CacheKey, CancelToken, ComputedKey, Event, ExecError, SolveError};
 use crate::graph::{BuildGraph, Vertex, VertexId};
 use crate::Digest;
 
@@ -30,13 +30,20 @@ pub trait Executor: Sync {
         Ok(None)
     }
 
-    /// Produces the output of `vertex` from its inputs' outputs (by slot).
-    /// Long work should poll `cx.cancel()` and return
-    /// [`ExecError::Cancelled`]; output goes to [`ExecContext::log`].
+    /// Sees the key the solver computed for `vertex` (from the digest
+    /// [`Executor::content_digest`] gave), before the cache is asked; called
+    /// once per vertex, hit or miss. Default: nothing.
+    fn keyed(&self, _vertex: &Vertex, _key: &ComputedKey, _cx: &ExecContext<'_>) {}
+
+    /// Produces the output of `vertex` from its inputs' outputs (by slot);
+    /// `key` is the key the solver computed for it (outputs named after it
+    /// need not compute it again). Long work should poll `cx.cancel()` and
+    /// return [`ExecError::Cancelled`]; output goes to [`ExecContext::log`].
     fn execute(
         &self,
         vertex: &Vertex,
         inputs: &[Self::Output],
+        key: &ComputedKey,
         cx: &ExecContext<'_>,
     ) -> Result<Self::Output, ExecError>;
 }
@@ -265,7 +272,8 @@ impl<'a, E: Executor> Solver<'a, E> {
         }
     }
 
-    /// One vertex on a worker: content digest, key, cache, execute.
+    /// One vertex on a worker: content digest, key (computed here, once),
+    /// cache, execute.
     fn run(
         &self,
         task: Task<'_, E::Output>,
@@ -293,7 +301,9 @@ impl<'a, E: Executor> Solver<'a, E> {
             .executor
             .content_digest(vertex, &task.inputs, &cx)
             .map_err(|e| fail(e, &cx))?;
-        let key = cache_key(vertex, &task.input_keys, content);
+        let computed = ComputedKey::new(explain(vertex, &task.input_keys, content));
+        let key = computed.key;
+        self.executor.keyed(vertex, &computed, &cx);
         if !vertex.ignore_cache {
             if let Some(output) = self.cache.lookup(&key, vertex) {
                 (self.events)(Event::Cached { vertex: id, key });
@@ -304,7 +314,7 @@ impl<'a, E: Executor> Solver<'a, E> {
         let started = Instant::now();
         let output = self
             .executor
-            .execute(vertex, &task.inputs, &cx)
+            .execute(vertex, &task.inputs, &computed, &cx)
             .map_err(|e| fail(e, &cx))?;
         (self.events)(Event::Done {
             vertex: id,

@@ -38,6 +38,7 @@ macro_rules! assert_err {
 
 mod deep;
 mod layers;
+mod layout;
 mod lifecycle;
 
 use std::fs;
@@ -51,6 +52,7 @@ pub use layers::{
     deletions_hide_lower_files, empty_prepare_and_view, mounts_match_prepare,
     prepare_commit_view_chain, usage_counts_own_files, view_is_read_only,
 };
+pub use layout::layout_names_own_and_parent_dirs;
 pub use lifecycle::{
     commit_name_collisions, concurrent_prepare_commit, invalid_requests_are_refused,
     persists_across_reopen, remove_semantics, stat_and_list,
@@ -83,6 +85,10 @@ pub const CASES: &[Case] = &[
     case("persists_across_reopen", persists_across_reopen),
     case("concurrent_prepare_commit", concurrent_prepare_commit),
     case("deep_chain_under_long_root", deep_chain_under_long_root),
+    case(
+        "layout_names_own_and_parent_dirs",
+        layout_names_own_and_parent_dirs,
+    ),
 ];
 
 const fn case(name: &'static str, run: fn(Make<'_>)) -> Case {
@@ -110,7 +116,7 @@ macro_rules! conformance_tests {
             prepare_commit_view_chain, deletions_hide_lower_files, empty_prepare_and_view,
             mounts_match_prepare, view_is_read_only, usage_counts_own_files, stat_and_list,
             commit_name_collisions, invalid_requests_are_refused, remove_semantics, persists_across_reopen,
-            concurrent_prepare_commit, deep_chain_under_long_root);
+            concurrent_prepare_commit, deep_chain_under_long_root, layout_names_own_and_parent_dirs);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -148,6 +148,16 @@ impl Store {
         })
     }
 
+    /// The `fs` directory of `key` (any kind) and those of its parent chain,
+    /// nearest first.
+    pub fn dirs(&self, key: &str) -> Result<(PathBuf, Vec<PathBuf>)> {
+        let locked = Locked::acquire(&self.dir, false)?;
+        let record = locked.meta.get(key)?;
+        let chain = locked.meta.chain(record.parent.as_deref())?;
+        let parents = chain.into_iter().map(|id| self.snapshot_dir(id).join(FS));
+        Ok((self.snapshot_dir(record.id).join(FS), parents.collect()))
+    }
+
     /// Turns the active snapshot `key` into the committed snapshot `name`.
     pub fn commit(&self, name: &str, key: &str) -> Result<()> {
         validate_key(name)?;

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use kiln_builder::cache_miss::MissReason;
 use kiln_builder::graph::VertexId;
 use kiln_builder::solver::Event;
 
@@ -130,8 +131,9 @@ impl Progress {
         }
     }
 
-    /// `--debug-cache`: why `vertex` missed the cache.
-    pub fn cache_miss(&self, vertex: VertexId, reasons: Vec<String>) {
+    /// `--debug-cache`: why `vertex` missed the cache, each reason rendered
+    /// (its `Display`) on one line.
+    pub fn cache_miss(&self, vertex: VertexId, reasons: Vec<MissReason>) {
         let inner = self.lock();
         let n = vertex.0;
         let mut out = String::new();
@@ -139,7 +141,7 @@ impl Progress {
             match self.mode {
                 Mode::RawJson => {
                     let obj = serde_json::json!({"vertex": n + 1, "name": name(&inner, n),
-                        "event": "cache-miss", "reason": reason});
+                        "event": "cache-miss", "reason": reason.to_string()});
                     out.push_str(&format!("{obj}\n"));
                 }
                 // The tty view is redrawn over; reasons go above it, once.
