@@ -1,24 +1,28 @@
-//! Command-line interface: clap definitions and dispatch.
+//! Command-line interface: clap definitions and dispatch. `src/` only turns
+//! flags into typed requests to the library crates and prints their results.
+//!
+//! One folder per CLI noun: [`image`] (`images`, `import`, `load`, `save`,
+//! `tag`, `rmi`, `image …`), [`container`] (`run`, `create`, `ps`, `logs`,
+//! `exec`, `cp`, …), [`volume`], [`build`] (`build`, `builder prune`),
+//! [`system`] (`system df`); `debug` holds the parsers' debug dumps.
+//! [`format`] (Go templates, tables) and [`display`] (sizes, ages) are shared.
 //!
 //! Every subcommand lives in its own module and returns `anyhow::Result`; errors
 //! are printed here as one line `kiln: <message>` and mapped to exit codes in
-//! one place ([`exit_status`]): the code a [`containers::Exit`] carries (a
+//! one place ([`exit_status`]): the code a [`container::Exit`] carries (a
 //! container's own exit code, or a code the command chose), the code of a
 //! runtime error ([`kiln_runtime::Error::exit_code`]: Docker's 125/126/127),
 //! 125 for a bad flag value, else 1. Usage errors exit 2 as clap makes them,
 //! except for the container commands, where Docker exits 125 with one line.
 
 mod build;
-mod containers;
+mod container;
 mod debug;
 mod debug_compose;
 mod display;
-mod image_df;
-mod image_format;
-mod image_inspect;
-mod image_list;
-mod image_remove;
-mod images;
+mod format;
+mod image;
+mod system;
 mod volume;
 
 use clap::{Parser, Subcommand};
@@ -49,65 +53,65 @@ pub enum Command {
     #[command(subcommand)]
     Debug(debug::DebugCommand),
     /// Create an image from a root filesystem tar (like `docker import`).
-    Import(images::ImportArgs),
+    Import(image::ImportArgs),
     /// Load images from a docker-archive or OCI archive (like `docker load`).
-    Load(images::LoadArgs),
+    Load(image::LoadArgs),
     /// Save images to an archive (like `docker save`).
-    Save(images::SaveArgs),
+    Save(image::SaveArgs),
     /// List images.
-    Images(image_list::ImagesArgs),
+    Images(image::list::ImagesArgs),
     /// Give an image another name.
-    Tag(images::TagArgs),
+    Tag(image::TagArgs),
     /// Manage images (inspect, history, ls, rm, prune).
     #[command(subcommand)]
-    Image(image_inspect::ImageCommand),
+    Image(image::inspect::ImageCommand),
     /// Remove images.
-    Rmi(image_remove::RmiArgs),
+    Rmi(image::remove::RmiArgs),
     /// Manage kiln (disk usage).
     #[command(subcommand)]
-    System(image_df::SystemCommand),
+    System(system::SystemCommand),
     /// Build an image from a Dockerfile (like `docker build` with BuildKit).
     Build(build::BuildArgs),
     /// Manage the build cache.
     #[command(subcommand)]
     Builder(build::BuilderCommand),
     /// Create and run a new container from an image.
-    Run(containers::RunArgs),
+    Run(container::RunArgs),
     /// Create a new container.
-    Create(containers::CreateArgs),
+    Create(container::CreateArgs),
     /// Start one or more stopped containers.
-    Start(containers::NamesArgs),
+    Start(container::NamesArgs),
     /// Stop one or more running containers.
-    Stop(containers::StopArgs),
+    Stop(container::StopArgs),
     /// Restart one or more containers.
-    Restart(containers::StopArgs),
+    Restart(container::StopArgs),
     /// Kill one or more running containers.
-    Kill(containers::KillArgs),
+    Kill(container::KillArgs),
     /// Remove one or more containers.
-    Rm(containers::RmArgs),
+    Rm(container::RmArgs),
     /// List containers.
-    Ps(containers::PsArgs),
+    Ps(container::PsArgs),
     /// Fetch the logs of a container.
-    Logs(containers::LogsArgs),
+    Logs(container::LogsArgs),
     /// Display detailed information on one or more containers.
-    Inspect(containers::InspectArgs),
+    Inspect(container::InspectArgs),
     /// Block until one or more containers stop, then print their exit codes.
-    Wait(containers::NamesArgs),
+    Wait(container::NamesArgs),
     /// Pause all processes within one or more containers.
-    Pause(containers::NamesArgs),
+    Pause(container::NamesArgs),
     /// Unpause all processes within one or more containers.
-    Unpause(containers::NamesArgs),
+    Unpause(container::NamesArgs),
     /// Execute a command in a running container.
-    Exec(containers::ExecArgs),
+    Exec(container::ExecArgs),
     /// Display the running processes of a container.
-    Top(containers::TopArgs),
+    Top(container::TopArgs),
     /// Display container(s) resource usage statistics.
-    Stats(containers::StatsArgs),
+    Stats(container::StatsArgs),
     /// Copy files/folders between a container and the local filesystem.
-    Cp(containers::CpArgs),
+    Cp(container::CpArgs),
     /// Manage containers.
     #[command(subcommand)]
-    Container(containers::ContainerCommand),
+    Container(container::ContainerCommand),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
@@ -181,77 +185,74 @@ pub fn run() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
-        Command::Import(args) => images::import(&cli.root, args),
-        Command::Load(args) => images::load(&cli.root, args),
-        Command::Save(args) => images::save_images(&cli.root, args),
-        Command::Images(args) => image_list::images(&cli.root, args),
-        Command::Tag(args) => images::tag(&cli.root, args),
-        Command::Image(cmd) => image_inspect::run(&cli.root, cmd),
-        Command::Rmi(args) => image_remove::rmi(&cli.root, args),
-        Command::System(cmd) => image_df::run(&cli.root, cmd),
+        Command::Import(args) => image::import(&cli.root, args),
+        Command::Load(args) => image::load(&cli.root, args),
+        Command::Save(args) => image::save_images(&cli.root, args),
+        Command::Images(args) => image::list::images(&cli.root, args),
+        Command::Tag(args) => image::tag(&cli.root, args),
+        Command::Image(cmd) => image::inspect::run(&cli.root, cmd),
+        Command::Rmi(args) => image::remove::rmi(&cli.root, args),
+        Command::System(cmd) => system::run(&cli.root, cmd),
         Command::Build(args) => build::run(&cli.root, args),
         Command::Builder(cmd) => build::builder(&cli.root, cmd),
         Command::Run(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Run(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Run(args))
         }
         Command::Create(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Create(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Create(args))
         }
         Command::Start(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Start(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Start(args))
         }
         Command::Stop(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Stop(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Stop(args))
         }
-        Command::Restart(args) => containers::run_container_command(
-            &cli.root,
-            containers::ContainerCommand::Restart(args),
-        ),
+        Command::Restart(args) => {
+            container::run_container_command(&cli.root, container::ContainerCommand::Restart(args))
+        }
         Command::Kill(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Kill(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Kill(args))
         }
         Command::Rm(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Rm(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Rm(args))
         }
         Command::Ps(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Ls(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Ls(args))
         }
         Command::Logs(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Logs(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Logs(args))
         }
-        Command::Inspect(args) => containers::run_container_command(
-            &cli.root,
-            containers::ContainerCommand::Inspect(args),
-        ),
+        Command::Inspect(args) => {
+            container::run_container_command(&cli.root, container::ContainerCommand::Inspect(args))
+        }
         Command::Wait(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Wait(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Wait(args))
         }
         Command::Pause(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Pause(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Pause(args))
         }
-        Command::Unpause(args) => containers::run_container_command(
-            &cli.root,
-            containers::ContainerCommand::Unpause(args),
-        ),
+        Command::Unpause(args) => {
+            container::run_container_command(&cli.root, container::ContainerCommand::Unpause(args))
+        }
         Command::Exec(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Exec(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Exec(args))
         }
         Command::Top(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Top(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Top(args))
         }
         Command::Stats(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Stats(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Stats(args))
         }
         Command::Cp(args) => {
-            containers::run_container_command(&cli.root, containers::ContainerCommand::Cp(args))
+            container::run_container_command(&cli.root, container::ContainerCommand::Cp(args))
         }
-        Command::Container(cmd) => containers::run_container_command(&cli.root, cmd),
+        Command::Container(cmd) => container::run_container_command(&cli.root, cmd),
         Command::Volume(cmd) => volume::run(&cli.root, cmd),
-        Command::ContainerMonitor { id } => containers::monitor(&cli.root, &id),
+        Command::ContainerMonitor { id } => container::monitor(&cli.root, &id),
         Command::OneshotRun {
             job,
             lifeline_stdin,
-        } => containers::oneshot(&job, lifeline_stdin),
+        } => container::oneshot(&job, lifeline_stdin),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -268,7 +269,7 @@ pub fn run() -> ExitCode {
 /// The exit code of a failed command and the line to print (if any): the one
 /// place where errors become exit codes, for every command.
 fn exit_status(err: &anyhow::Error) -> (i32, Option<String>) {
-    if let Some(exit) = err.downcast_ref::<containers::Exit>() {
+    if let Some(exit) = err.downcast_ref::<container::Exit>() {
         return (exit.code, exit.message.clone());
     }
     if let Some(error) = err.downcast_ref::<kiln_runtime::Error>() {
@@ -334,7 +335,7 @@ mod tests {
     #[test]
     fn one_mapping_from_errors_to_exit_codes() {
         let status = |err: anyhow::Error| exit_status(&err);
-        assert_eq!(status(containers::Exit::code(3).into()), (3, None));
+        assert_eq!(status(container::Exit::code(3).into()), (3, None));
         let not_found = kiln_runtime::Error::Start {
             container: "c".into(),
             failure: kiln_runtime::error::StartFailure::NotFound,

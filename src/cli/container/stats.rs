@@ -20,7 +20,7 @@ use kiln_runtime::lifecycle;
 use serde_json::{json, Value};
 
 use super::Exit;
-use crate::cli::image_format::render_rows;
+use crate::cli::format::render_rows;
 
 /// Docker's default table.
 const DEFAULT_FORMAT: &str =

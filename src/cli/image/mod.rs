@@ -1,6 +1,7 @@
-//! Image store commands with Docker's names and flags: `import`, `load`,
-//! `save`, `tag` (`images` is in `image_list`, `rmi`/`prune` in
-//! `image_remove`, `inspect`/`history` in `image_inspect`).
+//! The `image` noun: image store commands with Docker's names and flags.
+//! `import`, `load`, `save`, `tag` are here; `images`/`image ls` in [`list`],
+//! `rmi`/`image prune` in [`remove`], `image inspect`/`history` in
+//! [`inspect`].
 //!
 //! `load` of an image without a name and `tag`/`import` moving a name away
 //! from an image that then has none keep that image as dangling (see
@@ -15,6 +16,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 pub use kiln_image::catalog::Stores;
+
+pub mod inspect;
+pub mod list;
+pub mod remove;
 
 /// `kiln import FILE NAME[:TAG]`.
 #[derive(Debug, Args)]

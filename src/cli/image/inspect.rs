@@ -14,9 +14,9 @@
 //! `empty_layer` take the layers' sizes in order. Only the newest line shows
 //! the image ID; older ones are `<missing>` as in Docker.
 
-use super::display::{human_age, human_size};
-use super::image_format::{align_columns, Template};
-use super::images::Stores;
+use super::Stores;
+use crate::cli::display::{human_age, human_size};
+use crate::cli::format::{align_columns, Template};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use kiln_image::catalog::{find_one, Image};
@@ -33,12 +33,12 @@ pub enum ImageCommand {
     History(HistoryArgs),
     /// List images (same as `kiln images`).
     #[command(visible_alias = "list")]
-    Ls(super::image_list::ImagesArgs),
+    Ls(super::list::ImagesArgs),
     /// Remove images (same as `kiln rmi`).
     #[command(visible_alias = "remove")]
-    Rm(super::image_remove::RmiArgs),
+    Rm(super::remove::RmiArgs),
     /// Remove unused images.
-    Prune(super::image_remove::PruneArgs),
+    Prune(super::remove::PruneArgs),
 }
 
 /// Runs a `kiln image` subcommand.
@@ -46,9 +46,9 @@ pub fn run(root: &Path, command: ImageCommand) -> Result<()> {
     match command {
         ImageCommand::Inspect(args) => inspect(root, args),
         ImageCommand::History(args) => history(root, args),
-        ImageCommand::Ls(args) => super::image_list::images(root, args),
-        ImageCommand::Rm(args) => super::image_remove::rmi(root, args),
-        ImageCommand::Prune(args) => super::image_remove::prune(root, args),
+        ImageCommand::Ls(args) => super::list::images(root, args),
+        ImageCommand::Rm(args) => super::remove::rmi(root, args),
+        ImageCommand::Prune(args) => super::remove::prune(root, args),
     }
 }
 

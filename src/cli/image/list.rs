@@ -12,9 +12,9 @@
 //! config's labels). Filters with different keys must all match; several
 //! filters with the same key match if any does.
 
-use super::display::{human_age, human_size};
-use super::image_format::render_rows;
-use super::images::Stores;
+use super::Stores;
+use crate::cli::display::{human_age, human_size};
+use crate::cli::format::render_rows;
 use anyhow::{bail, Result};
 use clap::Args;
 use kiln_image::catalog::{all_images, Image};

@@ -12,7 +12,7 @@ use kiln_runtime::monitor::log_path;
 use serde_json::{json, Value};
 
 use super::Exit;
-use crate::cli::image_format::Template;
+use crate::cli::format::Template;
 
 /// `kiln inspect` flags.
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use kiln_runtime::container::{short_id, Container, ContainerStore, Status};
 use serde_json::{json, Value};
 
 use crate::cli::display::human_duration;
-use crate::cli::image_format::render_rows;
+use crate::cli::format::render_rows;
 
 /// `kiln ps` flags.
 #[derive(Debug, Args)]

@@ -6,8 +6,8 @@
 //! `image prune` without `-f` asks on stdout and reads the answer from
 //! stdin, as Docker does; anything but `y` cancels and changes nothing.
 
-use super::display::human_size;
-use super::images::Stores;
+use super::Stores;
+use crate::cli::display::human_size;
 use anyhow::{bail, Result};
 use clap::Args;
 use kiln_builder::image_remove::{self, collect_snapshots, image_users, Removal};

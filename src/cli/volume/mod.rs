@@ -12,9 +12,9 @@ use kiln_runtime::volume_use::{labels, VolumeUsers};
 use kiln_runtime::volumes::{Volume, VolumeStore};
 use serde_json::{json, Value};
 
-use crate::cli::containers::Exit;
+use crate::cli::container::Exit;
 use crate::cli::display::human_size;
-use crate::cli::image_format::{render_rows, Template};
+use crate::cli::format::{render_rows, Template};
 
 /// `kiln volume` subcommands.
 #[derive(Debug, Subcommand)]

@@ -2,8 +2,8 @@
 //! [`kiln_builder::disk_usage`]; Local Volumes: 0, volumes are reported by
 //! `kiln volume ls`).
 
-use super::display::human_size;
-use super::image_format::align_columns;
+use crate::cli::display::human_size;
+use crate::cli::format::align_columns;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use kiln_builder::disk_usage::{disk_usage, UsageRow};
