@@ -11,8 +11,8 @@
 //!   `${V#p}`, `${V/p/r}`, quotes, escapes, word splitting).
 //! - [`dockerignore`]: `.dockerignore` patterns with Docker's matching rules.
 //!
-//! - [`compose`]: Compose files (YAML with positions and tags; the loader's
-//!   passes).
+//! - [`compose`]: Compose files: YAML with positions and tags, and the
+//!   loader's passes (`.env` files, `${}` interpolation, schema, the loader).
 
 pub mod compose;
 pub mod dockerfile;

@@ -1,7 +1,26 @@
-//! Compose files: the pure loader passes (YAML, and later `.env` files,
-//! interpolation, merge, schema validation, normalisation).
+//! Compose files: the pure passes of the loader, each a function of its input
+//! text (see DESIGN.md: yaml -> dotenv -> interpolate -> merge ->
+//! extends/include -> validate -> canonical), and the loader that runs them.
 //!
 //! - [`yaml`]: one YAML 1.2 document to a tree of positioned nodes (anchors,
 //!   `<<` merge keys, `!reset`/`!override` tags kept), and back to text.
+//! - [`env_map`]: an insertion-ordered `KEY -> value` map (what `.env` files
+//!   and `environment:` produce; keys keep the order they were first set in).
+//! - [`interpolate`]: compose-go's `${...}` template substitution of one string.
+//! - [`interpolate_tree`]: the same substitution over every string leaf of a
+//!   model tree, with the key path in errors.
+//! - [`variables`]: the variables a model refers to (`config --variables`).
+//! - [`dotenv`]: `.env` / `env_file` parsing with compose-go's rules.
+//! - [`env_files`]: several env files in order (the project `.env` and
+//!   `--env-file`s) and a service's `env_file` + `environment` resolution.
+//! - [`loader`]: options, file discovery, the per-file pipeline,
+//!   normalisation, the canonical model and the consistency checks: files,
+//!   `.env` and flags in, the project docker compose would load out.
 
+pub mod dotenv;
+pub mod env_files;
+pub mod env_map;
+pub mod interpolate;
+pub mod interpolate_tree;
+pub mod variables;
 pub mod yaml;
