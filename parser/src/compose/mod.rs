@@ -13,6 +13,8 @@
 //! - [`dotenv`]: `.env` / `env_file` parsing with compose-go's rules.
 //! - [`env_files`]: several env files in order (the project `.env` and
 //!   `--env-file`s) and a service's `env_file` + `environment` resolution.
+//! - [`schema`]: validation against the compose-spec JSON schema, with
+//!   compose-go's error wording.
 //! - [`loader`]: options, file discovery, the per-file pipeline,
 //!   normalisation, the canonical model and the consistency checks: files,
 //!   `.env` and flags in, the project docker compose would load out.
@@ -22,5 +24,6 @@ pub mod env_files;
 pub mod env_map;
 pub mod interpolate;
 pub mod interpolate_tree;
+pub mod schema;
 pub mod variables;
 pub mod yaml;
