@@ -24,6 +24,7 @@ pub mod env_files;
 pub mod env_map;
 pub mod interpolate;
 pub mod interpolate_tree;
+pub mod loader;
 pub mod schema;
 pub mod variables;
 pub mod yaml;
