@@ -7,6 +7,7 @@
 //! commands, where Docker exits 125 with one line.
 
 mod build;
+mod compose;
 mod containers;
 mod debug;
 mod display;
@@ -44,6 +45,8 @@ pub struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compose projects (`kiln compose [-f FILE]... [-p NAME] config`).
+    Compose(compose::ComposeArgs),
     /// Tools for looking inside kiln's parsers and stores.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
@@ -175,11 +178,12 @@ pub fn run() -> ExitCode {
     if let Ok(absolute) = std::path::absolute(&cli.root) {
         cli.root = absolute;
     }
-    if !matches!(cli.command, Command::Debug(_)) {
+    if !matches!(cli.command, Command::Debug(_) | Command::Compose(_)) {
         private_mounts();
     }
     let outcome = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
+        Command::Compose(args) => compose::run(&cli.root, args),
         Command::Import(args) => images::import(&cli.root, args),
         Command::Load(args) => images::load(&cli.root, args),
         Command::Save(args) => images::save_images(&cli.root, args),

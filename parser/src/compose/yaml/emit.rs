@@ -141,8 +141,7 @@ fn is_plain_safe(s: &str) -> bool {
     {
         return false;
     }
-    if s.contains(['{', '}', '[', ']', ',']) {
-        return false;
-    }
+    // `{}[],` inside a plain scalar are only special in flow context; this
+    // emitter writes block style only, as yaml.v3 does for `${PORT:-80}:80`.
     matches!(scalar::resolve_plain(s), Value::Str(_))
 }

@@ -144,6 +144,15 @@ fn emit_reads_back_as_the_same_tree() {
 }
 
 #[test]
+fn flow_indicators_inside_a_string_stay_plain() {
+    let doc = "ports:\n  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n  - \"{a}\"\n";
+    let node = parse(doc, "t").unwrap();
+    let text = emit(&node);
+    assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
+    assert!(text.contains("  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n"), "{text}");
+}
+
+#[test]
 fn from_json_round_trips() {
     let j = json!({"a": [1, "x", null, {"b": true}], "c": 2.5});
     assert_eq!(Node::from_json(&j).to_json(), j);
