@@ -62,7 +62,8 @@ impl Ctx<'_> {
             Value::Str(s) => (s.clone(), None),
             Value::Map(_) => {
                 let Some(base) = ext.get("service").and_then(Node::as_str) else {
-                    return Err(LoadError::at(file, ext.pos, &format!("extends.{svc}.service"), "extends.service is required"));
+                    let reason = format!("extends.{svc}.service is required");
+                    return Err(LoadError::at(file, ext.pos, &path, reason));
                 };
                 (base.to_string(), ext.get("file").and_then(Node::as_str).map(str::to_string))
             }

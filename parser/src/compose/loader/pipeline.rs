@@ -28,7 +28,9 @@ pub fn load_files(details: &Details, opts: &LoadOptions, fs: &dyn FileSource) ->
             let file_dir = source::dir(&file.path);
             extends::apply(&mut doc, &name, &file_dir, details, opts, fs)?;
             if opts.interpolate {
-                passes::validate(&doc, &name)?;
+                // compose-go validates after merging, when `!reset` entries
+                // are gone: validate the file without them.
+                passes::validate(&passes::strip_tags(doc.clone()), &name)?;
             }
             canonical::canonical(&mut doc, &name, !opts.interpolate)?;
             model = passes::merge(model, doc)?;

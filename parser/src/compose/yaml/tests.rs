@@ -157,3 +157,13 @@ fn from_json_round_trips() {
     let j = json!({"a": [1, "x", null, {"b": true}], "c": 2.5});
     assert_eq!(Node::from_json(&j).to_json(), j);
 }
+
+#[test]
+fn an_alias_inside_its_own_anchor_is_a_cycle() {
+    let doc = "name: test\nx-h: &h\n  svc:\n    <<: *h\n";
+    let err = parse(doc, "c.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "c.yaml:4:9: cycle detected: node at path x-h.svc.<< references node at path x-h"
+    );
+}
