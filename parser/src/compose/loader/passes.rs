@@ -11,7 +11,7 @@
 use super::super::env_files::{self, EnvFile};
 use super::super::env_map::EnvMap;
 use super::super::interpolate::{substitute, TemplateError};
-use super::super::schema::{self, PathSeg, SchemaError};
+use super::super::schema::{self, PathSeg, Reason, SchemaError};
 use super::super::yaml::{Key, Node, Value};
 use super::error::LoadError;
 
@@ -141,9 +141,17 @@ pub fn validate(model: &Node, file: &str) -> Result<(), LoadError> {
         Ok(()) => Ok(()),
         Err(SchemaError::Invalid(v)) => {
             let (node, path) = locate(model, &v.path);
+            // An unknown key is reported where that key is written.
+            let pos = match (&v.reason, &node.value) {
+                (Reason::AdditionalProperties { names }, Value::Map(entries)) => entries
+                    .iter()
+                    .find(|(k, _)| names.first() == Some(&k.text))
+                    .map_or(node.pos, |(k, _)| k.pos),
+                _ => node.pos,
+            };
             let reason = v.to_string();
             let reason = reason.strip_prefix(&v.dotted_path()).unwrap_or(&reason).trim_start().to_string();
-            Err(LoadError::at(file, node.pos, &path, reason))
+            Err(LoadError::at(file, pos, &path, reason))
         }
         Err(e) => Err(LoadError::Project(e.to_string())),
     }
