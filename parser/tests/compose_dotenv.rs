@@ -68,7 +68,9 @@ fn run(case: &Value) -> Outcome {
             }
             Ok(out)
         }
-        "env-files" => Ok(some(env_files(&env_files_of, &lookup).map_err(|e| e.to_string())?)),
+        "env-files" => Ok(some(
+            env_files(&env_files_of, &lookup).map_err(|e| e.to_string())?,
+        )),
         "service-environment" => {
             let service: Vec<(String, Option<String>)> = case["service_environment"]
                 .as_object()
@@ -76,8 +78,8 @@ fn run(case: &Value) -> Outcome {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string)))
                 .collect();
-            let map = service_environment(&env_files_of, &service, &lookup)
-                .map_err(|e| e.to_string())?;
+            let map =
+                service_environment(&env_files_of, &service, &lookup).map_err(|e| e.to_string())?;
             Ok(map.into_iter().collect())
         }
         other => Err(format!("unknown api {other:?}")),
@@ -117,7 +119,10 @@ fn check(case: &Value) -> Result<(), String> {
             Ok(got) => return Err(format!("expected an error, got {got:?}")),
             Err(err) => err,
         };
-        let mut wanted = case["error_contains"].as_str().unwrap_or_default().to_string();
+        let mut wanted = case["error_contains"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if let Ok(text) = fs::read_to_string(dir().join(format!("{name}.error"))) {
             wanted = if wanted.is_empty() { text } else { wanted };
         }
@@ -134,7 +139,10 @@ fn check(case: &Value) -> Result<(), String> {
     }
     for (key, value) in &expected {
         if got.get(key) != Some(value) {
-            return Err(format!("{key:?}: got {:?}, expected {value:?}", got.get(key)));
+            return Err(format!(
+                "{key:?}: got {:?}, expected {value:?}",
+                got.get(key)
+            ));
         }
     }
     for key in case["absent"].as_array().into_iter().flatten() {
@@ -152,15 +160,23 @@ fn every_dotenv_case() {
     let text = fs::read_to_string(&manifest).expect("read dotenv/cases.jsonl");
     let mut failures = Vec::new();
     let mut checked = 0;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("cases.jsonl:{}: {e}", i + 1));
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("cases.jsonl:{}: {e}", i + 1));
         checked += 1;
         if let Err(why) = check(&case) {
             failures.push(format!("{}: {why}", case["name"]));
         }
     }
-    assert!(checked >= 74, "only {checked} cases in {}", manifest.display());
+    assert!(
+        checked >= 74,
+        "only {checked} cases in {}",
+        manifest.display()
+    );
     assert!(
         failures.is_empty(),
         "{} of {checked} dotenv cases failed:\n{}",

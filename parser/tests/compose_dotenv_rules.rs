@@ -27,7 +27,10 @@ fn unquoted_values_end_at_a_blank_before_hash_and_are_trimmed() {
     check(&[
         ("A=1#not-a-comment", &[("A", "1#not-a-comment")]),
         ("A=1 # comment\nB=2", &[("A", "1"), ("B", "2")]),
-        ("A=1\t# tab is no comment start", &[("A", "1\t# tab is no comment start")]),
+        (
+            "A=1\t# tab is no comment start",
+            &[("A", "1\t# tab is no comment start")],
+        ),
         ("A=x=y:z  \t", &[("A", "x=y:z")]),
         ("A=1\r\nB=2\r\n", &[("A", "1"), ("B", "2")]),
         ("A=", &[("A", "")]),
@@ -37,7 +40,10 @@ fn unquoted_values_end_at_a_blank_before_hash_and_are_trimmed() {
 #[test]
 fn statements_come_in_three_spellings() {
     check(&[
-        ("A: 1\nexport B=2\n  C = 3", &[("A", "1"), ("B", "2"), ("C", "3")]),
+        (
+            "A: 1\nexport B=2\n  C = 3",
+            &[("A", "1"), ("B", "2"), ("C", "3")],
+        ),
         ("exportX=1\nexport\tY=2", &[("exportX", "1"), ("Y", "2")]),
         ("# only a comment\n\n   \n# another", &[]),
     ]);
@@ -51,9 +57,15 @@ fn keys_hold_letters_digits_and_a_few_marks() {
         ("=v", &[("", "v")]),
     ]);
     let err = parse("A=1\n\nB$C=1").unwrap_err();
-    assert_eq!(err.to_string(), r#"line 3: unexpected character "$" in variable name "B$C=1""#);
+    assert_eq!(
+        err.to_string(),
+        r#"line 3: unexpected character "$" in variable name "B$C=1""#
+    );
     // Circled letters are alphabetic in Unicode but not letters (category So).
-    assert!(matches!(parse("\u{24B6}=1"), Err(DotenvError::UnexpectedCharacter { .. })));
+    assert!(matches!(
+        parse("\u{24B6}=1"),
+        Err(DotenvError::UnexpectedCharacter { .. })
+    ));
     let err = parse("A=1\nMY KEY=1").unwrap_err();
     assert_eq!(err.to_string(), "line 2: key cannot contain a space");
 }
@@ -69,10 +81,22 @@ fn single_quotes_are_literal() {
 #[test]
 fn double_quotes_expand_escapes_and_variables() {
     check(&[
-        (r#"A="x\ay\bz\f\n\r\t\v\\\"""#, &[("A", "x\x07y\x08z\x0C\n\r\t\x0B\\\"")]),
-        (r#"A="\0101\0377\0777\08\x41\u0041\c""#, &[("A", "A\u{FF}\\0777\\08\\x41\\u0041\\c")]),
-        (r#"A="$HOME \$HOME $$HOME ${HOME}""#, &[("A", "/root $HOME $HOME /root")]),
-        ("A=\"two\nlines\" # c\nB=2", &[("A", "two\nlines"), ("B", "2")]),
+        (
+            r#"A="x\ay\bz\f\n\r\t\v\\\"""#,
+            &[("A", "x\x07y\x08z\x0C\n\r\t\x0B\\\"")],
+        ),
+        (
+            r#"A="\0101\0377\0777\08\x41\u0041\c""#,
+            &[("A", "A\u{FF}\\0777\\08\\x41\\u0041\\c")],
+        ),
+        (
+            r#"A="$HOME \$HOME $$HOME ${HOME}""#,
+            &[("A", "/root $HOME $HOME /root")],
+        ),
+        (
+            "A=\"two\nlines\" # c\nB=2",
+            &[("A", "two\nlines"), ("B", "2")],
+        ),
         (r#"A="x"B=2"#, &[("A", "x"), ("B", "2")]),
     ]);
 }
@@ -85,7 +109,10 @@ fn substitution_sees_the_lookup_then_earlier_keys() {
         ("A='$B'\nB=x", &[("A", "$B"), ("B", "x")]),
     ]);
     let err = parse("\nA=${MISSING:?set it}").unwrap_err();
-    assert_eq!(err.to_string(), "line 2: required variable MISSING is missing a value: set it");
+    assert_eq!(
+        err.to_string(),
+        "line 2: required variable MISSING is missing a value: set it"
+    );
 }
 
 #[test]
@@ -107,7 +134,10 @@ fn a_byte_order_mark_is_skipped() {
 #[test]
 fn broken_texts_fail_with_their_line() {
     let cases: &[(&str, &str)] = &[
-        ("A=1\nB=\"open\nC=3", "line 2: unterminated quoted value \"open"),
+        (
+            "A=1\nB=\"open\nC=3",
+            "line 2: unterminated quoted value \"open",
+        ),
         ("A='x\\'", "line 1: unterminated quoted value 'x\\'"),
         ("A=1\nexport ", "line 2: zero length string"),
         ("A=${", r#"line 1: Invalid template: "${""#),

@@ -32,7 +32,11 @@ fn walk(name: &str, min: usize, check: impl Fn(&Value) -> Result<(), String>) {
     assert!(cases.len() >= min, "only {} cases in {name}", cases.len());
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|case| check(case).err().map(|why| format!("{}: {why}", case["name"])))
+        .filter_map(|case| {
+            check(case)
+                .err()
+                .map(|why| format!("{}: {why}", case["name"]))
+        })
         .collect();
     assert!(
         failures.is_empty(),
@@ -45,8 +49,8 @@ fn walk(name: &str, min: usize, check: impl Fn(&Value) -> Result<(), String>) {
 
 fn substitution_case(case: &Value) -> Result<(), String> {
     let template = case["template"].as_str().ok_or("no template")?;
-    let env: BTreeMap<String, String> = serde_json::from_value(case["env"].clone())
-        .map_err(|e| format!("env: {e}"))?;
+    let env: BTreeMap<String, String> =
+        serde_json::from_value(case["env"].clone()).map_err(|e| format!("env: {e}"))?;
     let result = substitute(template, &|name| env.get(name).cloned());
     if case["error"] == true {
         let err = result.err().ok_or("expected an error")?.to_string();

@@ -5,6 +5,8 @@ use clap::Subcommand;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod compose;
+
 /// Subcommands of `kiln debug`.
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {
@@ -18,12 +20,16 @@ pub enum DebugCommand {
         #[arg(long)]
         typed: bool,
     },
+    /// Run one pass of the Compose loader alone (`.env` files, interpolation).
+    #[command(subcommand)]
+    Compose(compose::ComposeCommand),
 }
 
 /// Runs a `kiln debug` subcommand.
 pub fn run(cmd: DebugCommand) -> Result<()> {
     match cmd {
         DebugCommand::DockerfileDump { file, typed } => dockerfile_dump(&file, typed),
+        DebugCommand::Compose(cmd) => compose::run(cmd),
     }
 }
 

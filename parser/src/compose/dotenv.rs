@@ -66,12 +66,12 @@ pub enum DotenvError {
         line: usize,
     },
     /// A `${...}` in a value failed (`${VAR:?message}`, invalid template).
-    #[error("line {line}: {source}")]
+    #[error("line {line}: {error}")]
     Template {
         /// The statement's line.
         line: usize,
-        /// What the substitution said.
-        source: TemplateError,
+        /// What the substitution said (shown in the message).
+        error: TemplateError,
     },
 }
 
@@ -120,7 +120,12 @@ fn starts_with_digit(key: &str) -> bool {
 /// Parses `text` into `out`, which may hold keys already (later keys win).
 pub fn parse_into(text: &str, out: &mut EnvMap, lookup: Lookup<'_>) -> Result<(), DotenvError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    Parser { src: text, out, lookup }.run()
+    Parser {
+        src: text,
+        out,
+        lookup,
+    }
+    .run()
 }
 
 /// compose-go's `isSpace`: blanks that are not a line break.
@@ -130,9 +135,8 @@ fn is_blank(c: char) -> bool {
 
 /// Go's `unicode.IsLetter(c) || unicode.IsNumber(c)` (categories L and N).
 fn is_letter_or_number(c: char) -> bool {
-    static LN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[\p{L}\p{N}]$").expect("a valid character class")
-    });
+    static LN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[\p{L}\p{N}]$").expect("a valid character class"));
     c.is_ascii_alphanumeric() || (!c.is_ascii() && LN.is_match(c.encode_utf8(&mut [0; 4])))
 }
 
@@ -156,7 +160,10 @@ struct Key<'t> {
 
 impl<'t> Parser<'t, '_, '_> {
     fn line_at(&self, offset: usize) -> usize {
-        1 + self.src.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count()
+        1 + self.src.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
     }
 
     fn run(&mut self) -> Result<(), DotenvError> {
@@ -273,9 +280,9 @@ impl<'t> Parser<'t, '_, '_> {
     fn expand(&self, value: &str, stmt: usize) -> Result<String, DotenvError> {
         let out: &EnvMap = &*self.out;
         let lookup = |name: &str| (self.lookup)(name, out).or_else(|| out.get(name).cloned());
-        substitute(value, &lookup).map_err(|source| DotenvError::Template {
+        substitute(value, &lookup).map_err(|error| DotenvError::Template {
             line: self.line_at(stmt),
-            source,
+            error,
         })
     }
 }

@@ -25,12 +25,13 @@ pub struct EnvFile<'a> {
 /// An env file that could not be parsed. The text is compose-go's:
 /// `failed to read FILE: line N: ...`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("failed to read {file}: {source}")]
+#[error("failed to read {file}: {error}")]
 pub struct EnvFileError {
     /// The file, as [`EnvFile::name`] named it.
     pub file: String,
-    /// What was wrong in it (with its line).
-    pub source: DotenvError,
+    /// What was wrong in it (with its line). Shown in the message, so not a
+    /// `source()` (which would print it twice in an error chain).
+    pub error: DotenvError,
 }
 
 /// The map Compose gets from `files` used as env files (in order, later keys
@@ -41,13 +42,12 @@ pub fn env_files(
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<EnvMap, EnvFileError> {
     let mut out = EnvMap::new();
-    let lookup = |name: &str, sofar: &EnvMap| {
-        environment(name).or_else(|| sofar.get(name).cloned())
-    };
+    let lookup =
+        |name: &str, sofar: &EnvMap| environment(name).or_else(|| sofar.get(name).cloned());
     for file in files {
-        parse_into(file.text, &mut out, &lookup).map_err(|source| EnvFileError {
+        parse_into(file.text, &mut out, &lookup).map_err(|error| EnvFileError {
             file: file.name.to_string(),
-            source,
+            error,
         })?;
     }
     Ok(out)
@@ -79,9 +79,9 @@ pub fn service_environment(
         project_env(name).or_else(|| resolved.get(name).cloned().flatten())
     };
     for file in files {
-        parse_into(file.text, &mut environment, &lookup).map_err(|source| EnvFileError {
+        parse_into(file.text, &mut environment, &lookup).map_err(|error| EnvFileError {
             file: file.name.to_string(),
-            source,
+            error,
         })?;
     }
     let mut out: EnvMap<Option<String>> =
@@ -103,8 +103,14 @@ mod tests {
     #[test]
     fn later_files_win_and_see_earlier_keys() {
         let files = [
-            EnvFile { name: "a.env", text: "A=1\nB=${A}\n" },
-            EnvFile { name: "b.env", text: "A=2\nC=${A}${B}\nB\n" },
+            EnvFile {
+                name: "a.env",
+                text: "A=1\nB=${A}\n",
+            },
+            EnvFile {
+                name: "b.env",
+                text: "A=2\nC=${A}${B}\nB\n",
+            },
         ];
         let map = env_files(&files, &none).unwrap();
         let got: Vec<_> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -114,7 +120,10 @@ mod tests {
     #[test]
     fn the_environment_wins_for_lookups_but_not_for_keys_set() {
         let env = |n: &str| (n == "A").then(|| "env".to_string());
-        let files = [EnvFile { name: "a.env", text: "A=file\nB=$A\n" }];
+        let files = [EnvFile {
+            name: "a.env",
+            text: "A=file\nB=$A\n",
+        }];
         let map = env_files(&files, &env).unwrap();
         assert_eq!(map.get("A").map(String::as_str), Some("file"));
         assert_eq!(map.get("B").map(String::as_str), Some("env"));
@@ -123,17 +132,32 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_line() {
         let files = [
-            EnvFile { name: "ok.env", text: "A=1\n" },
-            EnvFile { name: "bad.env", text: "# c\n\nA B=1\n" },
+            EnvFile {
+                name: "ok.env",
+                text: "A=1\n",
+            },
+            EnvFile {
+                name: "bad.env",
+                text: "# c\n\nA B=1\n",
+            },
         ];
         let err = env_files(&files, &none).unwrap_err();
-        assert_eq!(err.to_string(), "failed to read bad.env: line 3: key cannot contain a space");
+        assert_eq!(
+            err.to_string(),
+            "failed to read bad.env: line 3: key cannot contain a space"
+        );
     }
 
     #[test]
     fn an_unresolved_bare_service_key_stays_without_value() {
-        let files = [EnvFile { name: "s.env", text: "X=1\n" }];
-        let service = [("Y".to_string(), None), ("X".to_string(), Some("2".to_string()))];
+        let files = [EnvFile {
+            name: "s.env",
+            text: "X=1\n",
+        }];
+        let service = [
+            ("Y".to_string(), None),
+            ("X".to_string(), Some("2".to_string())),
+        ];
         let map = service_environment(&files, &service, &none).unwrap();
         let got: Vec<_> = map.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
         assert_eq!(got, ["X=Some(\"2\")", "Y=None"]);

@@ -49,7 +49,10 @@ pub enum TemplateError {
     },
     /// `${NAME:?reason}` or `${NAME?reason}` with NAME missing a value. The
     /// text is compose-go's `MissingRequiredError`.
-    #[error("required variable {variable} is missing a value{}", reason_suffix(reason))]
+    #[error(
+        "required variable {variable} is missing a value{}",
+        reason_suffix(reason)
+    )]
     MissingRequired {
         /// The variable that is required.
         variable: String,
@@ -260,7 +263,9 @@ impl Ctx<'_, '_> {
 }
 
 fn group<'t>(caps: &Captures<'t>, name: &str) -> Option<&'t str> {
-    caps.name(name).map(|m| m.as_str()).filter(|s| !s.is_empty())
+    caps.name(name)
+        .map(|m| m.as_str())
+        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -285,11 +290,10 @@ mod tests {
     #[test]
     fn unset_variables_are_reported_only_on_the_taken_branch() {
         let mut unset = Vec::new();
-        let out =
-            substitute_reporting("${A:-${B}} ${FOO:-${C}} $D", &env, &mut |n| {
-                unset.push(n.to_string())
-            })
-            .unwrap();
+        let out = substitute_reporting("${A:-${B}} ${FOO:-${C}} $D", &env, &mut |n| {
+            unset.push(n.to_string())
+        })
+        .unwrap();
         assert_eq!(out, " first ");
         assert_eq!(unset, ["B", "D"]);
     }

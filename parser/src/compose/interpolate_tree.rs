@@ -3,10 +3,14 @@
 //! `interpolation.Interpolate` does before the model is validated. Mapping keys
 //! are not substituted, numbers, booleans and nulls are left alone.
 //!
+//! [`interpolate_model`] also casts the strings at the key paths where compose
+//! wants a number or a boolean (see [`interpolate_cast`](super::interpolate_cast)).
+//!
 //! Errors carry the key path of the leaf, written as kiln writes paths
 //! (`services.web.ports[0]`), where compose-go writes `services.web.ports.[]`.
 
 use super::interpolate::{substitute_reporting, TemplateError};
+use super::interpolate_cast::{cast, compose_cast_for, Cast};
 use serde_json::Value;
 use std::fmt;
 
@@ -54,21 +58,29 @@ impl fmt::Display for KeyPath {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {
     /// An invalid `${...}` (compose: "invalid interpolation format for ...").
-    #[error("{path}: invalid interpolation format (a literal $ is written $$): {source}")]
+    #[error("{path}: invalid interpolation format (a literal $ is written $$): {error}")]
     InvalidFormat {
         /// Where the leaf is.
         path: KeyPath,
-        /// The template error.
-        source: TemplateError,
+        /// The template error (shown in the message).
+        error: TemplateError,
     },
     /// A required variable without a value (compose: "error while
     /// interpolating ...").
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Required {
         /// Where the leaf is.
         path: KeyPath,
         /// The template error (its message is the `${VAR:?message}` text).
-        source: TemplateError,
+        error: TemplateError,
+    },
+    /// The interpolated string is not of the type the key wants.
+    #[error("{path}: failed to cast to expected type: {reason}")]
+    Cast {
+        /// Where the leaf is.
+        path: KeyPath,
+        /// Why the cast failed (`invalid boolean: maybe`).
+        reason: String,
     },
 }
 
@@ -76,14 +88,16 @@ impl TreeError {
     /// The key path of the leaf that failed.
     pub fn path(&self) -> &KeyPath {
         match self {
-            TreeError::InvalidFormat { path, .. } | TreeError::Required { path, .. } => path,
+            TreeError::InvalidFormat { path, .. }
+            | TreeError::Required { path, .. }
+            | TreeError::Cast { path, .. } => path,
         }
     }
 
-    fn at(path: KeyPath, source: TemplateError) -> TreeError {
-        match source {
-            TemplateError::Invalid { .. } => TreeError::InvalidFormat { path, source },
-            TemplateError::MissingRequired { .. } => TreeError::Required { path, source },
+    fn at(path: KeyPath, error: TemplateError) -> TreeError {
+        match error {
+            TemplateError::Invalid { .. } => TreeError::InvalidFormat { path, error },
+            TemplateError::MissingRequired { .. } => TreeError::Required { path, error },
         }
     }
 }
@@ -103,34 +117,69 @@ pub fn interpolate_tree_reporting(
     lookup: &dyn Fn(&str) -> Option<String>,
     on_unset: &mut dyn FnMut(&KeyPath, &str),
 ) -> Result<Value, TreeError> {
-    walk(tree, &KeyPath::default(), lookup, on_unset)
+    let mut walker = Walker {
+        lookup,
+        on_unset,
+        cast_for: &|_| None,
+    };
+    walker.walk(tree, &KeyPath::default())
 }
 
-fn walk(
-    value: &Value,
-    path: &KeyPath,
+/// Interpolates a compose model as compose-go's loader does: every string leaf
+/// substituted, then the strings at typed keys cast (`replicas: "${N}"` becomes
+/// a number, `init: "yes"` a boolean).
+pub fn interpolate_model(
+    tree: &Value,
     lookup: &dyn Fn(&str) -> Option<String>,
     on_unset: &mut dyn FnMut(&KeyPath, &str),
 ) -> Result<Value, TreeError> {
-    match value {
-        Value::String(text) => substitute_reporting(text, lookup, &mut |name| on_unset(path, name))
-            .map(Value::String)
-            .map_err(|e| TreeError::at(path.clone(), e)),
-        Value::Object(map) => {
-            let mut out = serde_json::Map::new();
-            for (key, elem) in map {
-                let child = path.child(PathPart::Key(key.clone()));
-                out.insert(key.clone(), walk(elem, &child, lookup, on_unset)?);
+    let mut walker = Walker {
+        lookup,
+        on_unset,
+        cast_for: &compose_cast_for,
+    };
+    walker.walk(tree, &KeyPath::default())
+}
+
+struct Walker<'a, 'b> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    on_unset: &'b mut dyn FnMut(&KeyPath, &str),
+    cast_for: &'a dyn Fn(&KeyPath) -> Option<Cast>,
+}
+
+impl Walker<'_, '_> {
+    fn walk(&mut self, value: &Value, path: &KeyPath) -> Result<Value, TreeError> {
+        match value {
+            Value::String(text) => self.leaf(text, path),
+            Value::Object(map) => {
+                let mut out = serde_json::Map::new();
+                for (key, elem) in map {
+                    let child = path.child(PathPart::Key(key.clone()));
+                    out.insert(key.clone(), self.walk(elem, &child)?);
+                }
+                Ok(Value::Object(out))
             }
-            Ok(Value::Object(out))
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, elem)| self.walk(elem, &path.child(PathPart::Index(i))))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            other => Ok(other.clone()),
         }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, elem)| walk(elem, &path.child(PathPart::Index(i)), lookup, on_unset))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        other => Ok(other.clone()),
+    }
+
+    fn leaf(&mut self, text: &str, path: &KeyPath) -> Result<Value, TreeError> {
+        let on_unset = &mut *self.on_unset;
+        let value = substitute_reporting(text, self.lookup, &mut |name| on_unset(path, name))
+            .map_err(|e| TreeError::at(path.clone(), e))?;
+        match (self.cast_for)(path) {
+            None => Ok(Value::String(value)),
+            Some(kind) => cast(kind, &value).map_err(|reason| TreeError::Cast {
+                path: path.clone(),
+                reason,
+            }),
+        }
     }
 }
 
@@ -166,7 +215,29 @@ mod tests {
         let tree = json!({"services": {"web": {"image": "${"}}});
         let err = interpolate_tree(&tree, &env).unwrap_err();
         assert_eq!(err.path().to_string(), "services.web.image");
-        assert!(err.to_string().contains(r#"Invalid template: "${""#), "{err}");
+        assert!(
+            err.to_string().contains(r#"Invalid template: "${""#),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_model_pass_casts_typed_keys() {
+        let tree = json!({"services": {"web": {"init": "${INIT:-yes}", "ports": [{"target": "80"}],
+            "image": "80", "deploy": {"replicas": "$N"}}}});
+        let n = |name: &str| (name == "N").then(|| "3".to_string());
+        let out = interpolate_model(&tree, &n, &mut |_, _| {}).unwrap();
+        assert_eq!(
+            out,
+            json!({"services": {"web": {"init": true, "ports": [{"target": 80}],
+                "image": "80", "deploy": {"replicas": 3}}}})
+        );
+        let tree = json!({"services": {"web": {"privileged": "${P:-maybe}"}}});
+        let err = interpolate_model(&tree, &env, &mut |_, _| {}).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "services.web.privileged: failed to cast to expected type: invalid boolean: maybe"
+        );
     }
 
     #[test]
