@@ -20,7 +20,8 @@ pub enum DebugCommand {
         #[arg(long)]
         typed: bool,
     },
-    /// Run one pass of the Compose loader alone (`.env` files, interpolation).
+    /// Run one pass of the Compose loader alone (`.env` files, interpolation,
+    /// merge).
     #[command(subcommand)]
     Compose(compose::ComposeCommand),
 }

@@ -10,6 +10,7 @@ mod build;
 mod compose;
 mod containers;
 mod debug;
+mod debug_compose;
 mod display;
 mod image_df;
 mod image_format;

@@ -20,14 +20,34 @@
 //! - [`loader`]: options, file discovery, the per-file pipeline,
 //!   normalisation, the canonical model and the consistency checks: files,
 //!   `.env` and flags in, the project docker compose would load out.
+//! - [`merge`]: compose-go's `override.Merge` (one tree over another, with
+//!   its per-path rules) and the error type of all the merge passes.
+//! - [`unicity`]: compose-go's `EnforceUnicity` (one entry per key in
+//!   ports, volumes, labels... after a merge).
+//! - [`reset`]: `!reset` and `!override` (compose-go's `ResetProcessor`).
+//! - [`files`]: files and documents merged in order, with `include` and
+//!   `extends` ([`include`], [`extends`]); reading files and interpolation
+//!   are the caller's, through [`files::FileHost`].
+//! - [`path`]: dotted key paths and the patterns the rules use;
+//!   `gofmt` and `tree` are private helpers (Go's `fmt` output, mapping
+//!   edits).
 
 pub mod dotenv;
 pub mod env_files;
 pub mod env_map;
+pub mod extends;
+pub mod files;
+mod gofmt;
+pub mod include;
 pub mod interpolate;
 pub mod interpolate_cast;
 pub mod interpolate_tree;
 pub mod loader;
+pub mod merge;
+pub mod path;
+pub mod reset;
 pub mod schema;
+mod tree;
+pub mod unicity;
 pub mod variables;
 pub mod yaml;

@@ -10,6 +10,7 @@
 //! - `interpolate`: reads `{"template": …, "env": {…}}` JSON lines on standard
 //!   input (other fields are ignored) and writes one `{"result": …}` or
 //!   `{"error": …}` line for each.
+//! - `merge FILE…`: the files merged as `-f` files are (`debug_compose.rs`).
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
@@ -43,6 +44,14 @@ pub enum ComposeCommand {
     /// Substitute `${...}` templates: `{"template": …, "env": {…}}` JSON lines
     /// on standard input, one `{"result": …}` or `{"error": …}` line out each.
     Interpolate,
+    /// Print the files' YAML trees merged in order as docker compose merges
+    /// `-f` files (compose-go's merge rules, then its uniqueness pass, with
+    /// `!reset`/`!override`), before interpolation and normalisation.
+    Merge {
+        /// The compose files, base first (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs a `kiln debug compose` subcommand.
@@ -54,6 +63,9 @@ pub fn run(cmd: ComposeCommand) -> Result<()> {
             files,
         } => dotenv(&env, &service_env, &files),
         ComposeCommand::Interpolate => interpolate(),
+        ComposeCommand::Merge { files } => {
+            super::super::debug_compose::run(super::super::debug_compose::ComposeDebugCommand::Merge { files })
+        }
     }
 }
 
