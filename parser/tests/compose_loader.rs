@@ -214,7 +214,7 @@ fn errors_name_the_file_line_column_and_key_path() {
         ("services:\n  web:\n    image: x\n    ports:\n      - \"80:abc\"\n", "/w/compose.yaml:5:9: services.web.ports[0]: invalid port \"80:abc\""),
         ("services:\n  web:\n    image: ${X:?set X please}\n", "/w/compose.yaml:3:12: services.web.image: required variable X is missing a value: set X please"),
         ("services:\n  web:\n    image: x\n    bogus: 1\n", "/w/compose.yaml:4:5: services.web: additional properties 'bogus' not allowed"),
-        ("- a\n", "/w/compose.yaml:1:1: : top-level object must be a mapping"),
+        ("- a\n", "/w/compose.yaml:1:1: top-level object must be a mapping"),
         ("services:\n  a: {image: x}\n  a: {image: y}\n", "/w/compose.yaml:3:3: mapping key \"a\" already defined at line 2"),
     ];
     for (text, want) in cases {

@@ -26,6 +26,10 @@ impl FileSource for HostFiles {
     fn is_file(&self, path: &str) -> bool {
         std::fs::metadata(path).is_ok_and(|m| m.is_file())
     }
+
+    fn is_dir(&self, path: &str) -> bool {
+        std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+    }
 }
 
 /// An I/O error as a short reason (`no such file or directory`).

@@ -1,6 +1,7 @@
 //! The loader's error type: every refusal names the file, the position (when
 //! the problem sits in a YAML node) and the key path.
 
+use super::super::merge::MergeError;
 use super::super::yaml::{Pos, YamlError};
 
 /// Why a Compose project could not be loaded. Printed as one line:
@@ -18,8 +19,12 @@ pub enum LoadError {
     /// A YAML syntax error.
     #[error(transparent)]
     Yaml(#[from] YamlError),
+    /// The merge passes refused the files (merge rules, `extends`,
+    /// `include`, `!reset`).
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// A value in a compose file is wrong: the file, position and key path.
-    #[error("{file}:{pos}: {path}: {reason}")]
+    #[error("{file}:{pos}: {}{reason}", path_prefix(path))]
     At {
         /// The compose file.
         file: String,
@@ -48,5 +53,14 @@ impl LoadError {
             path: path.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// `path: ` before a reason, nothing for the document root.
+fn path_prefix(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
     }
 }

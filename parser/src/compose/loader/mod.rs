@@ -8,24 +8,27 @@
 //! 1. [`options::resolve`]: environment, `.env` files (twice: in the working
 //!    directory, then beside the compose files), files (`-f`,
 //!    `COMPOSE_FILE`, discovery), profiles, an imperative project name;
-//! 2. per file, per YAML document ([`pipeline`]): top level must be a
-//!    mapping, interpolation, schema validation, canonical long syntax,
-//!    merge over the files before;
+//! 2. per file, per YAML document ([`pipeline`], through the merge passes'
+//!    [`crate::compose::files`] with this loader's [`host`]): `!reset`,
+//!    top level must be a mapping, interpolation (with typed casts),
+//!    `include`, `extends`, merge over the files before, uniqueness, schema
+//!    validation, canonical long syntax, uniqueness again;
 //! 3. defaults, relative paths resolved against the working directory;
 //! 4. the project name (`-p`, `COMPOSE_PROJECT_NAME`, `name:`, the folder);
 //! 5. [`normalize`]; profiles; the [`consistency`] checks; each service's
 //!    `env_file` + `environment` resolved ([`project`]).
 //!
 //! Modules: `options` (flags and discovery), `source` (file access, paths),
-//! `pipeline` (per-file steps), `passes` (the seam to the dotenv,
-//! interpolation, merge and schema passes), `canonical` (long syntax),
+//! `pipeline` (the files in order), `host` (the per-file steps handed to the
+//! merge passes), `passes` (the seam to the dotenv, interpolation and schema
+//! passes), `canonical` (long syntax),
 //! `normalize`, `profiles`, `consistency`, `project` (the bound model),
 //! `render` (YAML/JSON as docker compose prints it), `error`.
 
 pub mod canonical;
 pub mod consistency;
 pub mod error;
-pub mod extends;
+pub mod host;
 pub mod normalize;
 pub mod options;
 pub mod passes;

@@ -3,16 +3,18 @@
 //! through one narrow function here, so a pass can be swapped for its full
 //! implementation without touching the pipeline.
 //!
-//! `.env` files, interpolation and the schema are the dedicated modules
-//! ([`env_files`], [`crate::compose::interpolate`], [`schema`]); the merge
-//! here is the smallest deep merge (mappings by key, sequences appended,
-//! `!reset`/`!override`) until the merge module lands.
+//! `.env` files, interpolation and its typed casts, and the schema are the
+//! dedicated modules ([`env_files`], [`crate::compose::interpolate`],
+//! [`crate::compose::interpolate_cast`], [`schema`]); merging is
+//! [`crate::compose::files`]' (see `host.rs`).
 
 use super::super::env_files::{self, EnvFile};
 use super::super::env_map::EnvMap;
 use super::super::interpolate::{substitute, TemplateError};
+use super::super::interpolate_cast::{cast, compose_cast_for};
+use super::super::interpolate_tree::{KeyPath, PathPart};
 use super::super::schema::{self, PathSeg, Reason, SchemaError};
-use super::super::yaml::{Key, Node, Value};
+use super::super::yaml::{Node, Value};
 use super::error::LoadError;
 
 /// A lookup of one variable (process environment, then `.env` values).
@@ -27,10 +29,11 @@ pub fn read_env_files(files: &[(String, String)], lookup: Lookup) -> Result<EnvM
 }
 
 /// Interpolates every string leaf of a compose file's tree (keys untouched),
-/// naming the file, position and key path in errors (compose-go's
-/// `interpolation.Interpolate`).
+/// then casts the strings at typed keys (`replicas: "${N}"` becomes a
+/// number), naming the file, position and key path in errors (compose-go's
+/// `interpolation.Interpolate` with its cast table).
 pub fn interpolate(node: &mut Node, file: &str, lookup: Lookup) -> Result<(), LoadError> {
-    walk_strings(node, String::new(), &mut |n, path| {
+    walk_strings(node, String::new(), &KeyPath::default(), &mut |n, path, key_path| {
         if let Value::Str(s) = &n.value {
             let done = substitute(s, lookup).map_err(|e| {
                 let reason = match e {
@@ -41,97 +44,37 @@ pub fn interpolate(node: &mut Node, file: &str, lookup: Lookup) -> Result<(), Lo
                 };
                 LoadError::at(file, n.pos, path, reason)
             })?;
-            n.value = Value::Str(done);
+            n.value = match compose_cast_for(key_path) {
+                Some(kind) => match cast(kind, &done) {
+                    Ok(json) => Node::from_json(&json).value,
+                    Err(reason) => return Err(LoadError::at(file, n.pos, path, reason)),
+                },
+                None => Value::Str(done),
+            };
         }
         Ok(())
     })
 }
 
-fn walk_strings(
-    node: &mut Node,
-    path: String,
-    f: &mut dyn FnMut(&mut Node, &str) -> Result<(), LoadError>,
-) -> Result<(), LoadError> {
+type LeafFn<'a> = dyn FnMut(&mut Node, &str, &KeyPath) -> Result<(), LoadError> + 'a;
+
+fn walk_strings(node: &mut Node, path: String, key_path: &KeyPath, f: &mut LeafFn) -> Result<(), LoadError> {
     match &mut node.value {
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                walk_strings(item, format!("{path}[{i}]"), f)?;
+                walk_strings(item, format!("{path}[{i}]"), &key_path.child(PathPart::Index(i)), f)?;
             }
             Ok(())
         }
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
                 let p = if path.is_empty() { k.text.clone() } else { format!("{path}.{}", k.text) };
-                walk_strings(v, p, f)?;
+                walk_strings(v, p, &key_path.child(PathPart::Key(k.text.clone())), f)?;
             }
             Ok(())
         }
-        _ => f(node, &path),
+        _ => f(node, &path, key_path),
     }
-}
-
-/// Merges `over` onto `base` as compose-go's `override.Merge` does for the
-/// common cases: mappings key by key, later scalars win, sequences append,
-/// `!reset` removes, `!override` replaces.
-pub fn merge(base: Node, over: Node) -> Result<Node, LoadError> {
-    Ok(merge_node(Some(base), over).unwrap_or_else(|| Node::new(Value::Map(Vec::new()))))
-}
-
-fn merge_node(base: Option<Node>, over: Node) -> Option<Node> {
-    match over.tag.as_deref() {
-        Some("!reset") => return None,
-        Some("!override") => return Some(Node { tag: None, ..over }),
-        _ => {}
-    }
-    let Some(base) = base else {
-        return Some(strip_tags(over));
-    };
-    match (base.value, over.value) {
-        (Value::Map(mut b), Value::Map(o)) => {
-            for (k, v) in o {
-                let pos = b.iter().position(|(bk, _)| bk.text == k.text);
-                let replaced = matches!(k.text.as_str(), "command" | "entrypoint" | "test");
-                let old = pos.filter(|_| !replaced).map(|i| b[i].1.clone());
-                match (merge_node(old, v), pos) {
-                    (Some(n), Some(i)) => b[i].1 = n,
-                    (Some(n), None) => b.push((k, n)),
-                    (None, Some(i)) => {
-                        b.remove(i);
-                    }
-                    (None, None) => {}
-                }
-            }
-            Some(Node { value: Value::Map(b), ..base_meta(base.pos) })
-        }
-        (Value::Seq(mut b), Value::Seq(o)) => {
-            b.extend(o.into_iter().filter_map(|n| merge_node(None, n)));
-            Some(Node { value: Value::Seq(b), ..base_meta(base.pos) })
-        }
-        (_, value) => Some(strip_tags(Node { value, pos: over.pos, tag: None })),
-    }
-}
-
-fn base_meta(pos: super::super::yaml::Pos) -> Node {
-    Node { value: Value::Null, pos, tag: None }
-}
-
-/// Applies `!reset` tags inside one file (a reset value is dropped) and
-/// forgets the tags.
-pub fn strip_tags(node: Node) -> Node {
-    let value = match node.value {
-        Value::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .filter(|(_, v)| v.tag.as_deref() != Some("!reset"))
-                .map(|(k, v): (Key, Node)| (k, strip_tags(v)))
-                .collect(),
-        ),
-        Value::Seq(items) => Value::Seq(
-            items.into_iter().filter(|v| v.tag.as_deref() != Some("!reset")).map(strip_tags).collect(),
-        ),
-        v => v,
-    };
-    Node { value, pos: node.pos, tag: None }
 }
 
 /// Validates one file's model against the compose-spec schema; the

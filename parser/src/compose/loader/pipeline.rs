@@ -3,43 +3,42 @@
 
 use std::collections::HashMap;
 
-use super::super::yaml::{self, Key, Node, Value};
+use std::path::PathBuf;
+
+use super::super::files::{self, ComposeFile};
+use super::super::yaml::{Key, Node, Value};
 use super::canonical::{self, model_get_mut, set, str_node};
 use super::error::LoadError;
+use super::host::Host;
 use super::options::{self, Details, LoadOptions};
 use super::source::{self, FileSource};
-use super::{extends, passes};
 
-/// Loads every file of `details` (each YAML document in turn) and merges
-/// them into one canonical model, with defaults and resolved paths.
+/// Loads every file of `details` (each YAML document in turn) through the
+/// merge passes' per-file pipeline (`!reset`, interpolation, `include`,
+/// `extends`, merge, uniqueness, schema, canonical form) into one model,
+/// then applies the defaults and resolves relative paths.
 pub fn load_files(details: &Details, opts: &LoadOptions, fs: &dyn FileSource) -> Result<Node, LoadError> {
-    let mut model = Node::new(Value::Map(Vec::new()));
     let env = &details.env;
-    let lookup = |name: &str| env.get(name).cloned();
-    for file in &details.files {
-        let name = display_name(&file.path);
-        for mut doc in yaml::parse_documents(&file.text, &name)? {
-            if !matches!(doc.value, Value::Map(_)) {
-                return Err(LoadError::at(&name, doc.pos, "", "top-level object must be a mapping"));
-            }
-            if opts.interpolate {
-                passes::interpolate(&mut doc, &name, &lookup)?;
-            }
-            let file_dir = source::dir(&file.path);
-            extends::apply(&mut doc, &name, &file_dir, details, opts, fs)?;
-            if opts.interpolate {
-                // compose-go validates after merging, when `!reset` entries
-                // are gone: validate the file without them.
-                passes::validate(&passes::strip_tags(doc.clone()), &name)?;
-            }
-            canonical::canonical(&mut doc, &name, !opts.interpolate)?;
-            model = passes::merge(model, doc)?;
-        }
-    }
+    let host = Host::new(fs, opts, details.files.iter().map(|f| f.path.clone()).collect());
+    let files: Vec<ComposeFile> = details
+        .files
+        .iter()
+        .map(|f| ComposeFile { path: PathBuf::from(&f.path), text: Some(f.text.clone()) })
+        .collect();
+    let merge_opts = files::LoadOptions {
+        working_dir: PathBuf::from(&details.working_dir),
+        env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        skip_include: false,
+        skip_extends: false,
+    };
+    let mut model = match files::load(&files, &merge_opts, &host) {
+        Ok(model) => model,
+        Err(e) => return Err(host.take_error().unwrap_or(LoadError::Merge(e))),
+    };
     if matches!(&model.value, Value::Map(m) if m.is_empty()) {
         return Err(LoadError::Project("empty compose file".to_string()));
     }
-    if let Some(Value::Map(top)) = Some(&mut model.value) {
+    if let Value::Map(top) = &mut model.value {
         top.retain(|(k, _)| k.text != "version");
     }
     canonical::set_defaults(&mut model);

@@ -13,6 +13,10 @@ pub trait FileSource {
     /// Whether a regular file exists at `path` (used by file discovery and
     /// the default `.env`).
     fn is_file(&self, path: &str) -> bool;
+
+    /// Whether a directory exists at `path` (`include` entries may name a
+    /// folder).
+    fn is_dir(&self, path: &str) -> bool;
 }
 
 /// An in-memory file set keyed by absolute path, for tests and fuzzing.
@@ -44,6 +48,12 @@ impl FileSource for MemFiles {
 
     fn is_file(&self, path: &str) -> bool {
         self.files.contains_key(path)
+    }
+
+    /// A folder exists when some file lies under it.
+    fn is_dir(&self, path: &str) -> bool {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        self.files.keys().any(|k| k.starts_with(&prefix))
     }
 }
 
