@@ -20,12 +20,17 @@ use std::process::{Command, Output};
 use support::Scratch;
 
 fn corpus(folder: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/compose/conformance").join(folder)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/compose/conformance")
+        .join(folder)
 }
 
 fn cases(folder: &str) -> Vec<Value> {
     let text = fs::read_to_string(corpus(folder).join("cases.jsonl")).unwrap();
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// `kiln compose ARGS` in `cwd` with a clean environment (no `COMPOSE_*`
@@ -59,7 +64,10 @@ fn copy_dir(from: &Path, to: &Path) {
 fn refusal(out: &Output) -> Result<String, String> {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if out.status.code() != Some(1) {
-        return Err(format!("expected exit 1, got {:?}: {stderr}", out.status.code()));
+        return Err(format!(
+            "expected exit 1, got {:?}: {stderr}",
+            out.status.code()
+        ));
     }
     if stderr.trim_end().lines().count() != 1 {
         return Err(format!("expected one line of error, got: {stderr}"));
@@ -74,7 +82,10 @@ fn run_error_case(case: &Value, scratch: &Path) -> Result<(), String> {
     fs::copy(corpus("errors").join(file), dir.join("compose.yaml")).unwrap();
     let out = compose(&dir, &["-f", "compose.yaml", "config"]);
     let message = refusal(&out)?;
-    let wanted = case["error_equals"].as_str().or(case["error_contains"].as_str()).unwrap_or("");
+    let wanted = case["error_equals"]
+        .as_str()
+        .or(case["error_contains"].as_str())
+        .unwrap_or("");
     if !message.contains(wanted) {
         return Err(format!("error {message:?} does not carry {wanted:?}"));
     }
@@ -88,9 +99,19 @@ fn every_errors_case_is_refused_with_upstreams_reason() {
     assert!(all.len() >= 19, "only {} cases", all.len());
     let failures: Vec<String> = all
         .iter()
-        .filter_map(|c| run_error_case(c, &scratch.0).err().map(|e| format!("{}: {e}", c["name"])))
+        .filter_map(|c| {
+            run_error_case(c, &scratch.0)
+                .err()
+                .map(|e| format!("{}: {e}", c["name"]))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }
 
 /// Whether kiln's one-line error says what upstream's does. Two wordings
@@ -132,7 +153,9 @@ fn find<'a>(model: &'a Value, path: &str) -> Option<&'a Value> {
     }
     let rest = path.strip_prefix("services.")?;
     let services = model.get("services")?.as_object()?;
-    let (name, service) = services.iter().find(|(n, _)| rest == n.as_str() || rest.starts_with(&format!("{n}.")))?;
+    let (name, service) = services
+        .iter()
+        .find(|(n, _)| rest == n.as_str() || rest.starts_with(&format!("{n}.")))?;
     match rest[name.len()..].strip_prefix('.') {
         Some(tail) => lookup(service, tail),
         None => Some(service),
@@ -160,7 +183,9 @@ fn check(model: &Value, c: &Value, dir: &Path) -> Result<(), String> {
     if c.get("empty") == Some(&Value::Bool(true)) && !empty(got) {
         return fail("want empty".into());
     }
-    if c.get("falsy") == Some(&Value::Bool(true)) && !matches!(got, None | Some(Value::Null) | Some(Value::Bool(false))) {
+    if c.get("falsy") == Some(&Value::Bool(true))
+        && !matches!(got, None | Some(Value::Null) | Some(Value::Bool(false)))
+    {
         return fail("want falsy".into());
     }
     if let Some(n) = c.get("length").and_then(Value::as_u64) {
@@ -175,7 +200,10 @@ fn check(model: &Value, c: &Value, dir: &Path) -> Result<(), String> {
     }
     if let Some(Value::Array(keys)) = c.get("keys") {
         let mut want: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
-        let mut have: Vec<&str> = got.and_then(Value::as_object).map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        let mut have: Vec<&str> = got
+            .and_then(Value::as_object)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         want.sort();
         have.sort();
         if want != have {
@@ -203,18 +231,37 @@ fn scalar_text(v: &Value) -> String {
 fn run_loader_case(case: &Value, scratch: &Path) -> Result<(), String> {
     let name = case["name"].as_str().ok_or("no name")?;
     let from = corpus("loader").join(name);
-    let expect: Value = serde_json::from_str(&fs::read_to_string(from.join("expect.json")).unwrap()).unwrap();
+    let expect: Value =
+        serde_json::from_str(&fs::read_to_string(from.join("expect.json")).unwrap()).unwrap();
     let dir = scratch.join(name);
     copy_dir(&from, &dir);
     let mut args: Vec<String> = Vec::new();
-    for f in expect["files"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for f in expect["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         args.extend(["-f".to_string(), f.to_string()]);
     }
-    for p in expect["profiles"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for p in expect["profiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         args.extend(["--profile".to_string(), p.to_string()]);
     }
-    args.extend(["config".to_string(), "--format".to_string(), "json".to_string()]);
-    if expect["options"].as_str().unwrap_or("").contains("SkipConsistencyCheck") {
+    args.extend([
+        "config".to_string(),
+        "--format".to_string(),
+        "json".to_string(),
+    ]);
+    if expect["options"]
+        .as_str()
+        .unwrap_or("")
+        .contains("SkipConsistencyCheck")
+    {
         args.push("--no-consistency".to_string());
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -223,7 +270,9 @@ fn run_loader_case(case: &Value, scratch: &Path) -> Result<(), String> {
         Some("error") => {
             let message = refusal(&out)?;
             match expect["error_contains"].as_str() {
-                Some(want) if !carries(&message, want) => Err(format!("error {message:?} does not carry {want:?}")),
+                Some(want) if !carries(&message, want) => {
+                    Err(format!("error {message:?} does not carry {want:?}"))
+                }
                 _ => Ok(()),
             }
         }
@@ -232,7 +281,8 @@ fn run_loader_case(case: &Value, scratch: &Path) -> Result<(), String> {
             if !out.status.success() {
                 return Err(format!("failed: {}", String::from_utf8_lossy(&out.stderr)));
             }
-            let model: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("output is not JSON: {e}"))?;
+            let model: Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| format!("output is not JSON: {e}"))?;
             for c in expect["checks"].as_array().into_iter().flatten() {
                 check(&model, c, &dir)?;
             }
@@ -248,7 +298,17 @@ fn every_loader_case_through_compose_config() {
     assert!(all.len() >= 47, "only {} cases", all.len());
     let failures: Vec<String> = all
         .iter()
-        .filter_map(|c| run_loader_case(c, &scratch.0).err().map(|e| format!("{}: {e}", c["name"])))
+        .filter_map(|c| {
+            run_loader_case(c, &scratch.0)
+                .err()
+                .map(|e| format!("{}: {e}", c["name"]))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }

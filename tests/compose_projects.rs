@@ -55,7 +55,9 @@ impl Places {
         copy_dir(&dir, &parent_of_fixtures.join("fixtures/dotenv"));
         let places = Places {
             dir,
-            project: name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+            project: name
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
             elsewhere: base.join("elsewhere"),
             tmp: base.join("tmp"),
             parent_of_fixtures,
@@ -71,24 +73,40 @@ impl Places {
             .replace("{project}", &self.project)
             .replace("{elsewhere}", self.elsewhere.to_str().unwrap())
             .replace("{tmp}", self.tmp.to_str().unwrap())
-            .replace("{parent_of_fixtures}", self.parent_of_fixtures.to_str().unwrap())
+            .replace(
+                "{parent_of_fixtures}",
+                self.parent_of_fixtures.to_str().unwrap(),
+            )
     }
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect()
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
 }
 
 fn run_step(expect: &Value, step: &Value, places: &Places) -> Result<(), String> {
-    let legacy = expect["runner"].as_str().unwrap_or("").starts_with("legacy");
+    let legacy = expect["runner"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("legacy");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
-    cmd.arg("compose").env_clear().env("PATH", "/usr/bin:/bin").env("HOME", &places.elsewhere);
+    cmd.arg("compose")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &places.elsewhere);
     if legacy {
         let cwd = places.fill(step["cwd"].as_str().unwrap_or("."));
         cmd.current_dir(places.dir.join(cwd));
     } else {
         cmd.current_dir(&places.elsewhere);
-        cmd.arg("-f").arg(places.dir.join("compose.yaml")).args(["--project-name", &places.project]);
+        cmd.arg("-f")
+            .arg(places.dir.join("compose.yaml"))
+            .args(["--project-name", &places.project]);
     }
     if let Some(content) = step["env_file_content"].as_str() {
         fs::write(places.tmp.join(".env"), content).unwrap();
@@ -104,12 +122,18 @@ fn run_step(expect: &Value, step: &Value, places: &Places) -> Result<(), String>
     if i64::from(out.status.code().unwrap_or(-1)) != code {
         return Err(format!("exit {:?}, want {code}: {both}", out.status.code()));
     }
-    for want in strings(&step["output_contains"]).iter().map(|w| places.fill(w)) {
+    for want in strings(&step["output_contains"])
+        .iter()
+        .map(|w| places.fill(w))
+    {
         if !both.contains(&want) {
             return Err(format!("output lacks {want:?}:\n{both}"));
         }
     }
-    for want in strings(&step["stdout_contains"]).iter().map(|w| places.fill(w)) {
+    for want in strings(&step["stdout_contains"])
+        .iter()
+        .map(|w| places.fill(w))
+    {
         if !stdout.contains(&want) {
             return Err(format!("stdout lacks {want:?}:\n{stdout}"));
         }
@@ -122,11 +146,16 @@ fn every_config_step_of_the_projects() {
     let scratch = Scratch::new("compose-projects");
     let mut failures = Vec::new();
     let mut steps = 0;
-    let mut names: Vec<_> = fs::read_dir(projects()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut names: Vec<_> = fs::read_dir(projects())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     names.sort();
     for path in names {
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        let expect: Value = serde_json::from_str(&fs::read_to_string(path.join("expect.json")).unwrap()).unwrap();
+        let expect: Value =
+            serde_json::from_str(&fs::read_to_string(path.join("expect.json")).unwrap()).unwrap();
         let places = Places::new(&scratch.0, &name);
         for step in expect["steps"].as_array().into_iter().flatten() {
             if !strings(&step["args"]).iter().any(|a| a == "config") {
@@ -139,5 +168,10 @@ fn every_config_step_of_the_projects() {
         }
     }
     assert!(steps >= 20, "only {steps} config steps found");
-    assert!(failures.is_empty(), "{} of {steps} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {steps} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

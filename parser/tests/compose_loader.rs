@@ -6,7 +6,12 @@ use kiln_parser::compose::loader::{self, LoadError, LoadOptions, MemFiles, Proje
 use serde_json::{json, Value};
 
 fn opts(cwd: &str, env: &[(&str, &str)]) -> LoadOptions {
-    LoadOptions::new(cwd, env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    LoadOptions::new(
+        cwd,
+        env.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 fn files(list: &[(&str, &str)]) -> MemFiles {
@@ -22,7 +27,10 @@ fn load(o: &LoadOptions, f: &MemFiles) -> Project {
 }
 
 fn error(o: &LoadOptions, f: &MemFiles) -> String {
-    loader::load(o, f).map(|p| p.model.to_json()).expect_err("must fail").to_string()
+    loader::load(o, f)
+        .map(|p| p.model.to_json())
+        .expect_err("must fail")
+        .to_string()
 }
 
 fn at(p: &Project, path: &str) -> Value {
@@ -42,11 +50,20 @@ fn discovery_walks_up_to_the_first_compose_file_and_takes_its_override() {
     let f = files(&[
         ("/w/docker-compose.yml", "services: {a: {image: old}}"),
         ("/w/proj/compose.yaml", "services: {a: {image: x}}"),
-        ("/w/proj/docker-compose.yaml", "services: {a: {image: second}}"),
-        ("/w/proj/compose.override.yml", "services: {a: {image: over}}"),
+        (
+            "/w/proj/docker-compose.yaml",
+            "services: {a: {image: second}}",
+        ),
+        (
+            "/w/proj/compose.override.yml",
+            "services: {a: {image: over}}",
+        ),
     ]);
     let p = load(&opts("/w/proj/sub/dir", &[]), &f);
-    assert_eq!(p.files, ["/w/proj/compose.yaml", "/w/proj/compose.override.yml"]);
+    assert_eq!(
+        p.files,
+        ["/w/proj/compose.yaml", "/w/proj/compose.override.yml"]
+    );
     assert_eq!(at(&p, "services.a.image"), "over");
     assert_eq!(p.name, "proj", "named after the folder of the files");
     assert_eq!(p.working_dir, "/w/proj");
@@ -54,13 +71,28 @@ fn discovery_walks_up_to_the_first_compose_file_and_takes_its_override() {
 
 #[test]
 fn no_compose_file_anywhere_is_an_error() {
-    assert_eq!(error(&opts("/empty", &[]), &MemFiles::new()), "no configuration file provided: not found");
+    assert_eq!(
+        error(&opts("/empty", &[]), &MemFiles::new()),
+        "no configuration file provided: not found"
+    );
 }
 
 #[test]
 fn compose_file_lists_files_with_the_path_separator() {
-    let f = files(&[("/w/a.yml", "services: {a: {image: x}}"), ("/w/b.yml", "services: {b: {image: y}}")]);
-    let p = load(&opts("/w", &[("COMPOSE_FILE", "a.yml;b.yml"), ("COMPOSE_PATH_SEPARATOR", ";")]), &f);
+    let f = files(&[
+        ("/w/a.yml", "services: {a: {image: x}}"),
+        ("/w/b.yml", "services: {b: {image: y}}"),
+    ]);
+    let p = load(
+        &opts(
+            "/w",
+            &[
+                ("COMPOSE_FILE", "a.yml;b.yml"),
+                ("COMPOSE_PATH_SEPARATOR", ";"),
+            ],
+        ),
+        &f,
+    );
     assert_eq!(p.files, ["/w/a.yml", "/w/b.yml"]);
     let e = error(&opts("/w", &[("COMPOSE_FILE", "a.yml:missing.yml")]), &f);
     assert!(e.starts_with("/w/missing.yml: no such file"), "{e}");
@@ -68,10 +100,14 @@ fn compose_file_lists_files_with_the_path_separator() {
 
 #[test]
 fn project_name_precedence_and_normalisation() {
-    let f = files(&[("/w/My Proj/compose.yaml", "name: From_File\nservices: {a: {image: x}}")]);
+    let f = files(&[(
+        "/w/My Proj/compose.yaml",
+        "name: From_File\nservices: {a: {image: x}}",
+    )]);
     let mut o = opts("/w/My Proj", &[]);
     assert_eq!(load(&o, &f).name, "from_file");
-    o.os_env.push(("COMPOSE_PROJECT_NAME".into(), "env-name".into()));
+    o.os_env
+        .push(("COMPOSE_PROJECT_NAME".into(), "env-name".into()));
     assert_eq!(load(&o, &f).name, "env-name");
     o.project_name = Some("flag".into());
     assert_eq!(load(&o, &f).name, "flag");
@@ -87,12 +123,23 @@ fn dotenv_is_read_in_the_working_dir_then_beside_the_files() {
     let f = files(&[
         ("/w/.env", "COMPOSE_FILE=dev/compose.yaml\nNAME=first\n"),
         ("/w/dev/.env", "NAME=second\nTAG=${TAG:-latest}\n"),
-        ("/w/dev/compose.yaml", "services: {a: {image: \"$NAME:$TAG\"}}"),
+        (
+            "/w/dev/compose.yaml",
+            "services: {a: {image: \"$NAME:$TAG\"}}",
+        ),
     ]);
     let p = load(&opts("/w", &[]), &f);
-    assert_eq!(at(&p, "services.a.image"), "first:latest", "the first pass wins, the second fills in");
+    assert_eq!(
+        at(&p, "services.a.image"),
+        "first:latest",
+        "the first pass wins, the second fills in"
+    );
     let p = load(&opts("/w", &[("NAME", "shell")]), &f);
-    assert_eq!(at(&p, "services.a.image"), "shell:latest", "the process environment wins");
+    assert_eq!(
+        at(&p, "services.a.image"),
+        "shell:latest",
+        "the process environment wins"
+    );
 }
 
 #[test]
@@ -130,9 +177,22 @@ fn stdin_file_and_project_directory() {
 fn profiles_from_flags_or_compose_profiles() {
     let text = "services:\n  a: {image: x}\n  b: {image: y, profiles: [debug]}\n  c: {image: z, profiles: [ops]}\n";
     let f = files(&[("/w/compose.yaml", text)]);
-    let keys = |p: &Project| at(p, "services").as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let keys = |p: &Project| {
+        at(p, "services")
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(keys(&load(&opts("/w", &[]), &f)), ["a"]);
-    assert_eq!(keys(&load(&opts("/w", &[("COMPOSE_PROFILES", "debug, ops")]), &f)), ["a", "b", "c"]);
+    assert_eq!(
+        keys(&load(
+            &opts("/w", &[("COMPOSE_PROFILES", "debug, ops")]),
+            &f
+        )),
+        ["a", "b", "c"]
+    );
     let mut o = opts("/w", &[("COMPOSE_PROFILES", "debug")]);
     o.profiles = vec!["ops".into()];
     let p = load(&o, &f);
@@ -186,14 +246,30 @@ secrets:
             {"type": "volume", "target": "/anon", "volume": {}},
         ])
     );
-    assert_eq!(at(&p, "services.web.depends_on"), json!({"db": {"condition": "service_started", "required": true}}));
-    assert_eq!(at(&p, "services.web.secrets"), json!([{"source": "token", "target": "/run/secrets/token"}]));
-    assert_eq!(at(&p, "networks.front"), json!({"external": true, "name": "real"}));
-    assert_eq!(at(&p, "services.web.networks"), json!({"front": null}), "no default network for web");
+    assert_eq!(
+        at(&p, "services.web.depends_on"),
+        json!({"db": {"condition": "service_started", "required": true}})
+    );
+    assert_eq!(
+        at(&p, "services.web.secrets"),
+        json!([{"source": "token", "target": "/run/secrets/token"}])
+    );
+    assert_eq!(
+        at(&p, "networks.front"),
+        json!({"external": true, "name": "real"})
+    );
+    assert_eq!(
+        at(&p, "services.web.networks"),
+        json!({"front": null}),
+        "no default network for web"
+    );
     assert_eq!(at(&p, "services.db.networks"), json!({"default": null}));
     assert_eq!(at(&p, "secrets.token.file"), "/w/token.txt");
     loader::project::bind(&mut p.model);
-    assert_eq!(at(&p, "services.web.environment"), json!({"A": "1", "B": "2"}));
+    assert_eq!(
+        at(&p, "services.web.environment"),
+        json!({"A": "1", "B": "2"})
+    );
     assert_eq!(at(&p, "services.web.labels"), json!({"x": "y"}));
     assert_eq!(at(&p, "services.web.command"), json!(["echo", "a b", "c"]));
 }
@@ -203,8 +279,14 @@ fn env_file_and_environment_resolve_into_one_mapping() {
     let text = "services:\n  a:\n    image: x\n    env_file: [a.env, {path: opt.env, required: false}]\n    environment: {B: over, C: null, D: null}\n";
     let f = files(&[("/w/compose.yaml", text), ("/w/a.env", "A=1\nB=file\n")]);
     let p = load(&opts("/w", &[("C", "shell")]), &f);
-    assert_eq!(at(&p, "services.a.environment"), json!({"A": "1", "B": "over", "C": "shell", "D": null}));
-    let f = files(&[("/w/compose.yaml", "services: {a: {image: x, env_file: missing.env}}")]);
+    assert_eq!(
+        at(&p, "services.a.environment"),
+        json!({"A": "1", "B": "over", "C": "shell", "D": null})
+    );
+    let f = files(&[(
+        "/w/compose.yaml",
+        "services: {a: {image: x, env_file: missing.env}}",
+    )]);
     assert!(error(&opts("/w", &[]), &f).contains("env file /w/missing.env not found"));
 }
 
@@ -242,13 +324,19 @@ fn consistency_checks_refuse_broken_references_and_cycles() {
         assert!(e.contains(want), "{text}: {e}");
         let mut o = opts("/w", &[]);
         o.consistency = false;
-        assert!(loader::load(&o, &f).is_ok(), "{text} loads without the consistency check");
+        assert!(
+            loader::load(&o, &f).is_ok(),
+            "{text} loads without the consistency check"
+        );
     }
 }
 
 #[test]
 fn a_dependency_switched_off_by_a_profile_is_not_undefined() {
-    let f = files(&[("/w/compose.yaml", "services: {a: {image: x, depends_on: [b]}, b: {image: y, profiles: [p]}}")]);
+    let f = files(&[(
+        "/w/compose.yaml",
+        "services: {a: {image: x, depends_on: [b]}, b: {image: y, profiles: [p]}}",
+    )]);
     let p = load(&opts("/w", &[]), &f);
     assert!(p.disabled.contains("b"));
 }
@@ -263,14 +351,20 @@ fn extends_across_files_rebases_paths_and_refuses_loops() {
     assert_eq!(at(&p, "services.web.build.context"), "/w/lib/ctx");
     assert_eq!(at(&p, "services.web.command"), "run");
     assert_eq!(at(&p, "services.web.environment"), json!({"A": "1"}));
-    let f = files(&[("/w/compose.yaml", "services:\n  a: {extends: b}\n  b: {extends: a}\n")]);
+    let f = files(&[(
+        "/w/compose.yaml",
+        "services:\n  a: {extends: b}\n  b: {extends: a}\n",
+    )]);
     let e = error(&opts("/w", &[]), &f);
     assert!(e.contains("Circular reference"), "{e}");
 }
 
 #[test]
 fn no_interpolation_keeps_expressions_and_unparsed_short_forms() {
-    let f = files(&[("/w/compose.yaml", "services: {a: {image: \"${IMG}\", ports: [\"${P:-80}:80\"]}}")]);
+    let f = files(&[(
+        "/w/compose.yaml",
+        "services: {a: {image: \"${IMG}\", ports: [\"${P:-80}:80\"]}}",
+    )]);
     let mut o = opts("/w", &[("IMG", "x")]);
     o.interpolate = false;
     let p = load(&o, &f);
@@ -282,10 +376,18 @@ fn no_interpolation_keeps_expressions_and_unparsed_short_forms() {
 fn load_error_variants_carry_what_failed() {
     let e = loader::load(&opts("/nowhere", &[]), &MemFiles::new()).unwrap_err();
     assert!(matches!(e, LoadError::Option(_)));
-    let f = files(&[("/w/compose.yaml", "services: {a: {image: x, ports: [\"x\"]}}")]);
+    let f = files(&[(
+        "/w/compose.yaml",
+        "services: {a: {image: x, ports: [\"x\"]}}",
+    )]);
     match loader::load(&opts("/w", &[]), &f).unwrap_err() {
-        LoadError::At { file, pos, path, .. } => {
-            assert_eq!((file.as_str(), pos.line, path.as_str()), ("/w/compose.yaml", 1, "services.a.ports[0]"));
+        LoadError::At {
+            file, pos, path, ..
+        } => {
+            assert_eq!(
+                (file.as_str(), pos.line, path.as_str()),
+                ("/w/compose.yaml", 1, "services.a.ports[0]")
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -21,17 +21,30 @@ fn run_case(case: &Value) -> Result<(), String> {
     let folder = dir().join(name);
     let read = |f: &str| fs::read_to_string(folder.join(f)).map_err(|e| format!("{f}: {e}"));
     let mut input = yaml::parse(&read("input.yaml")?, "input.yaml").map_err(|e| e.to_string())?;
-    let expected = yaml::parse(&read("expected.yaml")?, "expected.yaml").map_err(|e| e.to_string())?;
+    let expected =
+        yaml::parse(&read("expected.yaml")?, "expected.yaml").map_err(|e| e.to_string())?;
     let env: HashMap<String, String> = case["env"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
         .unwrap_or_default();
-    let project = input.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+    let project = input
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_string();
     normalize(&mut input, &project, &env);
     if input.to_json() == expected.to_json() {
         Ok(())
     } else {
-        Err(format!("got {}\nwant {}", input.to_json(), expected.to_json()))
+        Err(format!(
+            "got {}\nwant {}",
+            input.to_json(),
+            expected.to_json()
+        ))
     }
 }
 
@@ -48,5 +61,10 @@ fn every_normalize_case() {
         }
     }
     assert!(count >= 9, "only {count} cases found");
-    assert!(failures.is_empty(), "{} of {count} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

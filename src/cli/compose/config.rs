@@ -136,7 +136,12 @@ fn warn_filter(args: &ConfigArgs, flag: &str) {
 fn load(global: &Global, args: &ConfigArgs, interpolate: bool) -> Result<Project> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let os_env: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     let mut opts = LoadOptions::new(&cwd.to_string_lossy(), os_env);
     opts.files = global.files.clone();
@@ -150,7 +155,9 @@ fn load(global: &Global, args: &ConfigArgs, interpolate: bool) -> Result<Project
     opts.resolve_paths = !args.no_path_resolution;
     if opts.files.iter().any(|f| f == "-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the compose file from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the compose file from standard input")?;
         opts.stdin = Some(text);
     }
     Ok(loader::load(&opts, &HostFiles)?)
@@ -172,13 +179,21 @@ fn render_project(root: &Path, mut project: Project, args: &ConfigArgs) -> Resul
     } else if args.networks {
         lines(keys(model.get("networks")))
     } else if args.models {
-        lines(entries(model.get("models")).filter_map(|(_, m)| m.get("model")?.as_str().map(String::from)).collect())
+        lines(
+            entries(model.get("models"))
+                .filter_map(|(_, m)| m.get("model")?.as_str().map(String::from))
+                .collect(),
+        )
     } else if args.profiles {
         lines(project.all_profiles.clone())
     } else if args.images {
         lines(images(&project))
     } else if args.environment {
-        let mut env: Vec<String> = project.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut env: Vec<String> = project
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         env.sort();
         lines(env)
     } else if let Some(which) = &args.hash {
@@ -252,10 +267,16 @@ fn select_services(model: &mut Node, names: &[String]) -> Result<()> {
         }
         if keep.insert(name.clone()) {
             let service = model.get("services").and_then(|s| s.get(&name));
-            todo.extend(keys(service.and_then(|s| s.get("depends_on"))).into_iter().filter(|d| all.contains(d)));
+            todo.extend(
+                keys(service.and_then(|s| s.get("depends_on")))
+                    .into_iter()
+                    .filter(|d| all.contains(d)),
+            );
         }
     }
-    if let Some(Value::Map(services)) = loader::canonical::model_get_mut(model, "services").map(|s| &mut s.value) {
+    if let Some(Value::Map(services)) =
+        loader::canonical::model_get_mut(model, "services").map(|s| &mut s.value)
+    {
         services.retain(|(k, _)| keep.contains(&k.text));
     }
     Ok(())
@@ -264,14 +285,22 @@ fn select_services(model: &mut Node, names: &[String]) -> Result<()> {
 /// Pins images to the digest recorded in kiln's image store.
 fn resolve_digests(root: &Path, model: &mut Node) -> Result<()> {
     let index = kiln_image::ImageIndex::new(root)?;
-    let Some(Value::Map(services)) = loader::canonical::model_get_mut(model, "services").map(|s| &mut s.value)
+    let Some(Value::Map(services)) =
+        loader::canonical::model_get_mut(model, "services").map(|s| &mut s.value)
     else {
         return Ok(());
     };
     for (name, service) in services.iter_mut() {
-        let Some(image) = service.get("image").and_then(Node::as_str).map(String::from) else { continue };
-        let reference = kiln_image::Reference::parse(&image)
-            .with_context(|| format!("service {:?}: invalid image reference {image:?}", name.text))?;
+        let Some(image) = service
+            .get("image")
+            .and_then(Node::as_str)
+            .map(String::from)
+        else {
+            continue;
+        };
+        let reference = kiln_image::Reference::parse(&image).with_context(|| {
+            format!("service {:?}: invalid image reference {image:?}", name.text)
+        })?;
         if reference.digest().is_some() {
             continue;
         }
@@ -321,13 +350,20 @@ fn variables_json(vars: &[Variable]) -> String {
 /// YAML as Go's `yaml.v3` writes a struct map (4-space indent, lower-case
 /// field names).
 fn variables_yaml(vars: &[Variable]) -> String {
-    let scalar = |s: &str| yaml::emit(&Node::new(Value::Str(s.to_string()))).trim_end().to_string();
+    let scalar = |s: &str| {
+        yaml::emit(&Node::new(Value::Str(s.to_string())))
+            .trim_end()
+            .to_string()
+    };
     let mut out = String::new();
     for v in vars {
         out.push_str(&format!("{}:\n", scalar(&v.name)));
         out.push_str(&format!("    name: {}\n", scalar(&v.name)));
         out.push_str(&format!("    defaultvalue: {}\n", scalar(&v.default_value)));
-        out.push_str(&format!("    presencevalue: {}\n", scalar(&v.presence_value)));
+        out.push_str(&format!(
+            "    presencevalue: {}\n",
+            scalar(&v.presence_value)
+        ));
         out.push_str(&format!("    required: {}\n", v.required));
     }
     out

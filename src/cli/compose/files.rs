@@ -16,7 +16,9 @@ impl FileSource for HostFiles {
     fn read(&self, path: &str) -> Result<String, String> {
         let file = std::fs::File::open(path).map_err(|e| describe(&e))?;
         let mut bytes = Vec::new();
-        file.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(|e| describe(&e))?;
+        file.take(MAX_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| describe(&e))?;
         if bytes.len() as u64 > MAX_FILE {
             return Err(format!("larger than {} MiB", MAX_FILE >> 20));
         }

@@ -44,8 +44,21 @@ pub enum ComposeCommand {
 
 /// Runs a `kiln compose` verb.
 pub fn run(root: &Path, args: ComposeArgs) -> Result<()> {
-    let ComposeArgs { files, project_name, project_directory, env_files, profiles, command } = args;
-    let global = config::Global { files, project_name, project_directory, env_files, profiles };
+    let ComposeArgs {
+        files,
+        project_name,
+        project_directory,
+        env_files,
+        profiles,
+        command,
+    } = args;
+    let global = config::Global {
+        files,
+        project_name,
+        project_directory,
+        env_files,
+        profiles,
+    };
     match command {
         ComposeCommand::Config(config) => config::run(root, &global, config),
     }

@@ -63,9 +63,9 @@ pub fn run(cmd: ComposeCommand) -> Result<()> {
             files,
         } => dotenv(&env, &service_env, &files),
         ComposeCommand::Interpolate => interpolate(),
-        ComposeCommand::Merge { files } => {
-            super::super::debug_compose::run(super::super::debug_compose::ComposeDebugCommand::Merge { files })
-        }
+        ComposeCommand::Merge { files } => super::super::debug_compose::run(
+            super::super::debug_compose::ComposeDebugCommand::Merge { files },
+        ),
     }
 }
 

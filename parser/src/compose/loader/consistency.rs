@@ -33,7 +33,10 @@ pub fn check_always(model: &Node) -> Result<(), LoadError> {
                 }
                 for attr in ["driver", "driver_opts", "labels"] {
                     if resource.get(attr).is_some() {
-                        let msg = format!("{kind}.{}: conflicting parameters \"external\" and {attr:?} specified", name.text);
+                        let msg = format!(
+                            "{kind}.{}: conflicting parameters \"external\" and {attr:?} specified",
+                            name.text
+                        );
                         return Err(err(msg));
                     }
                 }
@@ -55,14 +58,20 @@ fn check_devices(service: &Node) -> Result<(), LoadError> {
         .and_then(|d| d.get("resources"))
         .and_then(|r| r.get("reservations"))
         .and_then(|r| r.get("devices"));
-    let Some(Value::Seq(devices)) = devices.map(|d| &d.value) else { return Ok(()) };
+    let Some(Value::Seq(devices)) = devices.map(|d| &d.value) else {
+        return Ok(());
+    };
     for device in devices {
         match device.get("count").map(|c| &c.value) {
             Some(Value::Str(s)) if s != "all" && s.parse::<i64>().is_err() => {
-                return Err(err(format!("invalid value {s:?}, the only value allowed is 'all' or a number")));
+                return Err(err(format!(
+                    "invalid value {s:?}, the only value allowed is 'all' or a number"
+                )));
             }
             Some(_) if device.get("device_ids").is_some() => {
-                return Err(err("\"count\" and \"device_ids\" attributes are exclusive".to_string()));
+                return Err(err(
+                    "\"count\" and \"device_ids\" attributes are exclusive".to_string()
+                ));
             }
             _ => {}
         }
@@ -71,11 +80,21 @@ fn check_devices(service: &Node) -> Result<(), LoadError> {
 }
 
 fn check_binds(service: &Node) -> Result<(), LoadError> {
-    let Some(Value::Seq(volumes)) = service.get("volumes").map(|v| &v.value) else { return Ok(()) };
+    let Some(Value::Seq(volumes)) = service.get("volumes").map(|v| &v.value) else {
+        return Ok(());
+    };
     for volume in volumes {
         let bind = volume.get("type").and_then(Node::as_str) == Some("bind");
-        if bind && volume.get("source").and_then(Node::as_str).is_none_or(str::is_empty) {
-            return Err(err("invalid mount config for type \"bind\": field Source must not be empty".to_string()));
+        if bind
+            && volume
+                .get("source")
+                .and_then(Node::as_str)
+                .is_none_or(str::is_empty)
+        {
+            return Err(err(
+                "invalid mount config for type \"bind\": field Source must not be empty"
+                    .to_string(),
+            ));
         }
     }
     Ok(())
@@ -87,19 +106,30 @@ pub fn check(model: &Node, disabled: &BTreeSet<String>) -> Result<(), LoadError>
     let services = keys(model.get("services"));
     let networks = keys(model.get("networks"));
     let volumes = keys(model.get("volumes"));
-    let Some(Value::Map(entries)) = model.get("services").map(|s| &s.value) else { return Ok(()) };
+    let Some(Value::Map(entries)) = model.get("services").map(|s| &s.value) else {
+        return Ok(());
+    };
     for (name, service) in entries {
         let name = &name.text;
-        if service.get("image").is_none() && service.get("build").is_none() && service.get("provider").is_none() {
+        if service.get("image").is_none()
+            && service.get("build").is_none()
+            && service.get("provider").is_none()
+        {
             let msg = format!("service {name:?} has neither an image nor a build context specified: invalid compose project");
             return Err(err(msg));
         }
-        if service.get("network_mode").is_some() && service.get("networks").is_some_and(|n| !keys(Some(n)).is_empty()) {
+        if service.get("network_mode").is_some()
+            && service
+                .get("networks")
+                .is_some_and(|n| !keys(Some(n)).is_empty())
+        {
             return Err(err(format!("service {name} declares mutually exclusive `network_mode` and `networks`: invalid compose project")));
         }
         for net in keys(service.get("networks")) {
             if !networks.contains(&net) {
-                return Err(err(format!("service {name:?} refers to undefined network {net}: invalid compose project")));
+                return Err(err(format!(
+                    "service {name:?} refers to undefined network {net}: invalid compose project"
+                )));
             }
         }
         for dep in keys(service.get("depends_on")) {
@@ -111,7 +141,11 @@ pub fn check(model: &Node, disabled: &BTreeSet<String>) -> Result<(), LoadError>
         for kind in ["secrets", "configs"] {
             let defined = keys(model.get(kind));
             if let Some(Value::Seq(mounts)) = service.get(kind).map(|s| &s.value) {
-                for source in mounts.iter().filter_map(|m| m.get("source")).filter_map(Node::as_str) {
+                for source in mounts
+                    .iter()
+                    .filter_map(|m| m.get("source"))
+                    .filter_map(Node::as_str)
+                {
                     if !defined.contains(source) {
                         let what = &kind[..kind.len() - 1];
                         return Err(err(format!("service {name:?} refers to undefined {what} {source}: invalid compose project")));
@@ -123,13 +157,25 @@ pub fn check(model: &Node, disabled: &BTreeSet<String>) -> Result<(), LoadError>
     check_cycles(entries)
 }
 
-fn check_volume_refs(name: &str, service: &Node, volumes: &BTreeSet<String>) -> Result<(), LoadError> {
-    let Some(Value::Seq(mounts)) = service.get("volumes").map(|v| &v.value) else { return Ok(()) };
+fn check_volume_refs(
+    name: &str,
+    service: &Node,
+    volumes: &BTreeSet<String>,
+) -> Result<(), LoadError> {
+    let Some(Value::Seq(mounts)) = service.get("volumes").map(|v| &v.value) else {
+        return Ok(());
+    };
     for mount in mounts {
         let is_volume = mount.get("type").and_then(Node::as_str) == Some("volume");
-        if let Some(source) = mount.get("source").and_then(Node::as_str).filter(|s| is_volume && !s.is_empty()) {
+        if let Some(source) = mount
+            .get("source")
+            .and_then(Node::as_str)
+            .filter(|s| is_volume && !s.is_empty())
+        {
             if !volumes.contains(source) {
-                return Err(err(format!("service {name:?} refers to undefined volume {source}: invalid compose project")));
+                return Err(err(format!(
+                    "service {name:?} refers to undefined volume {source}: invalid compose project"
+                )));
             }
         }
     }
@@ -138,8 +184,15 @@ fn check_volume_refs(name: &str, service: &Node, volumes: &BTreeSet<String>) -> 
 
 /// A `depends_on` cycle, named as compose-go's graph walk names it.
 fn check_cycles(services: &[(super::super::yaml::Key, Node)]) -> Result<(), LoadError> {
-    let graph: HashMap<&str, Vec<String>> =
-        services.iter().map(|(k, s)| (k.text.as_str(), keys(s.get("depends_on")).into_iter().collect())).collect();
+    let graph: HashMap<&str, Vec<String>> = services
+        .iter()
+        .map(|(k, s)| {
+            (
+                k.text.as_str(),
+                keys(s.get("depends_on")).into_iter().collect(),
+            )
+        })
+        .collect();
     let mut state: HashMap<&str, u8> = HashMap::new();
     let mut names: Vec<&str> = graph.keys().copied().collect();
     names.sort();
@@ -160,7 +213,10 @@ fn visit<'a>(
         Some(2) => return Ok(()),
         Some(1) => {
             let from = stack.iter().position(|s| s == node).unwrap_or(0);
-            return Err(err(format!("dependency cycle detected: {}", stack[from..].join(" -> "))));
+            return Err(err(format!(
+                "dependency cycle detected: {}",
+                stack[from..].join(" -> ")
+            )));
         }
         _ => {}
     }

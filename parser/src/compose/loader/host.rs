@@ -25,8 +25,17 @@ use super::{canonical, passes};
 /// slice, which the schema sees as an (empty) array, where our tree has a
 /// null.
 const SEQUENCE_KEYS: [&str; 11] = [
-    "annotations", "dns", "dns_opt", "dns_search", "env_file", "environment", "label_file", "labels",
-    "sysctls", "tmpfs", "extra_hosts",
+    "annotations",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "env_file",
+    "environment",
+    "label_file",
+    "labels",
+    "sysctls",
+    "tmpfs",
+    "extra_hosts",
 ];
 
 /// A [`FileHost`] over a [`FileSource`] with the loader's per-file steps.
@@ -45,19 +54,33 @@ pub struct Host<'a> {
 impl<'a> Host<'a> {
     /// A host reading through `fs`, running the steps `opts` switch on.
     /// `validated` are the project's files, by the name errors use.
-    pub fn new(fs: &'a dyn FileSource, opts: &'a LoadOptions, validated: HashSet<String>) -> Host<'a> {
-        Host { fs, opts, validated, written_nulls: RefCell::new(HashSet::new()), failed: RefCell::new(None) }
+    pub fn new(
+        fs: &'a dyn FileSource,
+        opts: &'a LoadOptions,
+        validated: HashSet<String>,
+    ) -> Host<'a> {
+        Host {
+            fs,
+            opts,
+            validated,
+            written_nulls: RefCell::new(HashSet::new()),
+            failed: RefCell::new(None),
+        }
     }
 
     /// Turns the nulls the merge made from two empty sides into empty
     /// sequences, as Go's nil slices are.
     fn nil_slices(&self, dict: &mut Node) {
         let written = self.written_nulls.borrow();
-        let Some(Value::Map(services)) = canonical::model_get_mut(dict, "services").map(|s| &mut s.value) else {
+        let Some(Value::Map(services)) =
+            canonical::model_get_mut(dict, "services").map(|s| &mut s.value)
+        else {
             return;
         };
         for (name, service) in services.iter_mut() {
-            let Value::Map(entries) = &mut service.value else { continue };
+            let Value::Map(entries) = &mut service.value else {
+                continue;
+            };
             for (key, value) in entries.iter_mut() {
                 let merged = SEQUENCE_KEYS.contains(&key.text.as_str())
                     && !written.contains(&(name.text.clone(), key.text.clone()));
@@ -71,9 +94,13 @@ impl<'a> Host<'a> {
     fn record_nulls(&self, doc: &Node) {
         let mut written = self.written_nulls.borrow_mut();
         written.clear();
-        let Some(Value::Map(services)) = doc.get("services").map(|s| &s.value) else { return };
+        let Some(Value::Map(services)) = doc.get("services").map(|s| &s.value) else {
+            return;
+        };
         for (name, service) in services {
-            let Value::Map(entries) = &service.value else { continue };
+            let Value::Map(entries) = &service.value else {
+                continue;
+            };
             for (key, value) in entries {
                 if matches!(value.value, Value::Null) {
                     written.insert((name.text.clone(), key.text.clone()));
@@ -133,7 +160,12 @@ impl FileHost for Host<'_> {
         let mut texts = Vec::new();
         for path in files {
             let name = text(path);
-            let read = self.fs.read(&name).map_err(|reason| self.fail(LoadError::Read { path: name.clone(), reason }))?;
+            let read = self.fs.read(&name).map_err(|reason| {
+                self.fail(LoadError::Read {
+                    path: name.clone(),
+                    reason,
+                })
+            })?;
             texts.push((name, read));
         }
         let lookup = |name: &str| env.get(name).cloned();

@@ -39,7 +39,7 @@ pub mod render;
 pub mod source;
 
 pub use error::LoadError;
-pub use options::{LoadOptions, normalize_project_name};
+pub use options::{normalize_project_name, LoadOptions};
 pub use source::{FileSource, MemFiles};
 
 use std::collections::{BTreeSet, HashMap};

@@ -11,7 +11,10 @@ use super::super::yaml::{Key, Node, Value};
 use super::canonical::{map, model_get_mut, set, str_node};
 
 fn key(text: &str) -> Key {
-    Key { text: text.to_string(), pos: Default::default() }
+    Key {
+        text: text.to_string(),
+        pos: Default::default(),
+    }
 }
 
 /// Normalises `model` (a mapping) for project `name` with environment `env`.
@@ -73,12 +76,20 @@ fn implied_depends_on(service: &mut Node) {
         }
     }
     for ns in ["network_mode", "ipc", "pid", "uts", "cgroup"] {
-        if let Some(shared) = service.get(ns).and_then(Node::as_str).and_then(|r| r.strip_prefix("service:")) {
+        if let Some(shared) = service
+            .get(ns)
+            .and_then(Node::as_str)
+            .and_then(|r| r.strip_prefix("service:"))
+        {
             implied.push((shared.to_string(), true));
         }
     }
     if let Some(Value::Seq(from)) = service.get("volumes_from").map(|l| &l.value) {
-        for v in from.iter().filter_map(Node::as_str).filter(|v| !v.starts_with("container:")) {
+        for v in from
+            .iter()
+            .filter_map(Node::as_str)
+            .filter(|v| !v.starts_with("container:"))
+        {
             implied.push((v.split(':').next().unwrap_or(v).to_string(), false));
         }
     }
@@ -88,7 +99,9 @@ fn implied_depends_on(service: &mut Node) {
     if service.get("depends_on").is_none() {
         set(service, "depends_on", Node::new(Value::Map(Vec::new())));
     }
-    let Some(Value::Map(deps)) = model_get_mut(service, "depends_on").map(|d| &mut d.value) else { return };
+    let Some(Value::Map(deps)) = model_get_mut(service, "depends_on").map(|d| &mut d.value) else {
+        return;
+    };
     for (name, restart) in implied {
         if deps.iter().any(|(k, _)| k.text == name) {
             continue;
@@ -137,7 +150,12 @@ fn resolve(value: &mut Node, env: &HashMap<String, String>, keep_empty: bool) {
 }
 
 fn inherit_pre_start_image(service: &mut Node) {
-    let Some(image) = service.get("image").and_then(Node::as_str).filter(|i| !i.is_empty()).map(str::to_string) else {
+    let Some(image) = service
+        .get("image")
+        .and_then(Node::as_str)
+        .filter(|i| !i.is_empty())
+        .map(str::to_string)
+    else {
         return;
     };
     if let Some(Value::Seq(hooks)) = model_get_mut(service, "pre_start").map(|h| &mut h.value) {
@@ -166,12 +184,17 @@ fn normalize_networks(model: &mut Node) {
                 Some(Value::Map(m)) if m.is_empty() => true,
                 Some(Value::Seq(s)) if s.is_empty() => true,
                 Some(net) => {
-                    uses_default |= matches!(net, Value::Map(m) if m.iter().any(|(k, _)| k.text == "default"));
+                    uses_default |=
+                        matches!(net, Value::Map(m) if m.iter().any(|(k, _)| k.text == "default"));
                     false
                 }
             };
             if attach {
-                set(service, "networks", map(vec![("default", Node::new(Value::Null))]));
+                set(
+                    service,
+                    "networks",
+                    map(vec![("default", Node::new(Value::Null))]),
+                );
                 uses_default = true;
             }
         }
@@ -179,7 +202,10 @@ fn normalize_networks(model: &mut Node) {
     if !uses_default {
         return;
     }
-    if model.get("networks").is_none_or(|n| matches!(n.value, Value::Null)) {
+    if model
+        .get("networks")
+        .is_none_or(|n| matches!(n.value, Value::Null))
+    {
         set(model, "networks", Node::new(Value::Map(Vec::new())));
     }
     if let Some(Value::Map(networks)) = model_get_mut(model, "networks").map(|n| &mut n.value) {
@@ -193,16 +219,25 @@ fn normalize_networks(model: &mut Node) {
 /// external.
 fn set_names(model: &mut Node, project: &str) {
     for kind in ["networks", "volumes", "configs", "secrets"] {
-        let Some(Value::Map(resources)) = model_get_mut(model, kind).map(|r| &mut r.value) else { continue };
+        let Some(Value::Map(resources)) = model_get_mut(model, kind).map(|r| &mut r.value) else {
+            continue;
+        };
         for (k, resource) in resources.iter_mut() {
             if !matches!(resource.value, Value::Map(_)) {
                 resource.value = Value::Map(Vec::new());
             }
-            if resource.get("name").is_some_and(|n| !matches!(n.value, Value::Null)) {
+            if resource
+                .get("name")
+                .is_some_and(|n| !matches!(n.value, Value::Null))
+            {
                 continue;
             }
             let external = resource.get("external").is_some_and(is_true);
-            let name = if external { k.text.clone() } else { format!("{project}_{}", k.text) };
+            let name = if external {
+                k.text.clone()
+            } else {
+                format!("{project}_{}", k.text)
+            };
             set(resource, "name", str_node(&name));
         }
     }

@@ -10,8 +10,12 @@ use super::passes;
 use super::source::{self, FileSource};
 
 /// The compose file names discovery looks for, in order of preference.
-pub const DEFAULT_FILE_NAMES: [&str; 4] =
-    ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const DEFAULT_FILE_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
 
 /// The override file names taken next to the discovered file.
 pub const DEFAULT_OVERRIDE_NAMES: [&str; 4] = [
@@ -105,7 +109,10 @@ pub fn resolve(opts: &LoadOptions, fs: &dyn FileSource) -> Result<Details, LoadE
     for (k, v) in &opts.os_env {
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    let project_dir = opts.project_directory.as_ref().map(|d| source::join(&opts.cwd, d));
+    let project_dir = opts
+        .project_directory
+        .as_ref()
+        .map(|d| source::join(&opts.cwd, d));
     let working = |paths: &[String]| working_dir(opts, project_dir.as_deref(), paths);
     load_env_files(opts, fs, &working(&[]), &mut env)?;
     let paths = config_paths(opts, fs, &env, &working(&[]))?;
@@ -121,7 +128,13 @@ pub fn resolve(opts: &LoadOptions, fs: &dyn FileSource) -> Result<Details, LoadE
         opts.profiles.clone()
     };
     let imperative_name = imperative_name(opts, &env)?;
-    Ok(Details { files, working_dir: wd, env, profiles, imperative_name })
+    Ok(Details {
+        files,
+        working_dir: wd,
+        env,
+        profiles,
+        imperative_name,
+    })
 }
 
 fn working_dir(opts: &LoadOptions, project_dir: Option<&str>, paths: &[String]) -> String {
@@ -135,7 +148,11 @@ fn working_dir(opts: &LoadOptions, project_dir: Option<&str>, paths: &[String]) 
 }
 
 fn split_list(text: &str, sep: char) -> Vec<String> {
-    text.split(sep).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    text.split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The `.env` files of one pass: `--env-file`, else `COMPOSE_ENV_FILES`
@@ -147,10 +164,22 @@ fn load_env_files(
     wd: &str,
     env: &mut HashMap<String, String>,
 ) -> Result<(), LoadError> {
-    let mut files: Vec<String> = opts.env_files.iter().map(|f| source::join(&opts.cwd, f)).collect();
+    let mut files: Vec<String> = opts
+        .env_files
+        .iter()
+        .map(|f| source::join(&opts.cwd, f))
+        .collect();
     if files.is_empty() {
-        if let Some(list) = opts.os_env.iter().rev().find(|(k, _)| k == "COMPOSE_ENV_FILES") {
-            files = split_list(&list.1, ',').iter().map(|f| source::join(&opts.cwd, f)).collect();
+        if let Some(list) = opts
+            .os_env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "COMPOSE_ENV_FILES")
+        {
+            files = split_list(&list.1, ',')
+                .iter()
+                .map(|f| source::join(&opts.cwd, f))
+                .collect();
         }
     }
     if files.is_empty() && !disabled_default_env_file(opts) {
@@ -161,7 +190,10 @@ fn load_env_files(
     }
     let mut texts = Vec::new();
     for file in files {
-        let text = fs.read(&file).map_err(|reason| LoadError::Read { path: file.clone(), reason })?;
+        let text = fs.read(&file).map_err(|reason| LoadError::Read {
+            path: file.clone(),
+            reason,
+        })?;
         texts.push((file, text));
     }
     let lookup = |name: &str| env.get(name).cloned();
@@ -174,7 +206,8 @@ fn load_env_files(
 
 fn disabled_default_env_file(opts: &LoadOptions) -> bool {
     opts.os_env.iter().any(|(k, v)| {
-        k == "COMPOSE_DISABLE_ENV_FILE" && matches!(v.to_ascii_lowercase().as_str(), "1" | "t" | "true")
+        k == "COMPOSE_DISABLE_ENV_FILE"
+            && matches!(v.to_ascii_lowercase().as_str(), "1" | "t" | "true")
     })
 }
 
@@ -187,13 +220,30 @@ fn config_paths(
     wd: &str,
 ) -> Result<Vec<String>, LoadError> {
     if !opts.files.is_empty() {
-        return Ok(opts.files.iter().map(|f| if f == "-" { f.clone() } else { source::join(&opts.cwd, f) }).collect());
+        return Ok(opts
+            .files
+            .iter()
+            .map(|f| {
+                if f == "-" {
+                    f.clone()
+                } else {
+                    source::join(&opts.cwd, f)
+                }
+            })
+            .collect());
     }
     if let Some(list) = env.get("COMPOSE_FILE") {
-        let sep = env.get("COMPOSE_PATH_SEPARATOR").and_then(|s| s.chars().next()).unwrap_or(':');
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .and_then(|s| s.chars().next())
+            .unwrap_or(':');
         let mut paths = Vec::new();
         for f in list.split(sep) {
-            let path = if f == "-" { f.to_string() } else { source::join(&opts.cwd, f) };
+            let path = if f == "-" {
+                f.to_string()
+            } else {
+                source::join(&opts.cwd, f)
+            };
             if path != "-" && !fs.is_file(&path) {
                 let reason = "no such file or directory (named by COMPOSE_FILE)".to_string();
                 return Err(LoadError::Read { path, reason });
@@ -202,7 +252,8 @@ fn config_paths(
         }
         return Ok(paths);
     }
-    discover(fs, wd).ok_or_else(|| LoadError::Option("no configuration file provided: not found".to_string()))
+    discover(fs, wd)
+        .ok_or_else(|| LoadError::Option("no configuration file provided: not found".to_string()))
 }
 
 /// Looks for a compose file in `dir`, then its parents; takes the first
@@ -210,10 +261,16 @@ fn config_paths(
 pub fn discover(fs: &dyn FileSource, dir: &str) -> Option<Vec<String>> {
     let mut dir = source::clean(dir);
     loop {
-        let found = DEFAULT_FILE_NAMES.iter().map(|n| source::join(&dir, n)).find(|p| fs.is_file(p));
+        let found = DEFAULT_FILE_NAMES
+            .iter()
+            .map(|n| source::join(&dir, n))
+            .find(|p| fs.is_file(p));
         if let Some(main) = found {
             let mut paths = vec![main];
-            let over = DEFAULT_OVERRIDE_NAMES.iter().map(|n| source::join(&dir, n)).find(|p| fs.is_file(p));
+            let over = DEFAULT_OVERRIDE_NAMES
+                .iter()
+                .map(|n| source::join(&dir, n))
+                .find(|p| fs.is_file(p));
             paths.extend(over);
             return Some(paths);
         }
@@ -225,18 +282,31 @@ pub fn discover(fs: &dyn FileSource, dir: &str) -> Option<Vec<String>> {
     }
 }
 
-fn read_config(opts: &LoadOptions, fs: &dyn FileSource, path: &str) -> Result<ConfigFile, LoadError> {
+fn read_config(
+    opts: &LoadOptions,
+    fs: &dyn FileSource,
+    path: &str,
+) -> Result<ConfigFile, LoadError> {
     let text = if path == "-" {
         opts.stdin.clone().unwrap_or_default()
     } else {
-        fs.read(path).map_err(|reason| LoadError::Read { path: path.to_string(), reason })?
+        fs.read(path).map_err(|reason| LoadError::Read {
+            path: path.to_string(),
+            reason,
+        })?
     };
-    Ok(ConfigFile { path: path.to_string(), text })
+    Ok(ConfigFile {
+        path: path.to_string(),
+        text,
+    })
 }
 
 /// `-p`, else a non-empty `COMPOSE_PROJECT_NAME`. Both must already be a
 /// valid name (Compose refuses rather than rewrites them).
-fn imperative_name(opts: &LoadOptions, env: &HashMap<String, String>) -> Result<Option<String>, LoadError> {
+fn imperative_name(
+    opts: &LoadOptions,
+    env: &HashMap<String, String>,
+) -> Result<Option<String>, LoadError> {
     let name = match &opts.project_name {
         Some(name) if !name.is_empty() => name.clone(),
         _ => match env.get("COMPOSE_PROJECT_NAME") {
@@ -261,7 +331,9 @@ pub fn invalid_name(name: &str) -> String {
 /// leading `_` and `-`.
 pub fn normalize_project_name(name: &str) -> String {
     let lowered = name.to_lowercase();
-    let kept: String =
-        lowered.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
+    let kept: String = lowered
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
     kept.trim_start_matches(['_', '-']).to_string()
 }

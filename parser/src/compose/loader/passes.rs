@@ -24,7 +24,10 @@ pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// keys win); `lookup` is the environment `${}` and bare `KEY` lines see
 /// first. Errors name the file and line.
 pub fn read_env_files(files: &[(String, String)], lookup: Lookup) -> Result<EnvMap, LoadError> {
-    let files: Vec<EnvFile> = files.iter().map(|(name, text)| EnvFile { name, text }).collect();
+    let files: Vec<EnvFile> = files
+        .iter()
+        .map(|(name, text)| EnvFile { name, text })
+        .collect();
     env_files::env_files(&files, lookup).map_err(|e| LoadError::Project(e.to_string()))
 }
 
@@ -33,42 +36,63 @@ pub fn read_env_files(files: &[(String, String)], lookup: Lookup) -> Result<EnvM
 /// number), naming the file, position and key path in errors (compose-go's
 /// `interpolation.Interpolate` with its cast table).
 pub fn interpolate(node: &mut Node, file: &str, lookup: Lookup) -> Result<(), LoadError> {
-    walk_strings(node, String::new(), &KeyPath::default(), &mut |n, path, key_path| {
-        if let Value::Str(s) = &n.value {
-            let done = substitute(s, lookup).map_err(|e| {
-                let reason = match e {
-                    TemplateError::Invalid { .. } => {
-                        format!("invalid interpolation format in {s:?} (a literal $ is written $$)")
-                    }
-                    other => other.to_string(),
+    walk_strings(
+        node,
+        String::new(),
+        &KeyPath::default(),
+        &mut |n, path, key_path| {
+            if let Value::Str(s) = &n.value {
+                let done = substitute(s, lookup).map_err(|e| {
+                    let reason = match e {
+                        TemplateError::Invalid { .. } => {
+                            format!(
+                                "invalid interpolation format in {s:?} (a literal $ is written $$)"
+                            )
+                        }
+                        other => other.to_string(),
+                    };
+                    LoadError::at(file, n.pos, path, reason)
+                })?;
+                n.value = match compose_cast_for(key_path) {
+                    Some(kind) => match cast(kind, &done) {
+                        Ok(json) => Node::from_json(&json).value,
+                        Err(reason) => return Err(LoadError::at(file, n.pos, path, reason)),
+                    },
+                    None => Value::Str(done),
                 };
-                LoadError::at(file, n.pos, path, reason)
-            })?;
-            n.value = match compose_cast_for(key_path) {
-                Some(kind) => match cast(kind, &done) {
-                    Ok(json) => Node::from_json(&json).value,
-                    Err(reason) => return Err(LoadError::at(file, n.pos, path, reason)),
-                },
-                None => Value::Str(done),
-            };
-        }
-        Ok(())
-    })
+            }
+            Ok(())
+        },
+    )
 }
 
 type LeafFn<'a> = dyn FnMut(&mut Node, &str, &KeyPath) -> Result<(), LoadError> + 'a;
 
-fn walk_strings(node: &mut Node, path: String, key_path: &KeyPath, f: &mut LeafFn) -> Result<(), LoadError> {
+fn walk_strings(
+    node: &mut Node,
+    path: String,
+    key_path: &KeyPath,
+    f: &mut LeafFn,
+) -> Result<(), LoadError> {
     match &mut node.value {
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                walk_strings(item, format!("{path}[{i}]"), &key_path.child(PathPart::Index(i)), f)?;
+                walk_strings(
+                    item,
+                    format!("{path}[{i}]"),
+                    &key_path.child(PathPart::Index(i)),
+                    f,
+                )?;
             }
             Ok(())
         }
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
-                let p = if path.is_empty() { k.text.clone() } else { format!("{path}.{}", k.text) };
+                let p = if path.is_empty() {
+                    k.text.clone()
+                } else {
+                    format!("{path}.{}", k.text)
+                };
                 walk_strings(v, p, &key_path.child(PathPart::Key(k.text.clone())), f)?;
             }
             Ok(())
@@ -93,7 +117,11 @@ pub fn validate(model: &Node, file: &str) -> Result<(), LoadError> {
                 _ => node.pos,
             };
             let reason = v.to_string();
-            let reason = reason.strip_prefix(&v.dotted_path()).unwrap_or(&reason).trim_start().to_string();
+            let reason = reason
+                .strip_prefix(&v.dotted_path())
+                .unwrap_or(&reason)
+                .trim_start()
+                .to_string();
             Err(LoadError::at(file, pos, &path, reason))
         }
         Err(e) => Err(LoadError::Project(e.to_string())),
@@ -107,7 +135,9 @@ fn locate<'a>(model: &'a Node, segs: &[PathSeg]) -> (&'a Node, String) {
     let mut path = String::new();
     for seg in segs {
         let next = match (seg, &node.value) {
-            (PathSeg::Key(k), Value::Map(_)) => node.get(k).map(|n| (n, format!("{}{k}", if path.is_empty() { "" } else { "." }))),
+            (PathSeg::Key(k), Value::Map(_)) => node
+                .get(k)
+                .map(|n| (n, format!("{}{k}", if path.is_empty() { "" } else { "." }))),
             (PathSeg::Index(i), Value::Seq(items)) => items.get(*i).map(|n| (n, format!("[{i}]"))),
             _ => None,
         };

@@ -17,13 +17,24 @@ use super::source::{self, FileSource};
 /// merge passes' per-file pipeline (`!reset`, interpolation, `include`,
 /// `extends`, merge, uniqueness, schema, canonical form) into one model,
 /// then applies the defaults and resolves relative paths.
-pub fn load_files(details: &Details, opts: &LoadOptions, fs: &dyn FileSource) -> Result<Node, LoadError> {
+pub fn load_files(
+    details: &Details,
+    opts: &LoadOptions,
+    fs: &dyn FileSource,
+) -> Result<Node, LoadError> {
     let env = &details.env;
-    let host = Host::new(fs, opts, details.files.iter().map(|f| f.path.clone()).collect());
+    let host = Host::new(
+        fs,
+        opts,
+        details.files.iter().map(|f| f.path.clone()).collect(),
+    );
     let files: Vec<ComposeFile> = details
         .files
         .iter()
-        .map(|f| ComposeFile { path: PathBuf::from(&f.path), text: Some(f.text.clone()) })
+        .map(|f| ComposeFile {
+            path: PathBuf::from(&f.path),
+            text: Some(f.text.clone()),
+        })
         .collect();
     let merge_opts = files::LoadOptions {
         working_dir: PathBuf::from(&details.working_dir),
@@ -55,7 +66,11 @@ pub fn display_name(path: &str) -> String {
 
 /// The project name: `-p` / `COMPOSE_PROJECT_NAME`, else the last non-empty
 /// `name:` of the files (normalised), else the working directory's name.
-pub fn project_name(details: &Details, opts: &LoadOptions, model: &Node) -> Result<String, LoadError> {
+pub fn project_name(
+    details: &Details,
+    opts: &LoadOptions,
+    model: &Node,
+) -> Result<String, LoadError> {
     if let Some(name) = &details.imperative_name {
         return Ok(name.clone());
     }
@@ -68,7 +83,9 @@ pub fn project_name(details: &Details, opts: &LoadOptions, model: &Node) -> Resu
         from_file.to_string()
     };
     if name.is_empty() {
-        return Err(LoadError::Project("project name must not be empty".to_string()));
+        return Err(LoadError::Project(
+            "project name must not be empty".to_string(),
+        ));
     }
     Ok(name)
 }
@@ -97,7 +114,12 @@ pub fn resolve_paths(model: &mut Node, wd: &str, env: &HashMap<String, String>) 
 
 fn resolve_service_paths(service: &mut Node, abs: &dyn Fn(&str) -> String) {
     if let Some(build) = model_get_mut(service, "build") {
-        if let Some(ctx) = build.get("context").and_then(Node::as_str).filter(|c| !is_remote(c)).map(abs) {
+        if let Some(ctx) = build
+            .get("context")
+            .and_then(Node::as_str)
+            .filter(|c| !is_remote(c))
+            .map(abs)
+        {
             set(build, "context", str_node(&ctx));
         }
     }
@@ -119,7 +141,12 @@ fn resolve_service_paths(service: &mut Node, abs: &dyn Fn(&str) -> String) {
     if let Some(Value::Seq(volumes)) = model_get_mut(service, "volumes").map(|s| &mut s.value) {
         for volume in volumes.iter_mut() {
             let bind = volume.get("type").and_then(Node::as_str) == Some("bind");
-            if let Some(src) = volume.get("source").and_then(Node::as_str).filter(|_| bind).map(abs) {
+            if let Some(src) = volume
+                .get("source")
+                .and_then(Node::as_str)
+                .filter(|_| bind)
+                .map(abs)
+            {
                 set(volume, "source", str_node(&src));
             }
         }
@@ -140,5 +167,8 @@ fn absolute(wd: &str, home: &str, p: &str) -> String {
 
 /// A key for a mapping entry built in code.
 pub fn key(text: &str) -> Key {
-    Key { text: text.to_string(), pos: Default::default() }
+    Key {
+        text: text.to_string(),
+        pos: Default::default(),
+    }
 }

@@ -15,7 +15,10 @@ pub fn apply(model: &mut Node, active: &[String]) -> BTreeSet<String> {
         services.retain(|(name, service)| {
             let keep = match service.get("profiles").map(|p| &p.value) {
                 Some(Value::Seq(list)) if !list.is_empty() => {
-                    all || list.iter().filter_map(Node::as_str).any(|p| active.iter().any(|a| a == p))
+                    all || list
+                        .iter()
+                        .filter_map(Node::as_str)
+                        .any(|p| active.iter().any(|a| a == p))
                 }
                 _ => true,
             };

@@ -15,8 +15,14 @@ use super::source::FileSource;
 /// Resolves every service's environment: its `env_file`s read through `fs`,
 /// `environment` on top, bare names from `env` (compose-go's
 /// `WithServicesEnvironmentResolved`).
-pub fn resolve_environment(model: &mut Node, env: &HashMap<String, String>, fs: &dyn FileSource) -> Result<(), LoadError> {
-    let Some(Value::Map(services)) = model_get_mut(model, "services").map(|s| &mut s.value) else { return Ok(()) };
+pub fn resolve_environment(
+    model: &mut Node,
+    env: &HashMap<String, String>,
+    fs: &dyn FileSource,
+) -> Result<(), LoadError> {
+    let Some(Value::Map(services)) = model_get_mut(model, "services").map(|s| &mut s.value) else {
+        return Ok(());
+    };
     for (name, service) in services.iter_mut() {
         let own = service.get("environment").map(pairs).unwrap_or_default();
         let mut texts: Vec<(String, String)> = Vec::new();
@@ -25,8 +31,14 @@ pub fn resolve_environment(model: &mut Node, env: &HashMap<String, String>, fs: 
                 let (path, required) = match &file.value {
                     Value::Str(p) => (p.clone(), true),
                     Value::Map(_) => (
-                        file.get("path").and_then(Node::as_str).unwrap_or("").to_string(),
-                        !matches!(file.get("required").map(|r| &r.value), Some(Value::Bool(false))),
+                        file.get("path")
+                            .and_then(Node::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        !matches!(
+                            file.get("required").map(|r| &r.value),
+                            Some(Value::Bool(false))
+                        ),
                     ),
                     _ => continue,
                 };
@@ -34,7 +46,10 @@ pub fn resolve_environment(model: &mut Node, env: &HashMap<String, String>, fs: 
                     Ok(text) => texts.push((path, text)),
                     Err(_) if !required => {}
                     Err(reason) => {
-                        let msg = format!("service {:?}: env file {path} not found: {reason}", name.text);
+                        let msg = format!(
+                            "service {:?}: env file {path} not found: {reason}",
+                            name.text
+                        );
                         return Err(LoadError::Project(msg));
                     }
                 }
@@ -43,7 +58,10 @@ pub fn resolve_environment(model: &mut Node, env: &HashMap<String, String>, fs: 
         if own.is_empty() && texts.is_empty() {
             continue;
         }
-        let files: Vec<EnvFile> = texts.iter().map(|(name, text)| EnvFile { name, text }).collect();
+        let files: Vec<EnvFile> = texts
+            .iter()
+            .map(|(name, text)| EnvFile { name, text })
+            .collect();
         let lookup = |k: &str| env.get(k).cloned();
         let resolved = env_files::service_environment(&files, &own, &lookup)
             .map_err(|e| LoadError::Project(e.to_string()))?;
@@ -57,7 +75,10 @@ pub fn resolve_environment(model: &mut Node, env: &HashMap<String, String>, fs: 
 }
 
 fn key(text: &str) -> Key {
-    Key { text: text.to_string(), pos: Default::default() }
+    Key {
+        text: text.to_string(),
+        pos: Default::default(),
+    }
 }
 
 /// A scalar as the string Go would print for it.
@@ -82,7 +103,10 @@ fn pairs(node: &Node) -> Vec<(String, Option<String>)> {
                 None => (s, None),
             })
             .collect(),
-        Value::Map(entries) => entries.iter().map(|(k, v)| (k.text.clone(), scalar_text(v))).collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| (k.text.clone(), scalar_text(v)))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -105,14 +129,21 @@ fn as_mapping(node: &mut Node, empty: Option<&str>) {
 
 /// Reshapes a loaded model into the bound project's printed form.
 pub fn bind(model: &mut Node) {
-    let Some(Value::Map(services)) = model_get_mut(model, "services").map(|s| &mut s.value) else { return };
+    let Some(Value::Map(services)) = model_get_mut(model, "services").map(|s| &mut s.value) else {
+        return;
+    };
     for (_, service) in services.iter_mut() {
         bind_service(service);
     }
 }
 
 fn bind_service(service: &mut Node) {
-    for (k, empty) in [("environment", None), ("labels", Some("")), ("annotations", Some("")), ("sysctls", Some(""))] {
+    for (k, empty) in [
+        ("environment", None),
+        ("labels", Some("")),
+        ("annotations", Some("")),
+        ("sysctls", Some("")),
+    ] {
         if let Some(node) = model_get_mut(service, k) {
             as_mapping(node, empty);
         }
@@ -126,13 +157,22 @@ fn bind_service(service: &mut Node) {
     for k in ["command", "entrypoint"] {
         if let Some(node) = model_get_mut(service, k) {
             if let Value::Str(s) = &node.value {
-                node.value = Value::Seq(shell_split(s).into_iter().map(|w| Node::new(Value::Str(w))).collect());
+                node.value = Value::Seq(
+                    shell_split(s)
+                        .into_iter()
+                        .map(|w| Node::new(Value::Str(w)))
+                        .collect(),
+                );
             }
         }
     }
-    if let Some(test) = model_get_mut(service, "healthcheck").and_then(|h| model_get_mut(h, "test")) {
+    if let Some(test) = model_get_mut(service, "healthcheck").and_then(|h| model_get_mut(h, "test"))
+    {
         if let Value::Str(s) = &test.value {
-            let items = vec![Node::new(Value::Str("CMD-SHELL".into())), Node::new(Value::Str(s.clone()))];
+            let items = vec![
+                Node::new(Value::Str("CMD-SHELL".into())),
+                Node::new(Value::Str(s.clone())),
+            ];
             test.value = Value::Seq(items);
         }
     }

@@ -7,25 +7,77 @@
 
 use super::super::yaml::{self, Key, Node, Value};
 
-const TOP: &[&str] = &["name", "services", "networks", "volumes", "secrets", "configs", "models"];
-const PORT: &[&str] = &["name", "mode", "host_ip", "target", "published", "protocol", "app_protocol"];
-const MOUNT: &[&str] = &["type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image"];
+const TOP: &[&str] = &[
+    "name", "services", "networks", "volumes", "secrets", "configs", "models",
+];
+const PORT: &[&str] = &[
+    "name",
+    "mode",
+    "host_ip",
+    "target",
+    "published",
+    "protocol",
+    "app_protocol",
+];
+const MOUNT: &[&str] = &[
+    "type",
+    "source",
+    "target",
+    "read_only",
+    "consistency",
+    "bind",
+    "volume",
+    "tmpfs",
+    "image",
+];
 const DEPENDENCY: &[&str] = &["condition", "restart", "required"];
 const BUILD: &[&str] = &[
-    "context", "dockerfile", "dockerfile_inline", "entitlements", "args", "ssh", "labels", "cache_from",
-    "cache_to", "no_cache", "additional_contexts", "network", "pull", "target", "shm_size", "extra_hosts",
-    "isolation", "privileged", "secrets", "tags", "ulimits", "platforms",
+    "context",
+    "dockerfile",
+    "dockerfile_inline",
+    "entitlements",
+    "args",
+    "ssh",
+    "labels",
+    "cache_from",
+    "cache_to",
+    "no_cache",
+    "additional_contexts",
+    "network",
+    "pull",
+    "target",
+    "shm_size",
+    "extra_hosts",
+    "isolation",
+    "privileged",
+    "secrets",
+    "tags",
+    "ulimits",
+    "platforms",
 ];
 const RESOURCE: &[&str] = &[
-    "name", "driver", "driver_opts", "ipam", "external", "internal", "attachable", "labels", "enable_ipv4",
-    "enable_ipv6", "file", "environment", "content",
+    "name",
+    "driver",
+    "driver_opts",
+    "ipam",
+    "external",
+    "internal",
+    "attachable",
+    "labels",
+    "enable_ipv4",
+    "enable_ipv6",
+    "file",
+    "environment",
+    "content",
 ];
 const FILE_MOUNT: &[&str] = &["source", "target", "uid", "gid", "mode"];
 
 /// Orders every mapping of a bound project as compose-go's structs print.
 pub fn order_project(model: &mut Node) {
     order_by(model, TOP);
-    let Value::Map(top) = &mut model.value else { return };
+    let Value::Map(top) = &mut model.value else {
+        return;
+    };
     for (k, v) in top.iter_mut() {
         match k.text.as_str() {
             "services" => {
@@ -37,7 +89,9 @@ pub fn order_project(model: &mut Node) {
             "networks" | "volumes" | "secrets" | "configs" | "models" => {
                 sort_keys(v);
                 if let Value::Map(resources) = &mut v.value {
-                    resources.iter_mut().for_each(|(_, r)| order_by(r, RESOURCE));
+                    resources
+                        .iter_mut()
+                        .for_each(|(_, r)| order_by(r, RESOURCE));
                 }
             }
             _ => {}
@@ -47,7 +101,9 @@ pub fn order_project(model: &mut Node) {
 
 fn order_service(service: &mut Node) {
     sort_keys(service);
-    let Value::Map(entries) = &mut service.value else { return };
+    let Value::Map(entries) = &mut service.value else {
+        return;
+    };
     for (k, v) in entries.iter_mut() {
         match k.text.as_str() {
             "ports" => each(v, PORT),
@@ -75,7 +131,12 @@ fn each(node: &mut Node, order: &[&str]) {
 /// Known keys in `order` first, the rest after them, sorted.
 fn order_by(node: &mut Node, order: &[&str]) {
     if let Value::Map(entries) = &mut node.value {
-        let rank = |k: &Key| order.iter().position(|o| *o == k.text).unwrap_or(order.len());
+        let rank = |k: &Key| {
+            order
+                .iter()
+                .position(|o| *o == k.text)
+                .unwrap_or(order.len())
+        };
         entries.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.text.cmp(&b.text)));
     }
 }

@@ -331,7 +331,9 @@ impl<'f> Builder<'f> {
             }
             match frame {
                 Frame::Seq { items, .. } => path.push(items.len().to_string()),
-                Frame::Map { key, .. } => path.push(key.as_ref().map_or(String::new(), |k| k.text.clone())),
+                Frame::Map { key, .. } => {
+                    path.push(key.as_ref().map_or(String::new(), |k| k.text.clone()))
+                }
             }
         }
         match anchor_path {

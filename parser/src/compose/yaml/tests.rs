@@ -148,8 +148,15 @@ fn flow_indicators_inside_a_string_stay_plain() {
     let doc = "ports:\n  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n  - \"{a}\"\n";
     let node = parse(doc, "t").unwrap();
     let text = emit(&node);
-    assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
-    assert!(text.contains("  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n"), "{text}");
+    assert_eq!(
+        parse(&text, "out").unwrap().to_json(),
+        node.to_json(),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n"),
+        "{text}"
+    );
 }
 
 #[test]

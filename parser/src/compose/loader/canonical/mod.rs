@@ -17,7 +17,15 @@ use super::error::LoadError;
 pub fn map(entries: Vec<(&str, Node)>) -> Node {
     let entries = entries
         .into_iter()
-        .map(|(k, v)| (Key { text: k.to_string(), pos: v.pos }, v))
+        .map(|(k, v)| {
+            (
+                Key {
+                    text: k.to_string(),
+                    pos: v.pos,
+                },
+                v,
+            )
+        })
         .collect();
     Node::new(Value::Map(entries))
 }
@@ -41,7 +49,13 @@ pub fn set(node: &mut Node, key: &str, value: Node) {
     if let Value::Map(entries) = &mut node.value {
         match entries.iter_mut().find(|(k, _)| k.text == key) {
             Some((_, v)) => *v = value,
-            None => entries.push((Key { text: key.to_string(), pos: value.pos }, value)),
+            None => entries.push((
+                Key {
+                    text: key.to_string(),
+                    pos: value.pos,
+                },
+                value,
+            )),
         }
     }
 }
@@ -49,7 +63,9 @@ pub fn set(node: &mut Node, key: &str, value: Node) {
 /// The canonical form of one file's tree (`file` names errors; `lenient`
 /// keeps unparsable short forms, for `--no-interpolate`).
 pub fn canonical(model: &mut Node, file: &str, lenient: bool) -> Result<(), LoadError> {
-    let Value::Map(top) = &mut model.value else { return Ok(()) };
+    let Value::Map(top) = &mut model.value else {
+        return Ok(());
+    };
     for (key, value) in top.iter_mut() {
         match key.text.as_str() {
             "services" => {
@@ -74,14 +90,24 @@ pub fn canonical(model: &mut Node, file: &str, lenient: bool) -> Result<(), Load
     Ok(())
 }
 
-fn service_canonical(service: &mut Node, file: &str, path: &str, lenient: bool) -> Result<(), LoadError> {
-    let Value::Map(entries) = &mut service.value else { return Ok(()) };
+fn service_canonical(
+    service: &mut Node,
+    file: &str,
+    path: &str,
+    lenient: bool,
+) -> Result<(), LoadError> {
+    let Value::Map(entries) = &mut service.value else {
+        return Ok(());
+    };
     for (key, value) in entries.iter_mut() {
         let at = format!("{path}.{}", key.text);
         match key.text.as_str() {
             "build" => {
                 if let Value::Str(s) = &value.value {
-                    *value = Node { pos: value.pos, ..map(vec![("context", str_node(s))]) };
+                    *value = Node {
+                        pos: value.pos,
+                        ..map(vec![("context", str_node(s))])
+                    };
                 }
             }
             "depends_on" => depends_on(value),
@@ -104,12 +130,27 @@ fn string_to_list(value: &mut Node) {
 }
 
 fn depends_on(value: &mut Node) {
-    let started = || map(vec![("condition", str_node("service_started")), ("required", Node::new(Value::Bool(true)))]);
+    let started = || {
+        map(vec![
+            ("condition", str_node("service_started")),
+            ("required", Node::new(Value::Bool(true))),
+        ])
+    };
     match &mut value.value {
         Value::Seq(items) => {
             let entries = items
                 .iter()
-                .filter_map(|i| i.as_str().map(|s| (Key { text: s.to_string(), pos: i.pos }, started())))
+                .filter_map(|i| {
+                    i.as_str().map(|s| {
+                        (
+                            Key {
+                                text: s.to_string(),
+                                pos: i.pos,
+                            },
+                            started(),
+                        )
+                    })
+                })
                 .collect();
             value.value = Value::Map(entries);
         }
@@ -134,14 +175,31 @@ fn list_to_null_map(value: &mut Node) {
     if let Value::Seq(items) = &value.value {
         let entries = items
             .iter()
-            .filter_map(|i| i.as_str().map(|s| (Key { text: s.to_string(), pos: i.pos }, Node::new(Value::Null))))
+            .filter_map(|i| {
+                i.as_str().map(|s| {
+                    (
+                        Key {
+                            text: s.to_string(),
+                            pos: i.pos,
+                        },
+                        Node::new(Value::Null),
+                    )
+                })
+            })
             .collect();
         value.value = Value::Map(entries);
     }
 }
 
-fn ports_canonical(value: &mut Node, file: &str, path: &str, lenient: bool) -> Result<(), LoadError> {
-    let Value::Seq(items) = &value.value else { return Ok(()) };
+fn ports_canonical(
+    value: &mut Node,
+    file: &str,
+    path: &str,
+    lenient: bool,
+) -> Result<(), LoadError> {
+    let Value::Seq(items) = &value.value else {
+        return Ok(());
+    };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let spec = match &item.value {
@@ -153,9 +211,19 @@ fn ports_canonical(value: &mut Node, file: &str, path: &str, lenient: bool) -> R
             }
         };
         match ports::parse(&spec) {
-            Ok(parsed) => out.extend(parsed.into_iter().map(|p| Node { pos: item.pos, ..port_node(p) })),
+            Ok(parsed) => out.extend(parsed.into_iter().map(|p| Node {
+                pos: item.pos,
+                ..port_node(p)
+            })),
             Err(_) if lenient => return Ok(()),
-            Err(reason) => return Err(LoadError::at(file, item.pos, &format!("{path}[{i}]"), reason)),
+            Err(reason) => {
+                return Err(LoadError::at(
+                    file,
+                    item.pos,
+                    &format!("{path}[{i}]"),
+                    reason,
+                ))
+            }
         }
     }
     value.value = Value::Seq(out);
@@ -175,24 +243,50 @@ fn port_node(p: ports::PortLong) -> Node {
     map(entries)
 }
 
-fn volumes_canonical(value: &mut Node, file: &str, path: &str, lenient: bool) -> Result<(), LoadError> {
-    let Value::Seq(items) = &mut value.value else { return Ok(()) };
+fn volumes_canonical(
+    value: &mut Node,
+    file: &str,
+    path: &str,
+    lenient: bool,
+) -> Result<(), LoadError> {
+    let Value::Seq(items) = &mut value.value else {
+        return Ok(());
+    };
     for (i, item) in items.iter_mut().enumerate() {
-        let Value::Str(spec) = &item.value else { continue };
+        let Value::Str(spec) = &item.value else {
+            continue;
+        };
         match volumes::parse(spec) {
-            Ok(long) => *item = Node { pos: item.pos, ..long },
+            Ok(long) => {
+                *item = Node {
+                    pos: item.pos,
+                    ..long
+                }
+            }
             Err(_) if lenient => {}
-            Err(reason) => return Err(LoadError::at(file, item.pos, &format!("{path}[{i}]"), reason)),
+            Err(reason) => {
+                return Err(LoadError::at(
+                    file,
+                    item.pos,
+                    &format!("{path}[{i}]"),
+                    reason,
+                ))
+            }
         }
     }
     Ok(())
 }
 
 fn file_mounts(value: &mut Node, _kind: &str) {
-    let Value::Seq(items) = &mut value.value else { return };
+    let Value::Seq(items) = &mut value.value else {
+        return;
+    };
     for item in items.iter_mut() {
         if let Value::Str(s) = &item.value {
-            *item = Node { pos: item.pos, ..map(vec![("source", str_node(s))]) };
+            *item = Node {
+                pos: item.pos,
+                ..map(vec![("source", str_node(s))])
+            };
         }
     }
 }
@@ -200,11 +294,20 @@ fn file_mounts(value: &mut Node, _kind: &str) {
 /// `external: {name: x}` becomes `external: true` + `name: x`; a name that
 /// disagrees with `external.name` is refused (compose-go's wording).
 fn maybe_external(resource: &mut Node, file: &str, path: &str) -> Result<(), LoadError> {
-    let Some(ext) = resource.get("external").cloned() else { return Ok(()) };
+    let Some(ext) = resource.get("external").cloned() else {
+        return Ok(());
+    };
     if !matches!(ext.value, Value::Map(_)) {
         return Ok(());
     }
-    set(resource, "external", Node { pos: ext.pos, ..Node::new(Value::Bool(true)) });
+    set(
+        resource,
+        "external",
+        Node {
+            pos: ext.pos,
+            ..Node::new(Value::Bool(true))
+        },
+    );
     if let Some(ext_name) = ext.get("name") {
         match resource.get("name") {
             Some(name) if name.value != ext_name.value => {
@@ -222,7 +325,9 @@ fn maybe_external(resource: &mut Node, file: &str, path: &str) -> Result<(), Loa
 /// secret targets under `/run/secrets/`, port `mode`/`protocol`, bind
 /// `create_host_path`.
 pub fn set_defaults(model: &mut Node) {
-    let Some(Value::Map(services)) = model_get_mut(model, "services").map(|s| &mut s.value) else { return };
+    let Some(Value::Map(services)) = model_get_mut(model, "services").map(|s| &mut s.value) else {
+        return;
+    };
     for (_, service) in services.iter_mut() {
         if let Some(build) = model_get_mut(service, "build") {
             if matches!(build.value, Value::Map(_)) && build.get("context").is_none() {
@@ -232,8 +337,16 @@ pub fn set_defaults(model: &mut Node) {
         if let Some(Value::Seq(secrets)) = model_get_mut(service, "secrets").map(|s| &mut s.value) {
             for secret in secrets.iter_mut() {
                 if secret.get("target").is_none() {
-                    let source = secret.get("source").and_then(Node::as_str).unwrap_or("").to_string();
-                    set(secret, "target", str_node(&format!("/run/secrets/{source}")));
+                    let source = secret
+                        .get("source")
+                        .and_then(Node::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    set(
+                        secret,
+                        "target",
+                        str_node(&format!("/run/secrets/{source}")),
+                    );
                 }
             }
         }
@@ -243,7 +356,10 @@ pub fn set_defaults(model: &mut Node) {
 /// The value under `key` of a mapping node, mutably.
 pub fn model_get_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
     match &mut node.value {
-        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.text == key).map(|(_, v)| v),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.text == key)
+            .map(|(_, v)| v),
         _ => None,
     }
 }

@@ -38,7 +38,12 @@ pub fn parse(spec: &str) -> Result<Vec<PortLong>, String> {
             Some(_) => return Err(invalid()),
             None => None,
         };
-        out.push(PortLong { host_ip: ip.clone(), target: t0 + i, published, protocol: protocol.clone() });
+        out.push(PortLong {
+            host_ip: ip.clone(),
+            target: t0 + i,
+            published,
+            protocol: protocol.clone(),
+        });
     }
     Ok(out)
 }
