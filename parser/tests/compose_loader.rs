@@ -215,6 +215,7 @@ services:
     secrets: [token]
     environment: [A=1, B]
     labels: [x=y]
+    devices: ["/dev/fuse", "/dev/sda:/dev/xvda:r"]
     command: echo "a b" c
   db:
     image: postgres
@@ -265,6 +266,13 @@ secrets:
     );
     assert_eq!(at(&p, "services.db.networks"), json!({"default": null}));
     assert_eq!(at(&p, "secrets.token.file"), "/w/token.txt");
+    assert_eq!(
+        at(&p, "services.web.devices"),
+        json!([
+            {"source": "/dev/fuse", "target": "/dev/fuse", "permissions": "rwm"},
+            {"source": "/dev/sda", "target": "/dev/xvda", "permissions": "r"},
+        ])
+    );
     loader::project::bind(&mut p.model);
     assert_eq!(
         at(&p, "services.web.environment"),

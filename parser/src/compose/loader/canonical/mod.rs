@@ -115,7 +115,9 @@ fn service_canonical(
             "ports" => ports_canonical(value, file, &at, lenient)?,
             "volumes" => volumes_canonical(value, file, &at, lenient)?,
             "secrets" | "configs" => file_mounts(value, &key.text),
-            "dns" | "label_file" | "env_file" => string_to_list(value),
+            "dns" | "label_file" => string_to_list(value),
+            "env_file" => env_files(value),
+            "devices" => devices(value, file, &at)?,
             _ => {}
         }
     }
@@ -127,6 +129,65 @@ fn string_to_list(value: &mut Node) {
         let item = value.clone();
         value.value = Value::Seq(vec![item]);
     }
+}
+
+/// `env_file: a.env` / `[a.env]` as `[{path: a.env, required: true}]`
+/// (compose-go's `transformEnvFile`).
+fn env_files(value: &mut Node) {
+    string_to_list(value);
+    let Value::Seq(items) = &mut value.value else {
+        return;
+    };
+    for item in items.iter_mut() {
+        if let Value::Str(path) = &item.value {
+            let long = map(vec![
+                ("path", str_node(path)),
+                ("required", Node::new(Value::Bool(true))),
+            ]);
+            *item = Node {
+                pos: item.pos,
+                ..long
+            };
+        }
+    }
+}
+
+/// `devices: ["/dev/a:/dev/b:rw"]` as `{source, target, permissions}`
+/// (compose-go's `transformDeviceMapping`; permissions default to `rwm`).
+fn devices(value: &mut Node, file: &str, path: &str) -> Result<(), LoadError> {
+    let Value::Seq(items) = &mut value.value else {
+        return Ok(());
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        let Value::Str(spec) = &item.value else {
+            continue;
+        };
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (source, target, permissions) = match parts.as_slice() {
+            [s] => (*s, *s, "rwm"),
+            [s, t] => (*s, if t.is_empty() { *s } else { *t }, "rwm"),
+            [s, t, p] => (*s, if t.is_empty() { *s } else { *t }, *p),
+            _ => {
+                let reason = format!("confusing device mapping, please use long syntax: {spec}");
+                return Err(LoadError::at(
+                    file,
+                    item.pos,
+                    &format!("{path}[{i}]"),
+                    reason,
+                ));
+            }
+        };
+        let long = map(vec![
+            ("source", str_node(source)),
+            ("target", str_node(target)),
+            ("permissions", str_node(permissions)),
+        ]);
+        *item = Node {
+            pos: item.pos,
+            ..long
+        };
+    }
+    Ok(())
 }
 
 fn depends_on(value: &mut Node) {
