@@ -25,11 +25,25 @@ fn block_map(out: &mut String, entries: &[(super::Key, Node)], indent: usize) {
         if i > 0 || !out.ends_with("- ") {
             pad(out, indent);
         }
-        out.push_str(&string(&key.text));
+        let text = string(&key.text);
+        if text.chars().count() > MAX_SIMPLE_KEY {
+            // An implicit key is limited in length (1024 characters in
+            // YAML); a longer one is written as an explicit `? key` entry,
+            // as yaml.v3 does past 128.
+            out.push_str("? ");
+            out.push_str(&text);
+            out.push('\n');
+            pad(out, indent);
+        } else {
+            out.push_str(&text);
+        }
         out.push(':');
         nested(out, value, indent);
     }
 }
+
+/// The longest key written as an implicit (`key: value`) key.
+const MAX_SIMPLE_KEY: usize = 128;
 
 fn block_seq(out: &mut String, items: &[Node], indent: usize) {
     for (i, item) in items.iter().enumerate() {

@@ -174,3 +174,13 @@ fn an_alias_inside_its_own_anchor_is_a_cycle() {
         "c.yaml:4:9: cycle detected: node at path x-h.svc.<< references node at path x-h"
     );
 }
+
+#[test]
+fn a_long_key_is_written_as_an_explicit_key() {
+    let long = "k".repeat(1100);
+    let doc = format!("services:\n  ? {long}\n  :\n    image: x\n  short: [a]\n? \"{long}z\"\n: 1\n");
+    let node = parse(&doc, "t").unwrap();
+    let text = emit(&node);
+    assert!(text.contains(&format!("  ? {long}\n  :\n    image: x\n")), "{text}");
+    assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
+}
