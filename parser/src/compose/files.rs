@@ -11,6 +11,19 @@
 //! 5. the caller's after-merge step ([`FileHost::after_merge`]: schema
 //!    validation, the canonical form), identity by default.
 //!
+//! Errors name the file being merged and the position of the value at
+//! fault. Nodes keep their line and column through the merge but not their
+//! file: a value that fails a check made after each file's merge (the
+//! uniqueness pass here, schema validation in `after_merge`) came from the
+//! file just merged, since what was merged before passed the same checks;
+//! compose-go names the same file (`validating <file>: ...`).
+//!
+//! Not done as compose-go does: its `ResetProcessor` refuses documents
+//! that take more than 100,000 node visits, counting an alias once; here
+//! aliases are already expanded, so that count cannot be made the same way
+//! and the YAML layer's node budget ([`yaml::MAX_NODES`]) bounds the work
+//! instead.
+//!
 //! The passes are pure: reading files, checking that a path is a file and
 //! parsing env files go through [`FileHost`]. Relative paths named by a
 //! project (`extends.file`, `include`) are resolved against the project's

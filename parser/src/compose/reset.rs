@@ -148,3 +148,40 @@ fn strip_tags(node: Node) -> Node {
         tag: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::yaml::parse;
+
+    fn paths(r: &Resets) -> Vec<String> {
+        r.paths().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn records_paths_and_drops_reset_values() {
+        let doc = parse(
+            "a:\n  b: !reset x\n  c: !override {d: !reset 1}\nl: [1, !reset 2, 3]\n",
+            "f",
+        )
+        .unwrap();
+        let (node, resets) = resolve(doc);
+        assert_eq!(paths(&resets), ["a.b", "a.c", "l.1"]);
+        let want = parse("a:\n  c: {d: 1}\nl: [1, 3]\n", "w").unwrap();
+        assert_eq!(node.to_json(), want.to_json());
+        assert!(node.get("a").unwrap().get("c").unwrap().tag.is_none());
+    }
+
+    #[test]
+    fn apply_removes_mapping_keys_not_sequence_entries() {
+        let (_, resets) = resolve(parse("a: {b: !reset}\nl: [!reset 1]\n", "f").unwrap());
+        let mut base = parse("a: {b: 1, c: 2}\nl: [x, y]\n", "b").unwrap();
+        resets.apply(&mut base);
+        // compose-go names sequence entries `[0]` when applying but `0` when
+        // recording, so a reset entry of a sequence never clears the base.
+        assert_eq!(
+            base.to_json(),
+            parse("a: {c: 2}\nl: [x, y]\n", "w").unwrap().to_json()
+        );
+    }
+}
