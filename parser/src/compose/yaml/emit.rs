@@ -107,7 +107,14 @@ fn float(f: f64) -> String {
     } else if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.1}")
     } else {
-        f.to_string()
+        // Large integral floats print without a fraction; keep them floats
+        // when read back (found by fuzz compose_load).
+        let text = f.to_string();
+        if text.contains(['.', 'e', 'E']) {
+            text
+        } else {
+            text + ".0"
+        }
     }
 }
 

@@ -184,3 +184,10 @@ fn a_long_key_is_written_as_an_explicit_key() {
     assert!(text.contains(&format!("  ? {long}\n  :\n    image: x\n")), "{text}");
     assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
 }
+
+#[test]
+fn large_integral_floats_stay_floats() {
+    let node = parse("a: 8710962479251732707000\nb: 1e300\nc: -2.5e20\n", "t").unwrap();
+    let text = emit(&node);
+    assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
+}
