@@ -69,15 +69,31 @@ fn main() {
         black_box(yaml::parse(&text, "compose.yaml").unwrap());
         black_box(yaml::parse(OVERRIDE, "override").unwrap());
     };
-    let (mut xs, mut ys): (Vec<Duration>, Vec<Duration>) =
-        (0..201).map(|_| (time(&mut load), time(&mut parse))).unzip();
+    let (mut xs, mut ys): (Vec<Duration>, Vec<Duration>) = (0..201)
+        .map(|_| (time(&mut load), time(&mut parse)))
+        .unzip();
     xs.sort();
     ys.sort();
     let (l, p) = (xs[100], ys[100]);
     println!("compose_load: {SERVICES} services, {} bytes", text.len());
-    println!("first load (compiles the schema): {:.3} ms", first.as_secs_f64() * 1e3);
-    println!("load + print median:              {:.3} ms", l.as_secs_f64() * 1e3);
-    println!("YAML parse median (reference):    {:.3} ms", p.as_secs_f64() * 1e3);
-    println!("ratio load/parse:                 {:.1}", l.as_secs_f64() / p.as_secs_f64());
-    println!("share of the 20 ms budget:        {:.0}%", 100.0 * first.max(l).as_secs_f64() / BUDGET.as_secs_f64());
+    println!(
+        "first load (compiles the schema): {:.3} ms",
+        first.as_secs_f64() * 1e3
+    );
+    println!(
+        "load + print median:              {:.3} ms",
+        l.as_secs_f64() * 1e3
+    );
+    println!(
+        "YAML parse median (reference):    {:.3} ms",
+        p.as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio load/parse:                 {:.1}",
+        l.as_secs_f64() / p.as_secs_f64()
+    );
+    println!(
+        "share of the 20 ms budget:        {:.0}%",
+        100.0 * first.max(l).as_secs_f64() / BUDGET.as_secs_f64()
+    );
 }

@@ -178,16 +178,28 @@ fn an_alias_inside_its_own_anchor_is_a_cycle() {
 #[test]
 fn a_long_key_is_written_as_an_explicit_key() {
     let long = "k".repeat(1100);
-    let doc = format!("services:\n  ? {long}\n  :\n    image: x\n  short: [a]\n? \"{long}z\"\n: 1\n");
+    let doc =
+        format!("services:\n  ? {long}\n  :\n    image: x\n  short: [a]\n? \"{long}z\"\n: 1\n");
     let node = parse(&doc, "t").unwrap();
     let text = emit(&node);
-    assert!(text.contains(&format!("  ? {long}\n  :\n    image: x\n")), "{text}");
-    assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
+    assert!(
+        text.contains(&format!("  ? {long}\n  :\n    image: x\n")),
+        "{text}"
+    );
+    assert_eq!(
+        parse(&text, "out").unwrap().to_json(),
+        node.to_json(),
+        "{text}"
+    );
 }
 
 #[test]
 fn large_integral_floats_stay_floats() {
     let node = parse("a: 8710962479251732707000\nb: 1e300\nc: -2.5e20\n", "t").unwrap();
     let text = emit(&node);
-    assert_eq!(parse(&text, "out").unwrap().to_json(), node.to_json(), "{text}");
+    assert_eq!(
+        parse(&text, "out").unwrap().to_json(),
+        node.to_json(),
+        "{text}"
+    );
 }
