@@ -14,7 +14,7 @@
 //!   signals, restart policies, port specs...), shared by the CLI and Compose.
 //!
 //! - [`compose`]: Compose files (YAML with positions and tags, `.env` files,
-//!   interpolation, schema; the loader's passes).
+//!   interpolation, schema, merge, the loader).
 
 pub mod compose;
 pub mod dockerfile;

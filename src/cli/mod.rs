@@ -16,6 +16,7 @@
 //! except for the container commands, where Docker exits 125 with one line.
 
 mod build;
+mod compose;
 mod container;
 mod debug;
 mod debug_compose;
@@ -49,6 +50,8 @@ pub struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compose projects (`kiln compose [-f FILE]... [-p NAME] config`).
+    Compose(compose::ComposeArgs),
     /// Tools for looking inside kiln's parsers and stores.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
@@ -180,11 +183,12 @@ pub fn run() -> ExitCode {
     if let Ok(absolute) = std::path::absolute(&cli.root) {
         cli.root = absolute;
     }
-    if !matches!(cli.command, Command::Debug(_)) {
+    if !matches!(cli.command, Command::Debug(_) | Command::Compose(_)) {
         private_mounts();
     }
     let outcome = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
+        Command::Compose(args) => compose::run(&cli.root, args),
         Command::Import(args) => image::import(&cli.root, args),
         Command::Load(args) => image::load(&cli.root, args),
         Command::Save(args) => image::save_images(&cli.root, args),

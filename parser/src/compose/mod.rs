@@ -19,6 +19,9 @@
 //! - [`interpolate_cast`]: the keys whose strings compose casts to numbers or
 //!   booleans once interpolated.
 //! - [`variables`]: the variables a model refers to (`config --variables`).
+//! - [`loader`]: options, file discovery, the per-file pipeline,
+//!   normalisation, the canonical model and the consistency checks: files,
+//!   `.env` and flags in, the project docker compose would load out.
 //! - [`merge`]: compose-go's `override.Merge` (one tree over another, with
 //!   its per-path rules) and the error type of all the merge passes.
 //! - [`unicity`]: compose-go's `EnforceUnicity` (one entry per key in
@@ -42,6 +45,7 @@ pub mod interpolate;
 pub mod interpolate_cast;
 pub mod interpolate_node;
 pub mod interpolate_tree;
+pub mod loader;
 pub mod merge;
 pub mod path;
 pub mod reset;

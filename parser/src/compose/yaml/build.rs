@@ -88,7 +88,7 @@ impl<'f> Builder<'f> {
             }
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id).cloned() else {
-                    return Err(self.error(pos, "unknown anchor".into()));
+                    return Err(self.error(pos, self.unknown_alias(id)));
                 };
                 let text = scalar_text(&node);
                 self.complete(
@@ -313,6 +313,35 @@ impl<'f> Builder<'f> {
             "at top level".to_string()
         } else {
             format!("in {path}")
+        }
+    }
+
+    /// Why alias `id` cannot be used: it names a collection still open (a
+    /// node that would contain itself, which compose-go calls a cycle), or
+    /// no anchor at all.
+    fn unknown_alias(&self, id: usize) -> String {
+        let mut path: Vec<String> = Vec::new();
+        let mut anchor_path = None;
+        for frame in &self.stack {
+            let start = match frame {
+                Frame::Seq { start, .. } | Frame::Map { start, .. } => start,
+            };
+            if start.anchor == id && anchor_path.is_none() {
+                anchor_path = Some(path.join("."));
+            }
+            match frame {
+                Frame::Seq { items, .. } => path.push(items.len().to_string()),
+                Frame::Map { key, .. } => {
+                    path.push(key.as_ref().map_or(String::new(), |k| k.text.clone()))
+                }
+            }
+        }
+        match anchor_path {
+            Some(anchor) => format!(
+                "cycle detected: node at path {} references node at path {anchor}",
+                path.join(".")
+            ),
+            None => "unknown anchor".into(),
         }
     }
 

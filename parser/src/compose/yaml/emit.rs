@@ -25,11 +25,25 @@ fn block_map(out: &mut String, entries: &[(super::Key, Node)], indent: usize) {
         if i > 0 || !out.ends_with("- ") {
             pad(out, indent);
         }
-        out.push_str(&string(&key.text));
+        let text = string(&key.text);
+        if text.chars().count() > MAX_SIMPLE_KEY {
+            // An implicit key is limited in length (1024 characters in
+            // YAML); a longer one is written as an explicit `? key` entry,
+            // as yaml.v3 does past 128.
+            out.push_str("? ");
+            out.push_str(&text);
+            out.push('\n');
+            pad(out, indent);
+        } else {
+            out.push_str(&text);
+        }
         out.push(':');
         nested(out, value, indent);
     }
 }
+
+/// The longest key written as an implicit (`key: value`) key.
+const MAX_SIMPLE_KEY: usize = 128;
 
 fn block_seq(out: &mut String, items: &[Node], indent: usize) {
     for (i, item) in items.iter().enumerate() {
@@ -93,7 +107,14 @@ fn float(f: f64) -> String {
     } else if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.1}")
     } else {
-        f.to_string()
+        // Large integral floats print without a fraction; keep them floats
+        // when read back (found by fuzz compose_load).
+        let text = f.to_string();
+        if text.contains(['.', 'e', 'E']) {
+            text
+        } else {
+            text + ".0"
+        }
     }
 }
 
@@ -141,8 +162,7 @@ fn is_plain_safe(s: &str) -> bool {
     {
         return false;
     }
-    if s.contains(['{', '}', '[', ']', ',']) {
-        return false;
-    }
+    // `{}[],` inside a plain scalar are only special in flow context; this
+    // emitter writes block style only, as yaml.v3 does for `${PORT:-80}:80`.
     matches!(scalar::resolve_plain(s), Value::Str(_))
 }

@@ -144,7 +144,62 @@ fn emit_reads_back_as_the_same_tree() {
 }
 
 #[test]
+fn flow_indicators_inside_a_string_stay_plain() {
+    let doc = "ports:\n  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n  - \"{a}\"\n";
+    let node = parse(doc, "t").unwrap();
+    let text = emit(&node);
+    assert_eq!(
+        parse(&text, "out").unwrap().to_json(),
+        node.to_json(),
+        "{text}"
+    );
+    assert!(
+        text.contains("  - ${PORT:-8080}:80\n  - a,b\n  - x[0]{1}\n  - \"[a]\"\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn from_json_round_trips() {
     let j = json!({"a": [1, "x", null, {"b": true}], "c": 2.5});
     assert_eq!(Node::from_json(&j).to_json(), j);
+}
+
+#[test]
+fn an_alias_inside_its_own_anchor_is_a_cycle() {
+    let doc = "name: test\nx-h: &h\n  svc:\n    <<: *h\n";
+    let err = parse(doc, "c.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "c.yaml:4:9: cycle detected: node at path x-h.svc.<< references node at path x-h"
+    );
+}
+
+#[test]
+fn a_long_key_is_written_as_an_explicit_key() {
+    let long = "k".repeat(1100);
+    let doc =
+        format!("services:\n  ? {long}\n  :\n    image: x\n  short: [a]\n? \"{long}z\"\n: 1\n");
+    let node = parse(&doc, "t").unwrap();
+    let text = emit(&node);
+    assert!(
+        text.contains(&format!("  ? {long}\n  :\n    image: x\n")),
+        "{text}"
+    );
+    assert_eq!(
+        parse(&text, "out").unwrap().to_json(),
+        node.to_json(),
+        "{text}"
+    );
+}
+
+#[test]
+fn large_integral_floats_stay_floats() {
+    let node = parse("a: 8710962479251732707000\nb: 1e300\nc: -2.5e20\n", "t").unwrap();
+    let text = emit(&node);
+    assert_eq!(
+        parse(&text, "out").unwrap().to_json(),
+        node.to_json(),
+        "{text}"
+    );
 }
