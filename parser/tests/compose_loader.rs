@@ -301,7 +301,7 @@ fn env_file_and_environment_resolve_into_one_mapping() {
 #[test]
 fn errors_name_the_file_line_column_and_key_path() {
     let cases = [
-        ("services:\n  web:\n    image: x\n    ports:\n      - \"80:abc\"\n", "/w/compose.yaml:5:9: services.web.ports[0]: invalid port \"80:abc\""),
+        ("services:\n  web:\n    image: x\n    ports:\n      - \"80:abc\"\n", "/w/compose.yaml:5:9: services.web.ports[0]: invalid port \"80:abc\": invalid containerPort: abc"),
         ("services:\n  web:\n    image: ${X:?set X please}\n", "/w/compose.yaml:3:12: services.web.image: required variable X is missing a value: set X please"),
         ("services:\n  web:\n    image: x\n    bogus: 1\n", "/w/compose.yaml:4:5: services.web: additional properties 'bogus' not allowed"),
         ("- a\n", "/w/compose.yaml:1:1: top-level object must be a mapping"),
