@@ -349,3 +349,20 @@ fn resolve_image_digests_pins_images_from_the_store() {
         "{err}"
     );
 }
+
+#[test]
+fn unset_variables_are_warned_about_on_stderr_and_default_to_blank() {
+    let s = Scratch::new("compose-warnings");
+    write(
+        &s.0,
+        "compose.yaml",
+        "services:\n  web:\n    image: \"busybox${TAG}\"\n",
+    );
+    let out = compose(&s.0.join("root"), &s.0, &[], &["config", "--images"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(stdout(out), "busybox\n");
+    assert_eq!(
+        err,
+        "WARN[0000] The \"TAG\" variable is not set. Defaulting to a blank string.\n"
+    );
+}

@@ -400,3 +400,20 @@ fn load_error_variants_carry_what_failed() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn unset_variables_and_the_version_attribute_are_warned_about_once() {
+    let f = files(&[(
+        "/w/compose.yaml",
+        "version: '3'\nservices:\n  web:\n    image: \"${NOPE}x${NOPE}\"\n    command: ${SET:-${ALSO_NOPE}}\n",
+    )]);
+    let project = kiln_parser::compose::loader::load(&opts("/w", &[]), &f).unwrap();
+    assert_eq!(
+        project.warnings,
+        vec![
+            "/w/compose.yaml: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion".to_string(),
+            "The \"NOPE\" variable is not set. Defaulting to a blank string.".to_string(),
+            "The \"ALSO_NOPE\" variable is not set. Defaulting to a blank string.".to_string(),
+        ]
+    );
+}

@@ -160,7 +160,11 @@ fn load(global: &Global, args: &ConfigArgs, interpolate: bool) -> Result<Project
             .context("cannot read the compose file from standard input")?;
         opts.stdin = Some(text);
     }
-    Ok(loader::load(&opts, &HostFiles)?)
+    let project = loader::load(&opts, &HostFiles)?;
+    for warning in &project.warnings {
+        eprintln!("WARN[0000] {warning}");
+    }
+    Ok(project)
 }
 
 fn render_project(root: &Path, mut project: Project, args: &ConfigArgs) -> Result<String> {

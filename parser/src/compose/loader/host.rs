@@ -49,6 +49,8 @@ pub struct Host<'a> {
     /// being merged (a null the user wrote stays one).
     written_nulls: RefCell<HashSet<(String, String)>>,
     failed: RefCell<Option<LoadError>>,
+    /// What docker compose warns about while loading, in order, once each.
+    warnings: RefCell<Vec<String>>,
 }
 
 impl<'a> Host<'a> {
@@ -65,6 +67,7 @@ impl<'a> Host<'a> {
             validated,
             written_nulls: RefCell::new(HashSet::new()),
             failed: RefCell::new(None),
+            warnings: RefCell::new(Vec::new()),
         }
     }
 
@@ -109,6 +112,21 @@ impl<'a> Host<'a> {
         }
     }
 
+    /// The warnings gathered while loading (see [`Host::warn`]).
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings.take()
+    }
+
+    /// Records a warning docker compose prints while loading (an unset
+    /// variable defaulting to blank, the obsolete `version` attribute); the
+    /// same warning is kept once.
+    fn warn(&self, text: String) {
+        let mut warnings = self.warnings.borrow_mut();
+        if !warnings.contains(&text) {
+            warnings.push(text);
+        }
+    }
+
     /// The typed error a hook failed with, if one did.
     pub fn take_error(&self) -> Option<LoadError> {
         self.failed.borrow_mut().take()
@@ -140,9 +158,20 @@ impl FileHost for Host<'_> {
 
     fn prepare(&self, mut doc: Node, file: &str, env: &Env) -> Result<Node, String> {
         self.record_nulls(&doc);
+        if doc.get("version").is_some() {
+            self.warn(format!(
+                "{file}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion"
+            ));
+        }
         if self.opts.interpolate {
             let lookup = |name: &str| env.get(name).cloned();
-            passes::interpolate(&mut doc, file, &lookup).map_err(|e| self.fail(e))?;
+            let mut on_unset = |name: &str| {
+                self.warn(format!(
+                    "The {name:?} variable is not set. Defaulting to a blank string."
+                ))
+            };
+            passes::interpolate(&mut doc, file, &lookup, &mut on_unset)
+                .map_err(|e| self.fail(e))?;
         }
         Ok(doc)
     }

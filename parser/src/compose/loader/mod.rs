@@ -65,12 +65,16 @@ pub struct Project {
     pub disabled: BTreeSet<String>,
     /// Every profile a service names, before profiles were applied.
     pub all_profiles: Vec<String>,
+    /// What docker compose warns about while loading (unset variables used
+    /// as blank, the obsolete `version` attribute), once each, in order; the
+    /// CLI prints them on standard error.
+    pub warnings: Vec<String>,
 }
 
 /// Loads the project `opts` describe, reading files through `fs`.
 pub fn load(opts: &LoadOptions, fs: &dyn FileSource) -> Result<Project, LoadError> {
     let details = options::resolve(opts, fs)?;
-    let mut model = pipeline::load_files(&details, opts, fs)?;
+    let (mut model, warnings) = pipeline::load_files(&details, opts, fs)?;
     let name = pipeline::project_name(&details, opts, &model)?;
     if opts.normalize {
         normalize::normalize(&mut model, &name, &details.env);
@@ -93,5 +97,6 @@ pub fn load(opts: &LoadOptions, fs: &dyn FileSource) -> Result<Project, LoadErro
         profiles: details.profiles,
         disabled,
         all_profiles,
+        warnings,
     })
 }

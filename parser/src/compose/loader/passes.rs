@@ -10,7 +10,7 @@
 
 use super::super::env_files::{self, EnvFile};
 use super::super::env_map::EnvMap;
-use super::super::interpolate::{substitute, TemplateError};
+use super::super::interpolate::{substitute_reporting, TemplateError};
 use super::super::interpolate_cast::{cast, compose_cast_for};
 use super::super::interpolate_tree::{KeyPath, PathPart};
 use super::super::schema::{self, PathSeg, Reason, SchemaError};
@@ -34,15 +34,21 @@ pub fn read_env_files(files: &[(String, String)], lookup: Lookup) -> Result<EnvM
 /// Interpolates every string leaf of a compose file's tree (keys untouched),
 /// then casts the strings at typed keys (`replicas: "${N}"` becomes a
 /// number), naming the file, position and key path in errors (compose-go's
-/// `interpolation.Interpolate` with its cast table).
-pub fn interpolate(node: &mut Node, file: &str, lookup: Lookup) -> Result<(), LoadError> {
+/// `interpolation.Interpolate` with its cast table). `on_unset` hears each
+/// unset variable whose (blank) value is used.
+pub fn interpolate(
+    node: &mut Node,
+    file: &str,
+    lookup: Lookup,
+    on_unset: &mut dyn FnMut(&str),
+) -> Result<(), LoadError> {
     walk_strings(
         node,
         String::new(),
         &KeyPath::default(),
         &mut |n, path, key_path| {
             if let Value::Str(s) = &n.value {
-                let done = substitute(s, lookup).map_err(|e| {
+                let done = substitute_reporting(s, lookup, on_unset).map_err(|e| {
                     let reason = match e {
                         TemplateError::Invalid { .. } => {
                             format!(

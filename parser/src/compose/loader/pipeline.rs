@@ -16,12 +16,13 @@ use super::source::{self, FileSource};
 /// Loads every file of `details` (each YAML document in turn) through the
 /// merge passes' per-file pipeline (`!reset`, interpolation, `include`,
 /// `extends`, merge, uniqueness, schema, canonical form) into one model,
-/// then applies the defaults and resolves relative paths.
+/// then applies the defaults and resolves relative paths. Returns the model
+/// and the warnings docker compose would print while loading.
 pub fn load_files(
     details: &Details,
     opts: &LoadOptions,
     fs: &dyn FileSource,
-) -> Result<Node, LoadError> {
+) -> Result<(Node, Vec<String>), LoadError> {
     let env = &details.env;
     let host = Host::new(
         fs,
@@ -56,7 +57,7 @@ pub fn load_files(
     if opts.resolve_paths {
         resolve_paths(&mut model, &details.working_dir, env);
     }
-    Ok(model)
+    Ok((model, host.take_warnings()))
 }
 
 /// How a file is named in messages: its path, or `-` for standard input.
