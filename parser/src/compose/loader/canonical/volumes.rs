@@ -1,5 +1,13 @@
 //! Short volume syntax to the long form (compose-go `format.ParseVolume`):
 //! `[source:]target[:mode,...]`.
+//!
+//! Deliberately not [`crate::values::parse_volume`] (`docker run -v`, moby's
+//! `ParseMountRaw`): docker compose reads this syntax with its own rules, and
+//! they differ from `-v`'s where users notice: a relative or `~` source is a
+//! bind mount here (`-v` takes it for a volume name), unknown mode words are
+//! ignored here (`-v` refuses them), and `/data:ro` is source and target here.
+//! Ports, by contrast, use the same parser for `-p` and `ports:`, as compose
+//! does (`nat.ParsePortSpec`).
 
 use super::super::super::yaml::{Node, Value};
 use super::{map, str_node};
