@@ -366,3 +366,38 @@ fn unset_variables_are_warned_about_on_stderr_and_default_to_blank() {
         "WARN[0000] The \"TAG\" variable is not set. Defaulting to a blank string.\n"
     );
 }
+
+#[test]
+fn files_named_by_a_compose_file_must_be_regular_files() {
+    let s = Scratch::new("compose-hostile-files");
+    let fifo = s.0.join("fifo.env");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    write(
+        &s.0,
+        "compose.yaml",
+        "services:\n  web:\n    image: busybox\n    env_file: fifo.env\n",
+    );
+    let err = one_line_error(compose(&s.0.join("root"), &s.0, &[], &["config"]));
+    assert!(
+        err.contains("fifo.env") && err.contains("not a regular file"),
+        "{err}"
+    );
+    write(
+        &s.0,
+        "compose.yaml",
+        "include:\n  - /dev/zero\nservices:\n  web:\n    image: busybox\n",
+    );
+    let err = one_line_error(compose(&s.0.join("root"), &s.0, &[], &["config"]));
+    assert!(
+        err.contains("/dev/zero") && err.contains("not a"),
+        "{err}"
+    );
+    let err = one_line_error(compose(
+        &s.0.join("root"),
+        &s.0,
+        &[],
+        &["-f", "/dev/zero", "config"],
+    ));
+    assert!(err.contains("not a regular file"), "{err}");
+}

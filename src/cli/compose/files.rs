@@ -1,10 +1,13 @@
 //! The host's files for the compose loader: compose files, `.env` files and
 //! `env_file`s are read as the user named them (they are the user's own
-//! configuration, not an image or build context), bounded in size so that
-//! `-f /dev/zero` fails instead of filling memory.
+//! configuration, not an image or build context: docker compose reads
+//! `extends: {file: ../common.yml}` or `env_file: /etc/app.env` too), but
+//! only regular files, bounded in size: `-f /dev/zero` or an `env_file` that
+//! names a FIFO fails in one line instead of filling memory or hanging.
 
 use kiln_parser::compose::loader::FileSource;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 
 /// The largest file the loader reads (far above any real compose file).
 const MAX_FILE: u64 = 64 << 20;
@@ -14,7 +17,19 @@ pub struct HostFiles;
 
 impl FileSource for HostFiles {
     fn read(&self, path: &str) -> Result<String, String> {
-        let file = std::fs::File::open(path).map_err(|e| describe(&e))?;
+        // O_NONBLOCK: opening a FIFO must not wait for a writer.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| describe(&e))?;
+        let metadata = file.metadata().map_err(|e| describe(&e))?;
+        if metadata.is_dir() {
+            return Err("is a directory".to_string());
+        }
+        if !metadata.is_file() {
+            return Err("not a regular file".to_string());
+        }
         let mut bytes = Vec::new();
         file.take(MAX_FILE + 1)
             .read_to_end(&mut bytes)
