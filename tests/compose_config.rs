@@ -389,10 +389,7 @@ fn files_named_by_a_compose_file_must_be_regular_files() {
         "include:\n  - /dev/zero\nservices:\n  web:\n    image: busybox\n",
     );
     let err = one_line_error(compose(&s.0.join("root"), &s.0, &[], &["config"]));
-    assert!(
-        err.contains("/dev/zero") && err.contains("not a"),
-        "{err}"
-    );
+    assert!(err.contains("/dev/zero") && err.contains("not a"), "{err}");
     let err = one_line_error(compose(
         &s.0.join("root"),
         &s.0,

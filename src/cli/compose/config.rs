@@ -14,7 +14,6 @@ use clap::{Args, ValueEnum};
 use kiln_parser::compose::loader::{self, render, LoadOptions, Project};
 use kiln_parser::compose::variables::{extract_variables, Variable};
 use kiln_parser::compose::yaml::{self, Node, Value};
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::Path;
 
@@ -169,7 +168,7 @@ fn load(global: &Global, args: &ConfigArgs, interpolate: bool) -> Result<Project
 
 fn render_project(root: &Path, mut project: Project, args: &ConfigArgs) -> Result<String> {
     loader::project::bind(&mut project.model);
-    select_services(&mut project.model, &args.service_names)?;
+    loader::select::select_services(&mut project.model, &args.service_names)?;
     if args.resolve_image_digests {
         resolve_digests(root, &mut project.model)?;
     }
@@ -255,35 +254,6 @@ fn hashes(model: &Node, which: &str) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-/// Keeps the named services and what they depend on (`config SERVICE...`).
-fn select_services(model: &mut Node, names: &[String]) -> Result<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    let all: BTreeSet<String> = keys(model.get("services")).into_iter().collect();
-    let mut keep: BTreeSet<String> = BTreeSet::new();
-    let mut todo: Vec<String> = names.to_vec();
-    while let Some(name) = todo.pop() {
-        if !all.contains(&name) {
-            bail!("no such service: {name}");
-        }
-        if keep.insert(name.clone()) {
-            let service = model.get("services").and_then(|s| s.get(&name));
-            todo.extend(
-                keys(service.and_then(|s| s.get("depends_on")))
-                    .into_iter()
-                    .filter(|d| all.contains(d)),
-            );
-        }
-    }
-    if let Some(Value::Map(services)) =
-        loader::canonical::model_get_mut(model, "services").map(|s| &mut s.value)
-    {
-        services.retain(|(k, _)| keep.contains(&k.text));
-    }
-    Ok(())
 }
 
 /// Pins images to the digest recorded in kiln's image store.

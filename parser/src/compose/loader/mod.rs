@@ -23,7 +23,8 @@
 //! merge passes), `passes` (the seam to the dotenv, interpolation and schema
 //! passes), `canonical` (long syntax),
 //! `normalize`, `profiles`, `consistency`, `project` (the bound model),
-//! `render` (YAML/JSON as docker compose prints it), `error`.
+//! `render` (YAML/JSON as docker compose prints it), `select` (the services
+//! a command acts on, with their dependencies), `error`.
 
 pub mod canonical;
 pub mod consistency;
@@ -36,6 +37,7 @@ pub mod pipeline;
 pub mod profiles;
 pub mod project;
 pub mod render;
+pub mod select;
 pub mod source;
 
 pub use error::LoadError;
