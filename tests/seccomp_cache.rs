@@ -102,3 +102,29 @@ fn capabilities_and_no_new_privs_stay_the_specs() {
         "default and SYS_ADMIN profiles"
     );
 }
+
+/// A build's RUN steps use the same cache as containers: the first RUN
+/// compiles the profile once, and every step runs under Docker's filter and
+/// capabilities (BuildKit's defaults for RUN).
+#[test]
+fn build_steps_share_the_cache_and_filter_as_docker() {
+    let (scratch, root) = root_with_image("seccomp-cache-build");
+    let context = scratch.0.join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    let status =
+        "grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|CapPrm|CapEff):' /proc/self/status \
+                  | tr -d '\\t'; unshare -U true 2>/dev/null; echo unshare=$?";
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {IMAGE}\nRUN ({status}) > /one\nRUN ({status}) > /two\n"),
+    )
+    .unwrap();
+    let ctx = context.to_str().unwrap();
+    ok_as(kiln(&root, &["build", "-q", "-t", "steps", ctx]), "build");
+    assert_eq!(cache_entries(&root).len(), 1, "one program for both steps");
+    let docker = expected(DOCKER_CAPS, 2, 1, 1);
+    for file in ["/one", "/two"] {
+        let shown = ok_as(kiln(&root, &["run", "--rm", "steps", "cat", file]), file);
+        assert_eq!(shown, docker, "{file}");
+    }
+}

@@ -47,6 +47,11 @@ pub struct OneShot {
     /// A scratch directory for the bundle, the mount point and the runtime's
     /// state; removed afterwards by the caller.
     pub work_dir: PathBuf,
+    /// Where the embedded runtime keeps compiled seccomp programs (a build
+    /// passes `<root>/seccomp/`, shared with containers); `None` compiles the
+    /// profile at each run.
+    #[serde(default)]
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 /// Runs `job` in this process (which must be single-threaded: see the module
@@ -74,7 +79,10 @@ pub fn run_here(
     mount_root(job, &rootfs_dir)?;
     let mut options = step_options(job, &rootfs_dir)?;
     oci::become_subreaper()?;
-    let runtime = oci::by_name(&job.runtime)?;
+    let runtime = match &job.seccomp_cache {
+        Some(cache) => oci::with_seccomp_cache(cache, &job.runtime)?,
+        None => oci::by_name(&job.runtime)?,
+    };
     let guard = init_layer::ensure(
         &rootfs_dir,
         init_layer::BUILD_PATHS,

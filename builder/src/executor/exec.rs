@@ -74,6 +74,7 @@ pub fn execute(
             spec: options,
             runtime: ex.runtime.clone(),
             work_dir: active.work.join("oneshot"),
+            seccomp_cache: Some(ex.root.join(kiln_runtime::oci::SECCOMP_CACHE_DIR)),
         };
         run_job(ex, &job, &active.work, cx)?
     };

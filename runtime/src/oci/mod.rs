@@ -175,10 +175,17 @@ pub fn by_name(name: &str) -> Result<Box<dyn OciRuntime>> {
 /// runtime keeps compiled seccomp programs in `<root>/seccomp/` (see
 /// [`seccomp_bpf`]); crun and runc get the spec as it is.
 pub fn for_root(root: &Path, name: &str) -> Result<Box<dyn OciRuntime>> {
+    with_seccomp_cache(&root.join(SECCOMP_CACHE_DIR), name)
+}
+
+/// Like [`by_name`], with the embedded runtime keeping compiled seccomp
+/// programs in `cache` (a build's RUN steps name `<root>/seccomp/`, the
+/// same cache as containers, through [`crate::oneshot::OneShot`]).
+pub fn with_seccomp_cache(cache: &Path, name: &str) -> Result<Box<dyn OciRuntime>> {
     match name {
-        "" | "kiln" | "libcontainer" => Ok(Box::new(Embedded::with_seccomp_cache(
-            root.join(SECCOMP_CACHE_DIR),
-        ))),
+        "" | "kiln" | "libcontainer" => {
+            Ok(Box::new(Embedded::with_seccomp_cache(cache.to_path_buf())))
+        }
         other => by_name(other),
     }
 }
