@@ -113,13 +113,7 @@ fn merge_depends_on(
     path: &TreePath,
     file: &str,
 ) -> Result<Node, MergeError> {
-    let pos = base.pos;
-    let right = to_mapping(base, true, path, file)?;
-    let left = to_mapping(over, true, path, file)?;
-    Ok(node(
-        Value::Map(merge_mappings(right, left, path, file)?),
-        pos,
-    ))
+    merge_as_mappings(base, over, true, path, file)
 }
 
 /// `mergeNetworks` / `mergeModels`: a list of names becomes a mapping with
@@ -130,9 +124,21 @@ fn merge_to_mapping(
     path: &TreePath,
     file: &str,
 ) -> Result<Node, MergeError> {
+    merge_as_mappings(base, over, false, path, file)
+}
+
+/// Both sides as mappings (lists of names converted, as dependencies when
+/// `depends_on`), then merged key by key.
+fn merge_as_mappings(
+    base: Node,
+    over: Node,
+    depends_on: bool,
+    path: &TreePath,
+    file: &str,
+) -> Result<Node, MergeError> {
     let pos = base.pos;
-    let right = to_mapping(base, false, path, file)?;
-    let left = to_mapping(over, false, path, file)?;
+    let right = to_mapping(base, depends_on, path, file)?;
+    let left = to_mapping(over, depends_on, path, file)?;
     Ok(node(
         Value::Map(merge_mappings(right, left, path, file)?),
         pos,

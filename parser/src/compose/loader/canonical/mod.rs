@@ -198,23 +198,7 @@ fn depends_on(value: &mut Node) {
         ])
     };
     match &mut value.value {
-        Value::Seq(items) => {
-            let entries = items
-                .iter()
-                .filter_map(|i| {
-                    i.as_str().map(|s| {
-                        (
-                            Key {
-                                text: s.to_string(),
-                                pos: i.pos,
-                            },
-                            started(),
-                        )
-                    })
-                })
-                .collect();
-            value.value = Value::Map(entries);
-        }
+        Value::Seq(items) => value.value = Value::Map(names_to_entries(items, started)),
         Value::Map(entries) => {
             for (_, dep) in entries.iter_mut() {
                 if matches!(dep.value, Value::Null) {
@@ -234,22 +218,23 @@ fn depends_on(value: &mut Node) {
 
 fn list_to_null_map(value: &mut Node) {
     if let Value::Seq(items) = &value.value {
-        let entries = items
-            .iter()
-            .filter_map(|i| {
-                i.as_str().map(|s| {
-                    (
-                        Key {
-                            text: s.to_string(),
-                            pos: i.pos,
-                        },
-                        Node::new(Value::Null),
-                    )
-                })
-            })
-            .collect();
-        value.value = Value::Map(entries);
+        value.value = Value::Map(names_to_entries(items, || Node::new(Value::Null)));
     }
+}
+
+/// A list of names as mapping entries (each name's position kept), each
+/// with the value `make` gives; entries that are not strings are dropped.
+fn names_to_entries(items: &[Node], make: impl Fn() -> Node) -> Vec<(Key, Node)> {
+    items
+        .iter()
+        .filter_map(|i| {
+            let key = Key {
+                text: i.as_str()?.to_string(),
+                pos: i.pos,
+            };
+            Some((key, make()))
+        })
+        .collect()
 }
 
 fn ports_canonical(
