@@ -3,7 +3,8 @@
 //! [`Error::exit_code`]: 125 when kiln itself fails, 126 when the container's
 //! command cannot be invoked, 127 when it is not found (`docker run`'s
 //! codes). The modules' own errors ([`ContainerError`], [`SpecError`],
-//! [`RuntimeError`], [`InitLayerError`], [`ExecError`]) convert into it.
+//! [`RuntimeError`], [`InitLayerError`], [`ExecError`],
+//! [`crate::network::NetworkError`]) convert into it.
 
 use std::path::PathBuf;
 
@@ -87,6 +88,9 @@ pub enum Error {
     /// A low-level runtime call.
     #[error(transparent)]
     Oci(#[from] RuntimeError),
+    /// Bridge networks, ports, DNS.
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     /// Making the root filesystem safe (init layer).
     #[error(transparent)]
     InitLayer(#[from] InitLayerError),

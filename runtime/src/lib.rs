@@ -47,6 +47,7 @@ pub mod lifecycle;
 pub mod log_query;
 pub mod monitor;
 pub mod netns;
+pub mod network;
 pub mod oci;
 pub mod oneshot;
 pub mod rootfs;

@@ -14,8 +14,12 @@ use std::net::IpAddr;
 
 use super::ValueError;
 
-/// A transport protocol of a published port.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// A transport protocol of a published port (serialised in Docker's
+/// lower-case spelling).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP (the default).
     #[default]
