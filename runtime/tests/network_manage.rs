@@ -557,3 +557,27 @@ fn a_root_port_rule_for_the_dead_is_not_left_for_the_living() {
     firewall.publish(&[rule]).unwrap();
     firewall.unpublish(&[rule]).unwrap();
 }
+
+#[test]
+fn roots_creating_networks_at_once_get_different_subnets() {
+    let roots: Vec<Root> = (0..3).map(|_| Root::new()).collect();
+    let subnets: Vec<kiln_runtime::network::ipam::Prefix> = std::thread::scope(|s| {
+        let handles: Vec<_> = roots
+            .iter()
+            .map(|r| s.spawn(move || manage::create(r.path(), &request("par")).unwrap()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                let network = h.join().unwrap();
+                kiln_runtime::network::ipam::Prefix::parse(&network.subnets[0].subnet, "--subnet")
+                    .unwrap()
+            })
+            .collect()
+    });
+    for (i, a) in subnets.iter().enumerate() {
+        for b in &subnets[i + 1..] {
+            assert!(!a.overlaps(b), "{a} and {b} overlap");
+        }
+    }
+}
