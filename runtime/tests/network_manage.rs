@@ -581,3 +581,24 @@ fn roots_creating_networks_at_once_get_different_subnets() {
         }
     }
 }
+
+#[test]
+fn a_complete_sweep_remakes_a_missing_bridge_and_its_rules() {
+    let root = Root::new();
+    let network = manage::create(root.path(), &request("lost")).unwrap();
+    sweep::sweep(root.path()).unwrap();
+    // As after a reboot: the bridge and the table's rules are gone.
+    netlink::delete_link(&network.bridge).unwrap();
+    Firewall::open(&root.tag.table())
+        .unwrap()
+        .remove_network(&network.bridge)
+        .unwrap();
+    // A holder's death makes the next sweep complete (as a new boot does).
+    let dead = endpoint(&root, &network.id, "gone", "10.200.244.9", dead_holder());
+    root.store().put_endpoint(&dead).unwrap();
+    let report = sweep::sweep(root.path()).unwrap();
+    assert_eq!(report.remade, ["lost"]);
+    assert!(link_exists(&network.bridge));
+    assert!(root.rule_bridges().contains(&network.bridge));
+    assert!(sweep::sweep(root.path()).unwrap().is_empty());
+}

@@ -349,7 +349,8 @@ fn refuse_foreign_bridge(network: &NetworkRecord) -> Result<(), NetworkError> {
     Ok(())
 }
 
-fn link_exists(name: &str) -> bool {
+/// Whether the host has a link named `name` (one `stat` in sysfs).
+pub fn link_exists(name: &str) -> bool {
     super::names::valid_link_name(name) && Path::new("/sys/class/net").join(name).exists()
 }
 

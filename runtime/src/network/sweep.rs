@@ -13,14 +13,16 @@
 //! 3. the nft table's bridges without a network record and port elements
 //!    whose container address no live endpoint holds: removed;
 //! 4. iptables shim rules tagged `kiln:<tag>:` for networks without a
-//!    record: removed.
+//!    record: removed;
+//! 5. bridge networks whose bridge is missing (a reboot, a crash during
+//!    `create`): their bridge and rules made again.
 //!
 //! Because records are written before the objects they name and removed
-//! after them, steps 2 to 4 can only find something after a crash freed an
-//! endpoint (step 1) or when records were changed behind kiln's back. So
-//! they run when step 1 found a dead endpoint or when the set of networks
-//! differs from the one of the last complete sweep (kept in
-//! `<root>/networks/.swept`): a sweep that finds nothing stale (every
+//! after them, steps 2 to 5 can only find something after a crash freed an
+//! endpoint (step 1), after a reboot, or when records were changed behind
+//! kiln's back. So they run when step 1 found a dead endpoint or when the
+//! boot or the set of networks differs from the one of the last complete
+//! sweep (kept in `<root>/networks/.swept`): a sweep that finds nothing stale (every
 //! `run` sweeps) costs reading the records and `/proc/<pid>/stat` of each
 //! endpoint's holder, and no netlink, nft or iptables call. `reset` removes
 //! everything of a root whatever the records say.
@@ -30,6 +32,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::firewall::{self, Firewall, PortRule};
+use super::manage;
 use super::names::RootTag;
 use super::netlink;
 use super::record::{EndpointRecord, NetworkRecord, NetworkStore};
@@ -49,6 +52,9 @@ pub struct SweepReport {
     pub ports: usize,
     /// iptables shim rules without a record.
     pub shim_rules: Vec<String>,
+    /// Networks whose bridge was missing (after a reboot, or a crash during
+    /// `create`) and was made again.
+    pub remade: Vec<String>,
 }
 
 impl SweepReport {
@@ -85,6 +91,7 @@ pub fn sweep(root: &Path) -> Result<SweepReport, NetworkError> {
     let seen = network_set(&networks);
     let changed = std::fs::read_to_string(&marker).map_or(true, |text| text != seen);
     if changed || !report.endpoints.is_empty() {
+        report.remade = remake_missing(&tag, &networks)?;
         report.links = sweep_links(&tag, &networks, &live)?;
         sweep_firewall(&tag, &networks, &live, &mut report)?;
         report.shim_rules = sweep_shim(&tag, &networks)?;
@@ -214,10 +221,27 @@ fn sweep_shim(tag: &RootTag, networks: &[NetworkRecord]) -> Result<Vec<String>, 
     Ok(removed)
 }
 
-/// The marker text for `networks`: their IDs, sorted, one a line.
+/// Makes again the kernel objects of bridge networks whose bridge is
+/// missing; their names.
+fn remake_missing(tag: &RootTag, networks: &[NetworkRecord]) -> Result<Vec<String>, NetworkError> {
+    let mut remade = Vec::new();
+    for network in networks {
+        if network.driver == "bridge" && !manage::link_exists(&network.bridge) {
+            manage::realize(tag, network)?;
+            remade.push(network.name.clone());
+        }
+    }
+    Ok(remade)
+}
+
+/// The marker text for `networks`: this boot's ID (so the first sweep after
+/// a reboot is complete), then their IDs, sorted, one a line.
 fn network_set(networks: &[NetworkRecord]) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     let ids: BTreeSet<&str> = networks.iter().map(|n| n.id.as_str()).collect();
-    ids.into_iter().map(|id| format!("{id}\n")).collect()
+    let mut text = format!("boot {}\n", boot.trim());
+    text.extend(ids.into_iter().map(|id| format!("{id}\n")));
+    text
 }
 
 #[cfg(test)]
@@ -292,7 +316,9 @@ mod tests {
 
     #[test]
     fn the_marker_lists_network_ids_sorted() {
-        assert_eq!(network_set(&[]), "");
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+        let head = format!("boot {}\n", boot.trim());
+        assert_eq!(network_set(&[]), head);
         let record = |id: &str| NetworkRecord {
             id: id.into(),
             name: id.into(),
@@ -308,6 +334,9 @@ mod tests {
             labels: Default::default(),
             options: Default::default(),
         };
-        assert_eq!(network_set(&[record("b"), record("a")]), "a\nb\n");
+        assert_eq!(
+            network_set(&[record("b"), record("a")]),
+            format!("{head}a\nb\n")
+        );
     }
 }
