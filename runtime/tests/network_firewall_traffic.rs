@@ -16,7 +16,10 @@ use std::net::IpAddr;
 
 use fw_support::{shim_for, Lab, Table};
 use kiln_parser::values::Protocol;
-use kiln_runtime::network::firewall::{NetworkRules, NftBackend, PortRule};
+use kiln_runtime::network::firewall::{
+    ensure_forward_shim, forward_shim_comments, remove_forward_shim, Firewall, NetworkRules,
+    NftBackend, PortRule,
+};
 
 fn rules(lab: &Lab, internal: bool) -> NetworkRules {
     NetworkRules {
@@ -141,4 +144,137 @@ fn removing_a_network_removes_its_outbound_nat() {
         a1.ask(IpAddr::V4(ext.ip), 9000).unwrap(),
         format!("peer={}", a1.ip)
     );
+}
+
+#[test]
+fn with_a_forward_drop_policy_the_shim_makes_networks_work_again() {
+    fw_support::in_private_host(|| {
+        let (a, b) = (Lab::new(), Lab::new());
+        let t = Table::new(NftBackend::Auto);
+        t.fw.add_network(&rules(&a, false)).unwrap();
+        t.fw.add_network(&rules(&b, false)).unwrap();
+        let (a1, a2, b1) = (a.container(1), a.container(2), b.container(1));
+        let (ext, ext_gw) = a.other_host();
+        let (_s1, _s2) = (a1.serve(80), ext.serve(9000));
+        let port = fw_support::free_port();
+        t.fw.publish(&[tcp(port, a1.ip, 80)]).unwrap();
+        // What dockerd does, in this private namespace only.
+        fw_support::cmd("iptables", &["-P", "FORWARD", "DROP"]);
+        assert!(
+            a2.ask(IpAddr::V4(a1.ip), 80).is_err(),
+            "the policy drops even traffic on one bridge"
+        );
+
+        let prefix = format!("kiln:t{}:", &fw_support::unique_hex()[..6]);
+        for (i, lab) in [&a, &b].iter().enumerate() {
+            ensure_forward_shim(&lab.bridge, &format!("{prefix}{i}")).unwrap();
+            ensure_forward_shim(&lab.bridge, &format!("{prefix}{i}")).unwrap();
+        }
+        let listing = fw_support::cmd("iptables", &["-S", "FORWARD"]);
+        assert_eq!(
+            listing.matches(&prefix).count(),
+            4,
+            "two rules a bridge, once: {listing}"
+        );
+        assert_eq!(
+            forward_shim_comments(&prefix).unwrap(),
+            [format!("{prefix}0"), format!("{prefix}1")]
+        );
+        assert_eq!(
+            a2.ask(IpAddr::V4(a1.ip), 80).unwrap(),
+            format!("peer={}", a2.ip)
+        );
+        assert_eq!(
+            a1.ask(IpAddr::V4(ext.ip), 9000).unwrap(),
+            format!("peer={ext_gw}")
+        );
+        assert_eq!(
+            ext.ask(IpAddr::V4(ext_gw), port).unwrap(),
+            format!("peer={}", ext.ip)
+        );
+        assert!(
+            b1.ask(IpAddr::V4(a1.ip), 80).is_err(),
+            "kiln's isolation still holds: nft drops are final"
+        );
+
+        remove_forward_shim(&prefix).unwrap();
+        assert!(forward_shim_comments(&prefix).unwrap().is_empty());
+        assert!(a2.ask(IpAddr::V4(a1.ip), 80).is_err(), "the shim is gone");
+    })
+}
+
+/// Makes `ns` send packets for 127.0.0.1 to its gateway, as a hostile
+/// container could (policy routing ahead of the local table).
+fn route_loopback_via_gateway(ns: &fw_support::Netns, gateway: &str) {
+    let n = ns.name.as_str();
+    let ip = |args: &[&str]| {
+        let mut all = vec!["-n", n];
+        all.extend(args);
+        fw_support::cmd("ip", &all);
+    };
+    ip(&["rule", "add", "pref", "200", "lookup", "local"]);
+    ip(&["rule", "del", "pref", "0"]);
+    ip(&[
+        "route",
+        "add",
+        "127.0.0.1/32",
+        "via",
+        gateway,
+        "dev",
+        "eth0",
+        "table",
+        "100",
+    ]);
+    ip(&[
+        "rule",
+        "add",
+        "pref",
+        "100",
+        "to",
+        "127.0.0.1/32",
+        "lookup",
+        "100",
+    ]);
+    fw_support::cmd(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            n,
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.eth0.route_localnet=1",
+        ],
+    );
+}
+
+#[test]
+fn the_loopback_guard_keeps_containers_off_the_hosts_loopback_services() {
+    fw_support::in_private_host(|| {
+        let a = Lab::new();
+        let t = Table::new(NftBackend::Auto);
+        t.fw.add_network(&rules(&a, false)).unwrap();
+        let a1 = a.container(1);
+        route_loopback_via_gateway(&a1, &a.gateway.to_string());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _server = fw_support::Server::run(listener);
+        let loopback = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+        assert!(
+            a1.ask(loopback, port).is_err(),
+            "the host's loopback-only service is out of reach"
+        );
+        assert!(
+            fw_support::ask(loopback, port).is_ok(),
+            "the host still reaches it"
+        );
+        // The control: without the guard (the bridge has route_localnet=1)
+        // the container gets through; re-opening the table restores it.
+        let table = t.fw.table().to_string();
+        fw_support::cmd("nft", &["flush", "chain", "inet", &table, "guard"]);
+        assert!(a1.ask(loopback, port).is_ok(), "without the guard it leaks");
+        Firewall::open(&table).unwrap();
+        assert!(a1.ask(loopback, port).is_err(), "open() put the guard back");
+    })
 }

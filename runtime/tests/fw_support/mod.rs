@@ -307,7 +307,8 @@ pub struct Server {
 }
 
 impl Server {
-    fn run(listener: TcpListener) -> Server {
+    /// Serves `listener` (made in whatever namespace) on a thread.
+    pub fn run(listener: TcpListener) -> Server {
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(AtomicUsize::new(0));
@@ -346,4 +347,22 @@ impl Drop for Server {
             let _ = t.join();
         }
     }
+}
+
+/// Runs `f` on a thread inside a network namespace of its own, playing the
+/// host: its iptables policies, sysctls, nft tables and links are its own,
+/// so a test may set `FORWARD` to DROP there without touching the real
+/// host. Everything in it goes with the thread.
+pub fn in_private_host<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: unshare of this thread's network namespace only.
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
+            cmd("ip", &["link", "set", "lo", "up"]);
+            f()
+        })
+        .join()
+        .unwrap()
+    })
 }
