@@ -100,6 +100,16 @@ pub fn sweep(root: &Path) -> Result<SweepReport, NetworkError> {
     Ok(report)
 }
 
+/// Records that the root's kernel objects match its records now (the
+/// caller swept, then changed both together, under the lock): the next
+/// sweep need not be complete. `network create`, `rm` and `prune` call it
+/// so the first `run` after them stays cheap.
+pub fn mark_swept(store: &NetworkStore) -> Result<(), NetworkError> {
+    let marker = store.dir().join(SWEPT);
+    let seen = network_set(&store.networks()?);
+    std::fs::write(&marker, seen).map_err(|e| NetworkError::io("writing", &marker, e))
+}
+
 /// Whether `endpoint`'s holder (the container's monitor) still runs.
 pub fn endpoint_alive(endpoint: &EndpointRecord) -> bool {
     process::alive(endpoint.holder_pid, endpoint.holder_start)
