@@ -24,8 +24,10 @@
 //! boot or the set of networks differs from the one of the last complete
 //! sweep (kept in `<root>/networks/.swept`): a sweep that finds nothing stale (every
 //! `run` sweeps) costs reading the records and `/proc/<pid>/stat` of each
-//! endpoint's holder, and no netlink, nft or iptables call. `reset` removes
-//! everything of a root whatever the records say.
+//! endpoint's holder, and no netlink, nft or iptables call. `network
+//! create`, `rm` and `prune` change records and objects together after
+//! their own sweep, so they mark the sweep clean ([`mark_swept`]). `reset`
+//! removes everything of a root whatever the records say.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
