@@ -204,15 +204,17 @@ fn connect_adds_the_next_interface_without_a_second_default_route() {
     assert_eq!(first.endpoint.interface, "eth0");
 
     // A process living in the namespace, as a running container's init.
-    let holder = std::process::Command::new("nsenter")
-        .arg(format!("--net={}", ns.display()))
-        .args(["sleep", "60"])
-        .spawn()
-        .unwrap();
-    let _kill = net_common::KillOnDrop(holder.id());
+    let holder = net_common::KillOnDrop(
+        std::process::Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .args(["sleep", "60"])
+            .spawn()
+            .unwrap(),
+    );
+    net_common::wait_in_netns(holder.0.id(), &ns);
     let mut second = request("back", "aaaa");
     second.interface = String::new();
-    let connected = attach::connect(&t.root, holder.id(), &second).unwrap();
+    let connected = attach::connect(&t.root, holder.0.id(), &second).unwrap();
     assert_eq!(connected.endpoint.interface, "eth1");
     let addr = ns_exec(&ns, &["ip", "-br", "addr", "show", "eth1"]);
     assert!(addr.contains(&ipv4(&connected).to_string()), "{addr}");

@@ -156,15 +156,28 @@ pub fn serve_once(netns: &Path, port: u16) -> std::thread::JoinHandle<()> {
     handle
 }
 
+/// Waits (up to 10 s) until process `pid` has entered the namespace at
+/// `netns` (before that, its `/proc/<pid>/ns/net` is the host's).
+pub fn wait_in_netns(pid: u32, netns: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let wanted = std::fs::metadata(netns).unwrap().ino();
+    let path = format!("/proc/{pid}/ns/net");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).map(|m| m.ino()).ok() != Some(wanted) {
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} never entered {netns:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Kills (SIGKILL) and reaps a process this test started, on drop.
-pub struct KillOnDrop(pub u32);
+pub struct KillOnDrop(pub std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        // SAFETY: signalling and reaping a child this test spawned.
-        unsafe {
-            libc::kill(self.0 as libc::pid_t, libc::SIGKILL);
-            libc::waitpid(self.0 as libc::pid_t, std::ptr::null_mut(), 0);
-        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
