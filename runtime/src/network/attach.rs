@@ -196,13 +196,14 @@ fn endpoint_record(
     chosen: &address::Addresses,
     reserved: &Reserved,
 ) -> Result<EndpointRecord, NetworkError> {
+    let endpoint_id = address::endpoint_id();
     Ok(EndpointRecord {
         network_id: network.id.clone(),
         container_id: request.container_id.clone(),
         container_name: request.container_name.clone(),
-        endpoint_id: address::endpoint_id(),
+        host_veth: address::host_veth_name(root, &endpoint_id),
+        endpoint_id,
         interface: address::interface_name(&request.interface, others),
-        host_veth: address::host_veth_name(root, &request.container_id, &network.id),
         mac: String::new(),
         ipv4: chosen.ipv4,
         ipv6: chosen.ipv6,

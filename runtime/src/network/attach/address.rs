@@ -99,7 +99,10 @@ fn pick(
         .map(|(ip, _)| ip)
         .collect();
     let address = match requested {
-        Some(ip) => check_requested(network, &prefix, subnet.gateway, &used, ip, flag)?,
+        Some(ip) => {
+            ipam::check_static(&prefix, subnet.gateway, ip, &used, &network.name)?;
+            ip
+        }
         None => {
             let range = match &subnet.ip_range {
                 Some(text) => Some(Prefix::parse(text, "--ip-range")?),
@@ -112,66 +115,12 @@ fn pick(
     Ok(Some((address, prefix.len)))
 }
 
-/// A `--ip`/`--ip6` value: inside the subnet, a host address, not taken.
-fn check_requested(
-    network: &NetworkRecord,
-    prefix: &Prefix,
-    gateway: IpAddr,
-    used: &[IpAddr],
-    ip: IpAddr,
-    flag: &'static str,
-) -> Result<IpAddr, NetworkError> {
-    if !prefix.contains(ip) {
-        return Err(not_in_subnet(flag, ip, network));
-    }
-    let host_bits = host_part(prefix, ip);
-    let all_ones = host_bits == host_mask(prefix);
-    if host_bits == 0 || (ip.is_ipv4() && all_ones) {
-        return Err(NetworkError::InvalidOption {
-            flag,
-            value: ip.to_string(),
-            reason: format!("it is the network or broadcast address of {prefix}"),
-        });
-    }
-    if ip == gateway || used.contains(&ip) {
-        return Err(NetworkError::AddressInUse {
-            ip,
-            network: network.name.clone(),
-        });
-    }
-    Ok(ip)
-}
-
 fn not_in_subnet(flag: &'static str, ip: IpAddr, network: &NetworkRecord) -> NetworkError {
     NetworkError::InvalidOption {
         flag,
         value: ip.to_string(),
-        reason: format!(
-            "it does not belong to any of network {}'s subnets",
-            network.name
-        ),
+        reason: format!("network {} has no subnet of this family", network.name),
     }
-}
-
-fn bits(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(v4) => u32::from(v4) as u128,
-        IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
-fn host_mask(prefix: &Prefix) -> u128 {
-    let width: u32 = if prefix.address.is_ipv4() { 32 } else { 128 };
-    let host = width - u32::from(prefix.len);
-    if host >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << host) - 1
-    }
-}
-
-fn host_part(prefix: &Prefix, ip: IpAddr) -> u128 {
-    bits(ip) & host_mask(prefix)
 }
 
 /// Docker's MAC for an IPv4 address (`02:42:` and its four bytes), or a
@@ -209,18 +158,11 @@ pub fn interface_name(requested: &str, existing: &[EndpointRecord]) -> String {
         .expect("an unbounded range has a free name")
 }
 
-/// The host side's link name: the root's veth prefix (`kv<tag>`) and seven
-/// hex digits of a hash of the container and network IDs (15 bytes in all,
-/// distinct per attachment, recognisable by the sweep).
-pub fn host_veth_name(root: &Path, container_id: &str, network_id: &str) -> String {
-    // FNV-1a, 64 bits: stable across builds and platforms.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in container_id.bytes().chain([b'/']).chain(network_id.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let prefix = RootTag::of(root).veth_prefix();
-    format!("{prefix}{:07x}", hash & 0x0fff_ffff)
+/// The host side's link name: the root's veth prefix (`kv<tag>`) and the
+/// endpoint ID's first hex digits (15 bytes in all; recognisable by the
+/// sweep).
+pub fn host_veth_name(root: &Path, endpoint_id: &str) -> String {
+    RootTag::of(root).host_veth_name(endpoint_id)
 }
 
 /// A new endpoint ID: 64 random hex digits (Docker's shape).
