@@ -51,6 +51,7 @@ pub mod ipam;
 pub mod manage;
 pub mod names;
 pub mod netlink;
+pub mod ports;
 pub mod record;
 pub mod sweep;
 
