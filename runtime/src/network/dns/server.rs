@@ -216,13 +216,9 @@ impl Responder {
         };
         self.refresh();
         match local_answer(&self.view, &query) {
-            Some(answers) => Outcome::Reply(message::reply(
-                &query,
-                Rcode::NoError,
-                &answers,
-                TTL,
-                usize::MAX,
-            )),
+            Some((rcode, answers)) => {
+                Outcome::Reply(message::reply(&query, rcode, &answers, TTL, usize::MAX))
+            }
             None => Outcome::Forward,
         }
     }
@@ -257,8 +253,9 @@ impl Responder {
     fn send_udp(&self, query: &[u8], reply: Vec<u8>, to: SocketAddr) {
         let reply = match message::parse_query(query) {
             Ok(parsed) if reply.len() > parsed.udp_limit() => {
-                let answers = local_answer(&self.view, &parsed).unwrap_or_default();
-                message::reply(&parsed, Rcode::NoError, &answers, TTL, parsed.udp_limit())
+                let (rcode, answers) =
+                    local_answer(&self.view, &parsed).unwrap_or((Rcode::NoError, Vec::new()));
+                message::reply(&parsed, rcode, &answers, TTL, parsed.udp_limit())
             }
             _ => reply,
         };
@@ -391,19 +388,34 @@ fn reply_or_drop(reply: Option<Vec<u8>>) -> Outcome {
 }
 
 /// The local answer to `query`, or None when the name is not local (to be
-/// forwarded). A local name asked for a type other than its address's (A
-/// for an IPv6-only name, MX, TXT…) gets NOERROR with no records — it is
-/// never forwarded, so container names do not leak to outside resolvers.
-fn local_answer(view: &View, query: &Query) -> Option<Vec<Rdata>> {
+/// forwarded).
+///
+/// A local name asked for a type other than its address's (A for an
+/// IPv6-only name, MX, TXT…) gets NOERROR with no records: it is never
+/// forwarded, so container names do not leak to outside resolvers.
+///
+/// A single-label name (no dot) that is not local, asked as A or AAAA, gets
+/// NXDOMAIN at once rather than being forwarded. Docker forwards it (unless
+/// the user set `ndots`); kiln does not, so a container asking for a
+/// container of another network — or a typo — never sends that name off the
+/// machine, and search domains still work (`ndots:0` makes the resolver try
+/// the bare name first, then `name.<search domain>`, which has a dot and is
+/// forwarded).
+fn local_answer(view: &View, query: &Query) -> Option<(Rcode, Vec<Rdata>)> {
     let question = &query.question;
     if question.qclass != message::CLASS_IN && question.qclass != message::CLASS_ANY {
         return None;
     }
     if question.qtype == message::TYPE_PTR {
         let ip = super::names::parse_reverse(&question.name)?;
-        return Some(vec![Rdata::Ptr(view.table.reverse(ip)?.to_owned())]);
+        let name = view.table.reverse(ip)?.to_owned();
+        return Some((Rcode::NoError, vec![Rdata::Ptr(name)]));
     }
-    let addresses = view.table.lookup(&question.name)?;
+    let Some(addresses) = view.table.lookup(&question.name) else {
+        let address_type = matches!(question.qtype, message::TYPE_A | message::TYPE_AAAA);
+        let single_label = !question.name.is_empty() && !question.name.contains('.');
+        return (address_type && single_label).then(|| (Rcode::NxDomain, Vec::new()));
+    };
     let answers = addresses
         .iter()
         .filter_map(|ip| match (ip, question.qtype) {
@@ -412,7 +424,7 @@ fn local_answer(view: &View, query: &Query) -> Option<Vec<Rdata>> {
             _ => None,
         })
         .collect();
-    Some(answers)
+    Some((Rcode::NoError, answers))
 }
 
 /// Binds the UDP socket and TCP listener on a short-lived thread that
