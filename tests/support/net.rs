@@ -507,29 +507,3 @@ impl Drop for LoopbackService {
     }
 }
 
-/// What the root's nftables table `inet <table>` still holds of containers
-/// and networks: lines naming a bridge with `bridge_prefix`, and map
-/// elements (`proto . port : address . port`). Empty when the table is gone.
-pub fn nft_leftovers(table: &str, bridge_prefix: &str) -> Vec<String> {
-    let out = run_bounded(
-        Duration::from_secs(30),
-        "nft",
-        &["list", "table", "inet", table],
-    );
-    if !out.status.success() {
-        return Vec::new();
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains(bridge_prefix) || (l.contains(" . ") && l.contains(" : ")))
-        .map(|l| l.trim().to_string())
-        .collect()
-}
-
-/// Sends SIGKILL to `pid` (a process this test started, or one of its
-/// root's monitors or containers).
-pub fn kill9(pid: u32) {
-    // SAFETY: kill(2) with a pid the caller owns; no memory is involved.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-    assert_eq!(rc, 0, "kill -9 {pid}: {}", std::io::Error::last_os_error());
-}
