@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::Exit;
 use crate::cli::format::Template;
+use crate::cli::network::settings::{network_settings, NetworkIndex};
 
 /// `kiln inspect` flags.
 #[derive(Debug, Args)]
@@ -28,13 +29,16 @@ pub struct InspectArgs {
 /// Runs `kiln inspect`.
 pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
     let store = ContainerStore::open(root)?;
+    let networks = NetworkIndex::load(root);
     let mut docs = Vec::new();
     let mut failed = false;
     for name in &args.containers {
         match store.find(name) {
             Ok(mut c) => {
                 lifecycle::reconcile(&store, &mut c);
-                docs.push(document(&store, &c));
+                let mut doc = document(&store, &c);
+                doc["NetworkSettings"] = network_settings(&networks, &c);
+                docs.push(doc);
             }
             Err(e) => {
                 eprintln!("kiln: Error: {e}");
