@@ -55,6 +55,7 @@ pub mod manage;
 pub mod names;
 pub mod netlink;
 pub mod plan;
+pub mod ports;
 pub mod record;
 pub mod sweep;
 
