@@ -25,7 +25,7 @@ fn containers_on_a_network_reach_each_other_by_name_alias_and_short_id() {
     w.network("back", &[]);
     let dns = ["--dns", "127.0.0.1"];
     let a = w.httpd(
-        "a",
+        "alpha",
         &[
             "--network",
             "front",
@@ -35,36 +35,36 @@ fn containers_on_a_network_reach_each_other_by_name_alias_and_short_id() {
             dns[1],
         ],
     );
-    w.sleeper("b", &["--network", "front", dns[0], dns[1]]);
-    w.sleeper("c", &["--network", "back", dns[0], dns[1]]);
-    let a_ip = w.ip_of("a", "front").to_string();
+    w.sleeper("bravo", &["--network", "front", dns[0], dns[1]]);
+    w.sleeper("charlie", &["--network", "back", dns[0], dns[1]]);
+    let a_ip = w.ip_of("alpha", "front").to_string();
     let short = &a[..12];
 
-    let (resolv, _, _) = w.exec_sh("b", "cat /etc/resolv.conf");
+    let (resolv, _, _) = w.exec_sh("bravo", "cat /etc/resolv.conf");
     assert!(
         resolv.lines().any(|l| l.trim() == "nameserver 127.0.0.11"),
         "{resolv}"
     );
-    for name in ["a", "web", short] {
-        let (out, ok) = lookup(&w, "b", name);
+    for name in ["alpha", "web", short] {
+        let (out, ok) = lookup(&w, "bravo", name);
         assert!(ok, "nslookup {name} failed: {out}");
         assert!(out.contains(&a_ip), "nslookup {name}: {out} lacks {a_ip}");
-        let (out, err, code) = w.exec_sh("b", &format!("ping -c1 -W2 {name}"));
+        let (out, err, code) = w.exec_sh("bravo", &format!("ping -c1 -W2 {name}"));
         assert_eq!(code, Some(0), "ping {name}: {out}{err}");
-        let (out, err, code) = w.exec_sh("b", &format!("wget -qO- -T 5 http://{name}/"));
+        let (out, err, code) = w.exec_sh("bravo", &format!("wget -qO- -T 5 http://{name}/"));
         assert_eq!(code, Some(0), "wget {name}: {err}");
-        assert_eq!(out, "hello from a\n");
+        assert_eq!(out, "hello from alpha\n");
     }
 
     // Another network: no route to a's address, and none of its names.
-    let (out, err, code) = w.exec_sh("c", &format!("wget -qO- -T 3 http://{a_ip}/"));
+    let (out, err, code) = w.exec_sh("charlie", &format!("wget -qO- -T 3 http://{a_ip}/"));
     assert_ne!(code, Some(0), "c reached a by IP: {out}{err}");
-    let (out, err, code) = w.exec_sh("c", &format!("ping -c1 -W2 {a_ip}"));
+    let (out, err, code) = w.exec_sh("charlie", &format!("ping -c1 -W2 {a_ip}"));
     assert_ne!(code, Some(0), "c pinged a: {out}{err}");
-    for name in ["a", "web", "b"] {
-        let (out, _) = lookup(&w, "c", name);
+    for name in ["alpha", "web", "bravo"] {
+        let (out, _) = lookup(&w, "charlie", name);
         assert!(!out.contains(&a_ip), "c resolved {name}: {out}");
-        let (out, err, code) = w.exec_sh("c", &format!("ping -c1 -W2 {name}"));
+        let (out, err, code) = w.exec_sh("charlie", &format!("ping -c1 -W2 {name}"));
         assert_ne!(code, Some(0), "c pinged {name}: {out}{err}");
     }
     w.finish();
@@ -79,23 +79,31 @@ fn internal_network_talks_inside_but_has_no_route_out() {
     w.network("inner", &["--internal"]);
     w.network("outer", &[]);
     let dns = ["--dns", "127.0.0.1"];
-    w.httpd("x", &["--network", "inner", dns[0], dns[1]]);
-    w.sleeper("y", &["--network", "inner", dns[0], dns[1]]);
-    w.sleeper("z", &["--network", "outer", dns[0], dns[1]]);
+    w.httpd("xray", &["--network", "inner", dns[0], dns[1]]);
+    w.sleeper("yankee", &["--network", "inner", dns[0], dns[1]]);
+    w.sleeper("zulu", &["--network", "outer", dns[0], dns[1]]);
 
-    let (out, err, code) = w.exec_sh("y", "wget -qO- -T 5 http://x/");
-    assert_eq!((code, out.as_str()), (Some(0), "hello from x\n"), "{err}");
-    let x_ip = w.ip_of("x", "inner");
-    let (out, err, code) = w.exec_sh("y", &format!("wget -qO- -T 5 http://{x_ip}/"));
-    assert_eq!((code, out.as_str()), (Some(0), "hello from x\n"), "{err}");
+    let (out, err, code) = w.exec_sh("yankee", "wget -qO- -T 5 http://xray/");
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(0), "hello from xray\n"),
+        "{err}"
+    );
+    let x_ip = w.ip_of("xray", "inner");
+    let (out, err, code) = w.exec_sh("yankee", &format!("wget -qO- -T 5 http://{x_ip}/"));
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(0), "hello from xray\n"),
+        "{err}"
+    );
 
     // The same probe from a normal network reaches the other host (so the
     // failure below is the network's, not the probe's).
     let probe = format!("timeout 10 nc -w 3 {peer} 9000 </dev/null");
-    let (out, err, code) = w.exec_sh("z", &probe);
+    let (out, err, code) = w.exec_sh("zulu", &probe);
     assert_eq!(code, Some(0), "outer -> other host: {out}{err}");
     assert!(out.starts_with("tcp peer="), "{out}");
-    let (out, err, code) = w.exec_sh("y", &probe);
+    let (out, err, code) = w.exec_sh("yankee", &probe);
     assert_ne!(code, Some(0), "internal -> other host: {out}{err}");
     assert!(!out.contains("peer="), "{out}");
 
@@ -104,7 +112,7 @@ fn internal_network_talks_inside_but_has_no_route_out() {
     let (out, err, code) = parts(&w.run(&["network", "rm", "inner"]));
     assert_ne!(code, Some(0), "{out}");
     assert!(err.contains("has active endpoints"), "{err}");
-    for name in ["x", "y"] {
+    for name in ["xray", "yankee"] {
         w.ok(&["rm", "-f", name]);
     }
     w.rm_network("inner");

@@ -6,9 +6,10 @@
 
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use kiln_runtime::network::manage;
 use kiln_runtime::network::names::RootTag;
 
 use crate::fixture::{parts, Root, IMG};
@@ -164,13 +165,25 @@ impl World {
     }
 
     /// Removes every container, then the networks this test made (each must
-    /// go), then asserts the root left no bridge, host veth or iptables shim
-    /// rule in the kernel.
+    /// go), then asserts the root left no host veth and no bridge but the
+    /// default `bridge` network's (which stays, as Docker's docker0 does);
+    /// then resets the root's networking (the library's `manage::reset`,
+    /// which takes the default bridge too) and asserts no link, nft table
+    /// or iptables shim rule of the root is left.
     pub fn finish(self) {
         self.remove_containers();
         for name in self.networks.borrow_mut().drain(..) {
             self.ok(&["network", "rm", &name]);
         }
+        let veths = links_with_prefix(&self.tag.veth_prefix());
+        assert!(veths.is_empty(), "host veths left: {veths:?}");
+        let default = self.default_bridge_link();
+        let bridges: Vec<String> = links_with_prefix(&self.tag.bridge_prefix())
+            .into_iter()
+            .filter(|b| Some(b) != default.as_ref())
+            .collect();
+        assert!(bridges.is_empty(), "bridges left: {bridges:?}");
+        manage::reset(&self.r.root).expect("reset the root's networking");
         let links = [self.tag.bridge_prefix(), self.tag.veth_prefix()]
             .iter()
             .flat_map(|p| links_with_prefix(p))
@@ -178,6 +191,22 @@ impl World {
         assert!(links.is_empty(), "links left: {links:?}");
         let rules = forward_rules_with(&format!("kiln:{}:", self.tag.as_str()));
         assert!(rules.is_empty(), "iptables rules left: {rules:?}");
+        let table = Command::new("nft")
+            .args(["list", "table", "inet", &self.tag.table()])
+            .output()
+            .unwrap();
+        assert!(!table.status.success(), "nft table left");
+    }
+
+    /// The link of the default `bridge` network, from its record.
+    fn default_bridge_link(&self) -> Option<String> {
+        let dir = self.r.root.join("networks");
+        std::fs::read_dir(dir).ok()?.find_map(|e| {
+            let path = e.ok()?.path();
+            let record: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+            (record["name"] == "bridge").then(|| record["bridge"].as_str().map(str::to_string))?
+        })
     }
 
     fn remove_containers(&self) {
@@ -194,5 +223,6 @@ impl Drop for World {
         for name in self.networks.borrow_mut().drain(..) {
             let _ = self.run(&["network", "rm", &name]);
         }
+        let _ = manage::reset(&self.r.root);
     }
 }

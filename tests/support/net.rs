@@ -70,9 +70,11 @@ try:
             data += b
         text = data.decode()
         if proto == "http":
-            head, _, body = text.partition("\r\n\r\n")
-            if " 200 " not in head.split("\r\n")[0]:
-                raise Exception("status: " + head.split("\r\n")[0])
+            # busybox httpd passes a CGI's "\n" header lines through as they are
+            text = text.replace("\r\n", "\n")
+            head, _, body = text.partition("\n\n")
+            if " 200 " not in head.split("\n")[0]:
+                raise Exception("status: " + head.split("\n")[0])
             text = body
         print(text, end="")
 except Exception as e:
@@ -320,7 +322,9 @@ fn http_get_addr(addr: SocketAddr, host: &str, path: &str) -> Result<String, Str
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
     let mut text = String::new();
     s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header")?;
+    // busybox httpd passes a CGI's `\n` header lines through as they are.
+    let text = text.replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").ok_or("no HTTP header")?;
     let status = head.lines().next().unwrap_or("");
     if !status.contains(" 200 ") {
         return Err(format!("status {status:?}"));
@@ -506,4 +510,3 @@ impl Drop for LoopbackService {
         }
     }
 }
-
