@@ -51,13 +51,13 @@ fn containers_on_a_network_reach_each_other_by_name_alias_and_short_id() {
         assert!(out.contains(&a_ip), "nslookup {name}: {out} lacks {a_ip}");
         let (out, err, code) = w.exec_sh("bravo", &format!("ping -c1 -W2 {name}"));
         assert_eq!(code, Some(0), "ping {name}: {out}{err}");
-        let (out, err, code) = w.exec_sh("bravo", &format!("wget -qO- -T 5 http://{name}/"));
+        let (out, err, code) = w.exec_sh("bravo", &format!("timeout 10 wget -qO- http://{name}/"));
         assert_eq!(code, Some(0), "wget {name}: {err}");
         assert_eq!(out, "hello from alpha\n");
     }
 
     // Another network: no route to a's address, and none of its names.
-    let (out, err, code) = w.exec_sh("charlie", &format!("wget -qO- -T 3 http://{a_ip}/"));
+    let (out, err, code) = w.exec_sh("charlie", &format!("timeout 10 wget -qO- http://{a_ip}/"));
     assert_ne!(code, Some(0), "c reached a by IP: {out}{err}");
     let (out, err, code) = w.exec_sh("charlie", &format!("ping -c1 -W2 {a_ip}"));
     assert_ne!(code, Some(0), "c pinged a: {out}{err}");
@@ -83,14 +83,14 @@ fn internal_network_talks_inside_but_has_no_route_out() {
     w.sleeper("yankee", &["--network", "inner", dns[0], dns[1]]);
     w.sleeper("zulu", &["--network", "outer", dns[0], dns[1]]);
 
-    let (out, err, code) = w.exec_sh("yankee", "wget -qO- -T 5 http://xray/");
+    let (out, err, code) = w.exec_sh("yankee", "timeout 10 wget -qO- http://xray/");
     assert_eq!(
         (code, out.as_str()),
         (Some(0), "hello from xray\n"),
         "{err}"
     );
     let x_ip = w.ip_of("xray", "inner");
-    let (out, err, code) = w.exec_sh("yankee", &format!("wget -qO- -T 5 http://{x_ip}/"));
+    let (out, err, code) = w.exec_sh("yankee", &format!("timeout 10 wget -qO- http://{x_ip}/"));
     assert_eq!(
         (code, out.as_str()),
         (Some(0), "hello from xray\n"),

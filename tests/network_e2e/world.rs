@@ -26,6 +26,12 @@ pub const HTTPD: &str = "mkdir -p /www/cgi-bin \
     && chmod +x /www/cgi-bin/peer \
     && exec httpd -f -p 80 -h /www";
 
+/// `text` with IPv4-mapped IPv6 addresses (`[::ffff:10.0.0.2]`, as busybox
+/// httpd, listening on `[::]`, reports IPv4 clients) written as IPv4.
+pub fn unmapped(text: String) -> String {
+    text.replace("[::ffff:", "").replace(']', "")
+}
+
 /// One test's root and the networks it created.
 pub struct World {
     /// The root (removes its containers when dropped).
