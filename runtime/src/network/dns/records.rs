@@ -103,3 +103,49 @@ fn is_plain_id(id: &str) -> bool {
 pub fn usable_upstream(ip: &IpAddr) -> bool {
     !ip.is_unspecified() && !ip.is_multicast()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_reads_the_askers_networks_and_dns_servers() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("networks");
+        std::fs::create_dir_all(dir.join("n1/endpoints")).unwrap();
+        let network = serde_json::json!({
+            "id": "n1", "name": "front", "driver": "bridge", "created": "", "bridge": "",
+            "subnets": [], "internal": false, "ipv6": false, "attachable": true,
+            "dns": true, "mtu": 1500, "labels": {}, "options": {}
+        });
+        std::fs::write(dir.join("n1.json"), network.to_string()).unwrap();
+        let endpoint = |id: &str, name: &str, ip: &str, dns: &[&str]| {
+            serde_json::json!({
+                "network_id": "n1", "container_id": id, "container_name": name,
+                "endpoint_id": "", "interface": "eth0", "host_veth": "", "mac": "",
+                "ipv4": [ip, 24], "ipv6": null, "aliases": [], "ports": [],
+                "dns_servers": dns, "holder_pid": 1, "holder_start": 0
+            })
+        };
+        let me = endpoint("me", "me", "10.1.0.2", &["10.0.0.53", "10.0.0.53"]);
+        std::fs::write(dir.join("n1/endpoints/me.json"), me.to_string()).unwrap();
+        let web = endpoint("web", "web", "10.1.0.3", &[]);
+        std::fs::write(dir.join("n1/endpoints/web.json"), web.to_string()).unwrap();
+        std::fs::write(dir.join("n1/endpoints/bad.json"), "{not json").unwrap();
+        std::fs::write(dir.join("generation"), "41\n").unwrap();
+
+        let view = load(root.path(), "me");
+        assert_eq!(view.upstream, ["10.0.0.53:53".parse().unwrap()]);
+        assert_eq!(
+            view.table.lookup("web.front").unwrap(),
+            ["10.1.0.3".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(generation(root.path()), 41);
+        assert!(
+            load(root.path(), "../me").table.is_empty(),
+            "IDs never name paths"
+        );
+        assert!(load(root.path(), "stranger").table.is_empty());
+        assert_eq!(generation(&root.path().join("nowhere")), 0);
+    }
+}
