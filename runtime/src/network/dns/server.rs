@@ -170,14 +170,17 @@ impl Responder {
         }
     }
 
-    /// When the oldest forwarded question times out (None: none pending).
+    /// When the oldest forwarded question times out, or an idle TCP
+    /// connection is due to close (None: nothing pending).
     pub fn next_deadline(&self) -> Option<Instant> {
         let forwarded = self.pending.values().map(|p| p.deadline);
         let idle = self.connections.iter().map(|c| c.deadline);
         forwarded.chain(idle).min()
     }
 
-    /// Answers SERVFAIL to forwarded questions past their deadline.
+    /// Answers SERVFAIL to forwarded questions past their deadline and
+    /// closes TCP connections idle past theirs (unless a forwarded reply is
+    /// still owed to them).
     pub fn on_deadline(&mut self, now: Instant) {
         let expired: Vec<u16> = self
             .pending
