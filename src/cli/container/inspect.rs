@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 
 use super::Exit;
 use crate::cli::format::Template;
-use crate::cli::network::settings::{network_settings, NetworkIndex};
 
 /// `kiln inspect` flags.
 #[derive(Debug, Args)]
@@ -29,16 +28,13 @@ pub struct InspectArgs {
 /// Runs `kiln inspect`.
 pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
     let store = ContainerStore::open(root)?;
-    let networks = NetworkIndex::load(root);
     let mut docs = Vec::new();
     let mut failed = false;
     for name in &args.containers {
         match store.find(name) {
             Ok(mut c) => {
                 lifecycle::reconcile(&store, &mut c);
-                let mut doc = document(&store, &c);
-                doc["NetworkSettings"] = network_settings(&networks, &c);
-                docs.push(doc);
+                docs.push(document(root, &store, &c));
             }
             Err(e) => {
                 eprintln!("kiln: Error: {e}");
@@ -62,7 +58,7 @@ pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
 }
 
 /// The Docker-shaped document of one container.
-pub fn document(store: &ContainerStore, c: &Container) -> Value {
+pub fn document(root: &Path, store: &ContainerStore, c: &Container) -> Value {
     let r = &c.record;
     let s = &c.state;
     let mut state = json!({
@@ -109,7 +105,7 @@ pub fn document(store: &ContainerStore, c: &Container) -> Value {
         // Docker lists binds and volumes here; `--tmpfs` is in HostConfig.Tmpfs.
         "Mounts": r.mounts.iter().filter(|m| m.kind != "tmpfs").collect::<Vec<_>>(),
         "Config": config,
-        "NetworkSettings": {"Networks": {r.host_config.network_mode.clone(): {}}},
+        "NetworkSettings": super::inspect_network::network_settings(root, store, c),
         "Runtime": r.runtime,
     })
 }
