@@ -32,6 +32,14 @@ pub enum DnsError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The network records of the root cannot be opened.
+    #[error("container DNS: network records under {}: {reason}", root.display())]
+    Records {
+        /// The kiln root.
+        root: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Anything else of the socket work.
     #[error("container DNS: {context}: {source}")]
     Io {

@@ -25,12 +25,13 @@ use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::message::{self, Query, Rcode, Rdata};
 use super::records::{self, View};
 use super::DnsError;
+use crate::network::record::NetworkStore;
 
 /// Where the embedded DNS listens inside the container (Docker's address).
 pub const LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11)), 53);
@@ -85,7 +86,7 @@ pub struct Responder {
     next_serial: u64,
     pending: HashMap<u16, Pending>,
     rng: u64,
-    root: PathBuf,
+    store: NetworkStore,
     container_id: String,
     host_upstream: Vec<SocketAddr>,
     generation: Option<u64>,
@@ -109,6 +110,10 @@ impl Responder {
         container_id: &str,
         upstream: Vec<SocketAddr>,
     ) -> Result<Responder, DnsError> {
+        let store = NetworkStore::open(root).map_err(|e| DnsError::Records {
+            root: root.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let (udp, tcp) = bind_in(netns)?;
         let upstream4 = Some(host_socket("0.0.0.0:0")?);
         // IPv6 may be disabled on the host: then IPv6 upstreams are skipped.
@@ -122,7 +127,7 @@ impl Responder {
             next_serial: 0,
             pending: HashMap::new(),
             rng: seed(),
-            root: root.to_path_buf(),
+            store,
             container_id: container_id.to_owned(),
             host_upstream: upstream,
             generation: None,
@@ -223,12 +228,16 @@ impl Responder {
         }
     }
 
-    /// Rebuilds the view when the records changed.
+    /// Rebuilds the view when the records changed. When they cannot be
+    /// read (a record being corrupt), the last good view keeps answering and
+    /// the next question tries again.
     fn refresh(&mut self) {
-        let generation = records::generation(&self.root);
+        let generation = self.store.generation();
         if self.generation != Some(generation) {
-            self.view = records::load(&self.root, &self.container_id);
-            self.generation = Some(generation);
+            if let Ok(view) = records::load(&self.store, &self.container_id) {
+                self.view = view;
+                self.generation = Some(generation);
+            }
         }
     }
 
