@@ -32,7 +32,13 @@ fn world() -> Fixture {
     f.network(NET_B, "netb", true);
     f.network(NET_PLAIN, "plain", false);
     f.endpoint(NET_A, CLIENT, "client", &["10.200.1.2"]);
-    f.endpoint_with(NET_A, WEB, "web", &["10.200.1.3", "fd00:200:1::3"], &["api"]);
+    f.endpoint_with(
+        NET_A,
+        WEB,
+        "web",
+        &["10.200.1.3", "fd00:200:1::3"],
+        &["api"],
+    );
     f.endpoint_with(NET_A, WEB2, "web2", &["10.200.1.4"], &["api"]);
     f.endpoint(NET_B, SECRET, "secret", &["10.200.2.2"]);
     f.endpoint(NET_PLAIN, CLIENT, "client", &["10.200.3.2"]);
@@ -62,7 +68,11 @@ fn udp_answers_names_aliases_short_ids_and_name_dot_network() {
     assert_eq!(answers[2], one);
     assert_eq!(answers[3], one);
     assert_eq!(answers[4], one);
-    assert_eq!(answers[5], ["10.200.1.3", "10.200.1.4"], "every address, record order");
+    assert_eq!(
+        answers[5],
+        ["10.200.1.3", "10.200.1.4"],
+        "every address, record order"
+    );
     assert_eq!(answers[6], ["10.200.1.2"], "the asker resolves itself");
 }
 
@@ -104,12 +114,22 @@ fn other_networks_names_are_nxdomain_and_never_forwarded() {
     let statuses = serve(&mut responder, || {
         ["secret", "hidden", "secret.netb", "nosuchname"].map(|n| f.dig_status(&[n]))
     });
-    assert_eq!(statuses[0], "NXDOMAIN", "a container of a network the asker is not on");
-    assert_eq!(statuses[1], "NXDOMAIN", "a container of a network without DNS");
+    assert_eq!(
+        statuses[0], "NXDOMAIN",
+        "a container of a network the asker is not on"
+    );
+    assert_eq!(
+        statuses[1], "NXDOMAIN",
+        "a container of a network without DNS"
+    );
     assert_eq!(statuses[3], "NXDOMAIN");
     // A dotted unknown name is forwarded: the fake upstream says NXDOMAIN.
     assert_eq!(statuses[2], "NXDOMAIN");
-    assert_eq!(upstream.seen.load(Ordering::SeqCst), 1, "only secret.netb went upstream");
+    assert_eq!(
+        upstream.seen.load(Ordering::SeqCst),
+        1,
+        "only secret.netb went upstream"
+    );
 }
 
 #[test]
@@ -135,7 +155,9 @@ fn a_silent_upstream_gives_servfail_at_the_deadline() {
     let mut responder = f.responder(CLIENT, vec![upstream.address]);
     let reply = std::thread::scope(|scope| {
         let client = scope.spawn(|| {
-            in_netns(&f.netns, || ask(&client_socket(), &query(0x4242, "slow.test", 1)))
+            in_netns(&f.netns, || {
+                ask(&client_socket(), &query(0x4242, "slow.test", 1))
+            })
         });
         let started = Instant::now();
         while responder.next_deadline().is_none() {
@@ -183,7 +205,12 @@ fn a_new_container_resolves_once_the_generation_changes() {
     let f = world();
     let mut responder = f.responder(CLIENT, Vec::new());
     let before = serve(&mut responder, || f.dig_status(&["late"]));
-    f.endpoint(NET_A, "7777777777777777777777777777777777777777777777777777777777777777", "late", &["10.200.1.9"]);
+    f.endpoint(
+        NET_A,
+        "7777777777777777777777777777777777777777777777777777777777777777",
+        "late",
+        &["10.200.1.9"],
+    );
     let after = serve(&mut responder, || f.dig(&["+short", "late"]));
     assert_eq!(before, "NXDOMAIN");
     assert_eq!(after, ["10.200.1.9"]);
@@ -204,7 +231,9 @@ fn hostile_datagrams_are_survived() {
             ] {
                 socket.send_to(junk, "127.0.0.11:53").unwrap();
             }
-            socket.send_to(&query(7, "web", 1), "127.0.0.11:53").unwrap();
+            socket
+                .send_to(&query(7, "web", 1), "127.0.0.11:53")
+                .unwrap();
             let mut buf = [0u8; 512];
             loop {
                 let (n, _) = socket.recv_from(&mut buf).unwrap();

@@ -97,11 +97,19 @@ pub fn resolv_conf(
     options: &[String],
 ) -> String {
     let host = HostConf::parse(host_text);
-    let search = if search.is_empty() { host.search.clone() } else { search.to_vec() };
+    let search = if search.is_empty() {
+        host.search.clone()
+    } else {
+        search.to_vec()
+    };
     match resolver {
         Resolver::Embedded => {
             let mut merged: Vec<String> = if options.is_empty() {
-                host.options.iter().filter(|o| !is_ndots(o)).cloned().collect()
+                host.options
+                    .iter()
+                    .filter(|o| !is_ndots(o))
+                    .cloned()
+                    .collect()
             } else {
                 options.to_vec()
             };
@@ -115,11 +123,19 @@ pub fn resolv_conf(
         }
         Resolver::Host => {
             let servers: Vec<String> = if dns.is_empty() {
-                host.servers.iter().filter(|s| !is_loopback(s)).cloned().collect()
+                host.servers
+                    .iter()
+                    .filter(|s| !is_loopback(s))
+                    .cloned()
+                    .collect()
             } else {
                 dns.iter().map(ToString::to_string).collect()
             };
-            let options = if options.is_empty() { host.options.clone() } else { options.to_vec() };
+            let options = if options.is_empty() {
+                host.options.clone()
+            } else {
+                options.to_vec()
+            };
             build(&search, &servers, &options)
         }
     }

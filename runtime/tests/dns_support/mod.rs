@@ -100,7 +100,11 @@ impl Fixture {
             holder_pid: std::process::id(),
             holder_start: 0,
         };
-        let dir = self.root.join("networks").join(network_id).join("endpoints");
+        let dir = self
+            .root
+            .join("networks")
+            .join(network_id)
+            .join("endpoints");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{container_id}.json"));
         std::fs::write(path, serde_json::to_vec(&record).unwrap()).unwrap();
@@ -193,7 +197,10 @@ pub fn poll_once(responder: &mut Responder, timeout_ms: i32) {
             responder.on_readable(fd.fd);
         }
     }
-    if responder.next_deadline().is_some_and(|d| d <= Instant::now()) {
+    if responder
+        .next_deadline()
+        .is_some_and(|d| d <= Instant::now())
+    {
         responder.on_deadline(Instant::now());
     }
 }
@@ -239,7 +246,9 @@ pub fn ask(socket: &UdpSocket, query: &[u8]) -> Vec<u8> {
 /// A client socket on 127.0.0.1 with a receive timeout (call in the netns).
 pub fn client_socket() -> UdpSocket {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     socket
 }
 

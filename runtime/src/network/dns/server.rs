@@ -344,7 +344,9 @@ impl Responder {
             if self.pending.get(&id).is_none_or(|p| p.server != from) {
                 continue;
             }
-            let Some(pending) = self.pending.remove(&id) else { continue };
+            let Some(pending) = self.pending.remove(&id) else {
+                continue;
+            };
             let reply = &mut buf[..len];
             reply[..2].copy_from_slice(&pending.original_id.to_be_bytes());
             self.deliver(pending.asker, reply);
@@ -469,10 +471,12 @@ fn host_socket(address: &str) -> Result<UdpSocket, DnsError> {
         context: "open the upstream DNS socket",
         source,
     })?;
-    socket.set_nonblocking(true).map_err(|source| DnsError::Io {
-        context: "make the upstream DNS socket non-blocking",
-        source,
-    })?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|source| DnsError::Io {
+            context: "make the upstream DNS socket non-blocking",
+            source,
+        })?;
     Ok(socket)
 }
 
