@@ -112,14 +112,7 @@ pub fn disconnect(root: &Path, args: DisconnectArgs) -> Result<()> {
             _ => return Err(e.into()),
         },
     };
-    if !view.endpoints.iter().any(|e| e.container_id == id) {
-        return Err(NetworkError::NotAttached {
-            container: name,
-            network: view.network.name.clone(),
-        }
-        .into());
-    }
-    attach::detach(root, &view.network.id, &id)?;
+    attach::disconnect(root, &view.network.id, &id, &name)?;
     Ok(())
 }
 

@@ -6,13 +6,14 @@
 //! reported one line each (`No such network: X`) after the found ones are
 //! printed, and the command exits 1, as Docker's.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
 use clap::Args;
 use kiln_runtime::network::manage::{self, NetworkView};
 use kiln_runtime::network::record::EndpointRecord;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use super::error_line;
 use crate::cli::container::Exit;
@@ -47,10 +48,10 @@ pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
         Some(format) => {
             let template = Template::parse(format)?;
             for doc in &docs {
-                println!("{}", template.render(doc)?);
+                println!("{}", template.render(&serde_json::to_value(doc)?)?);
             }
         }
-        None => println!("{}", pretty(&Value::Array(docs))),
+        None => println!("{}", pretty(&docs)),
     }
     if failed {
         return Err(Exit::code(1).into());
@@ -58,66 +59,133 @@ pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
     Ok(())
 }
 
-/// Docker's document of one network.
-pub fn document(view: &NetworkView) -> Value {
-    let n = &view.network;
-    let config: Vec<Value> = n
-        .subnets
-        .iter()
-        .map(|s| {
-            let mut entry = json!({"Subnet": s.subnet, "Gateway": s.gateway.to_string()});
-            if let Some(range) = &s.ip_range {
-                entry["IPRange"] = json!(range);
-            }
-            entry
-        })
-        .collect();
-    let containers: Map<String, Value> = view
-        .endpoints
-        .iter()
-        .map(|e| (e.container_id.clone(), container_entry(e)))
-        .collect();
-    json!({
-        "Name": n.name,
-        "Id": n.id,
-        "Created": n.created,
-        "Scope": "local",
-        "Driver": n.driver,
-        "EnableIPv6": n.ipv6,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": config},
-        "Internal": n.internal,
-        "Attachable": n.attachable,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": n.options,
-        "Labels": n.labels,
-    })
+/// Docker's document of one network, its fields in Docker's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkDoc {
+    name: String,
+    id: String,
+    created: String,
+    scope: &'static str,
+    driver: String,
+    #[serde(rename = "EnableIPv6")]
+    enable_ipv6: bool,
+    #[serde(rename = "IPAM")]
+    ipam: IpamDoc,
+    internal: bool,
+    attachable: bool,
+    ingress: bool,
+    config_from: ConfigFrom,
+    config_only: bool,
+    containers: BTreeMap<String, ContainerDoc>,
+    options: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+}
+
+/// `IPAM`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct IpamDoc {
+    driver: &'static str,
+    options: BTreeMap<String, String>,
+    config: Vec<IpamConfig>,
+}
+
+/// One `IPAM.Config` entry (`IPRange` only when set, as Docker's
+/// `omitempty`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct IpamConfig {
+    subnet: String,
+    #[serde(rename = "IPRange", skip_serializing_if = "Option::is_none")]
+    ip_range: Option<String>,
+    gateway: String,
+}
+
+/// `ConfigFrom` (always empty: a Swarm feature).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConfigFrom {
+    network: String,
 }
 
 /// One entry of `Containers`.
-fn container_entry(e: &EndpointRecord) -> Value {
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerDoc {
+    name: String,
+    #[serde(rename = "EndpointID")]
+    endpoint_id: String,
+    mac_address: String,
+    #[serde(rename = "IPv4Address")]
+    ipv4_address: String,
+    #[serde(rename = "IPv6Address")]
+    ipv6_address: String,
+}
+
+/// Docker's document of one network.
+pub fn document(view: &NetworkView) -> NetworkDoc {
+    let n = &view.network;
+    let config = n
+        .subnets
+        .iter()
+        .map(|s| IpamConfig {
+            subnet: s.subnet.clone(),
+            ip_range: s.ip_range.clone(),
+            gateway: s.gateway.to_string(),
+        })
+        .collect();
+    NetworkDoc {
+        name: n.name.clone(),
+        id: n.id.clone(),
+        created: n.created.clone(),
+        scope: "local",
+        driver: n.driver.clone(),
+        enable_ipv6: n.ipv6,
+        ipam: IpamDoc {
+            driver: "default",
+            options: BTreeMap::new(),
+            config,
+        },
+        internal: n.internal,
+        attachable: n.attachable,
+        ingress: false,
+        config_from: ConfigFrom {
+            network: String::new(),
+        },
+        config_only: false,
+        containers: view
+            .endpoints
+            .iter()
+            .map(|e| (e.container_id.clone(), container_doc(e)))
+            .collect(),
+        options: n.options.clone(),
+        labels: n.labels.clone(),
+    }
+}
+
+/// One entry of `Containers`.
+fn container_doc(e: &EndpointRecord) -> ContainerDoc {
     let cidr = |a: &Option<(std::net::IpAddr, u8)>| {
         a.map(|(ip, len)| format!("{ip}/{len}")).unwrap_or_default()
     };
-    json!({
-        "Name": e.container_name,
-        "EndpointID": e.endpoint_id,
-        "MacAddress": e.mac,
-        "IPv4Address": cidr(&e.ipv4),
-        "IPv6Address": cidr(&e.ipv6),
-    })
+    ContainerDoc {
+        name: e.container_name.clone(),
+        endpoint_id: e.endpoint_id.clone(),
+        mac_address: e.mac.clone(),
+        ipv4_address: cidr(&e.ipv4),
+        ipv6_address: cidr(&e.ipv6),
+    }
 }
 
 /// JSON with Docker's four-space indentation.
-pub fn pretty(value: &Value) -> String {
+pub fn pretty(value: &impl Serialize) -> String {
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
     match serde::Serialize::serialize(value, &mut ser) {
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-        Err(_) => value.to_string(),
+        Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
     }
 }
 
@@ -164,10 +232,14 @@ mod tests {
             holder_pid: 1,
             holder_start: 1,
         };
-        let doc = document(&NetworkView {
+        let typed = document(&NetworkView {
             network,
             endpoints: vec![endpoint],
         });
+        let text = pretty(&typed);
+        let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
+        assert!(at("Name") < at("Id") && at("Id") < at("Created") && at("Subnet") < at("Gateway"));
+        let doc = serde_json::to_value(&typed).unwrap();
         assert_eq!(doc["IPAM"]["Config"][0]["Gateway"], "10.200.1.1");
         assert_eq!(doc["IPAM"]["Config"][0]["IPRange"], "10.200.1.128/25");
         assert_eq!(doc["IPAM"]["Driver"], "default");
@@ -177,6 +249,6 @@ mod tests {
         assert_eq!(c["Name"], "web");
         assert_eq!(c["IPv4Address"], "10.200.1.128/24");
         assert_eq!(c["IPv6Address"], "");
-        assert!(pretty(&json!([1])).contains("\n    1\n"));
+        assert!(pretty(&[1]).contains("\n    1\n"));
     }
 }

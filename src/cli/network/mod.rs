@@ -8,8 +8,8 @@
 //! `--ip-range`), [`list`] (`ls` and its filters, also used by `prune`),
 //! [`inspect`] (Docker 20.10's JSON document), [`remove`] (`rm`, `prune`),
 //! [`connect`] (`connect`, `disconnect` of a running container), [`port`]
-//! (`kiln port`) and [`settings`] (what `ps` and `inspect` of a container
-//! show about its networks).
+//! (`kiln port`) and [`settings`] (what `ps` and `port` show of a
+//! container's networks).
 //!
 //! [`sweep::sweep`]: kiln_runtime::network::sweep::sweep
 //! [`manage`]: kiln_runtime::network::manage

@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use kiln_runtime::container::{ContainerStore, Status};
 use kiln_runtime::lifecycle;
+use kiln_runtime::network::ports::ipv6_available;
 use kiln_runtime::network::sweep;
 
 use super::settings::{port_entries, port_lines, NetworkIndex};
@@ -39,7 +40,7 @@ pub fn port(root: &Path, args: PortArgs) -> Result<()> {
                 .into_iter()
                 .map(|(_, e)| e)
                 .collect();
-            port_entries(&endpoints)
+            port_entries(&endpoints, ipv6_available())
         }
         _ => Vec::new(),
     };

@@ -1,23 +1,25 @@
-//! What `kiln ps` and `kiln inspect` show of a container's networks, from
-//! its endpoint records: `ps`'s PORTS (Docker's `DisplayablePorts`: sorted,
+//! What `kiln ps` and `kiln port` show of a container's networks, from its
+//! endpoint records: `ps`'s PORTS (Docker's `DisplayablePorts`: sorted,
 //! consecutive ports grouped into ranges, `0.0.0.0:8080->80/tcp,
-//! :::8080->80/tcp`) and NETWORKS columns, and `inspect`'s
-//! `NetworkSettings` as Docker 20.10 shapes it (the top-level `IPAddress`,
-//! `Gateway`, `MacAddress`… come from the default `bridge` network's
-//! endpoint only, as in Docker).
+//! :::8080->80/tcp`, exposed but unpublished ports as `80/tcp`) and
+//! NETWORKS columns, and `port`'s lines. (`inspect`'s `NetworkSettings` is
+//! `crate::cli::container::inspect_network`.)
 //!
 //! A port published on every address (`-p 8080:80`) is listed for
-//! `0.0.0.0` and, when the endpoint has an IPv6 address (so the port is
-//! published for IPv6 too), for `::`, as Docker 20.10 lists a port bound on
-//! both. Only running containers show ports, as in Docker.
+//! `0.0.0.0` and, when the host has IPv6 (kiln then also holds `[::]:8080`,
+//! see [`ports::ipv6_available`]), for `::`, as Docker 20.10 lists a port
+//! bound on both. Only running containers show ports, as in Docker.
+//!
+//! [`ports::ipv6_available`]: kiln_runtime::network::ports::ipv6_available
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use kiln_runtime::container::{short_id, Container, Status};
+use kiln_runtime::container::{Container, Status};
+use kiln_runtime::lifecycle::network::network_name;
+use kiln_runtime::network::ports::ipv6_available;
 use kiln_runtime::network::record::{EndpointRecord, NetworkRecord, NetworkStore};
-use serde_json::{json, Map, Value};
 
 /// The root's networks, read once for a listing of many containers.
 #[derive(Debug, Default)]
@@ -62,11 +64,6 @@ impl NetworkIndex {
         out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         out
     }
-
-    /// The network named `name`.
-    fn named(&self, name: &str) -> Option<&NetworkRecord> {
-        self.networks.values().find(|n| n.name == name)
-    }
 }
 
 /// One published port as Docker's API lists it (`types.Port`).
@@ -83,8 +80,9 @@ pub struct PortEntry {
 }
 
 /// The published ports of endpoints, in Docker's order (container port,
-/// then host address, host port, protocol).
-pub fn port_entries(endpoints: &[EndpointRecord]) -> Vec<PortEntry> {
+/// then host address, host port, protocol); `ipv6`: the host holds `[::]`
+/// for ports published on every address.
+pub fn port_entries(endpoints: &[EndpointRecord], ipv6: bool) -> Vec<PortEntry> {
     let mut out = Vec::new();
     for e in endpoints {
         for p in &e.ports {
@@ -98,7 +96,7 @@ pub fn port_entries(endpoints: &[EndpointRecord]) -> Vec<PortEntry> {
                 Some(ip) => out.push(entry(ip.to_string())),
                 None => {
                     out.push(entry("0.0.0.0".into()));
-                    if e.ipv6.is_some() {
+                    if ipv6 {
                         out.push(entry("::".into()));
                     }
                 }
@@ -116,11 +114,14 @@ pub fn ports_text(ports: &[PortEntry]) -> String {
     let mut done = Vec::new();
     let mut mappings = Vec::new();
     for p in ports {
-        if p.public != p.private {
+        if p.public != p.private && !p.ip.is_empty() {
             mappings.push(format!("{}:{}->{}/{}", p.ip, p.public, p.private, p.proto));
             continue;
         }
-        let key = format!("{}/{}", p.ip, p.proto);
+        let key = match p.ip.as_str() {
+            "" => p.proto.clone(),
+            ip => format!("{ip}/{}", p.proto),
+        };
         match groups.iter_mut().find(|g| g.0 == key) {
             None => groups.push((key, p.private, p.private)),
             Some(group) if group.2.checked_add(1) == Some(p.private) => group.2 = p.private,
@@ -135,7 +136,8 @@ pub fn ports_text(ports: &[PortEntry]) -> String {
     done.join(", ")
 }
 
-/// `ip:80-81->80-81/tcp` for a group of same-numbered ports.
+/// `ip:80-81->80-81/tcp` for a group of same-numbered ports (`80-81/tcp`
+/// for exposed ports, which have no host address).
 fn form_group(key: &str, first: u16, last: u16) -> String {
     let (ip, proto) = key.rsplit_once('/').unwrap_or(("", key));
     let range = if first == last {
@@ -143,7 +145,10 @@ fn form_group(key: &str, first: u16, last: u16) -> String {
     } else {
         format!("{first}-{last}")
     };
-    format!("{ip}:{range}->{range}/{proto}")
+    match ip {
+        "" => format!("{range}/{proto}"),
+        ip => format!("{ip}:{range}->{range}/{proto}"),
+    }
 }
 
 /// Whether the container's network state is live (Docker shows ports and
@@ -152,13 +157,30 @@ fn live(c: &Container) -> bool {
     matches!(c.state.status, Status::Running | Status::Paused)
 }
 
-/// `ps`'s `{{.Ports}}` for the container.
+/// `ps`'s `{{.Ports}}` for the container: published ports, and exposed
+/// ones that are not published (as `80/tcp`).
 pub fn ps_ports(index: &NetworkIndex, c: &Container) -> String {
     if !live(c) {
         return String::new();
     }
     let endpoints: Vec<EndpointRecord> = index.of(&c.record.id).into_iter().map(|p| p.1).collect();
-    ports_text(&port_entries(&endpoints))
+    let mut ports = port_entries(&endpoints, ipv6_available());
+    for key in c.record.config.exposed_ports.keys() {
+        let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+        let Ok(port) = port.parse::<u16>() else {
+            continue;
+        };
+        if !ports.iter().any(|p| p.private == port && p.proto == proto) {
+            ports.push(PortEntry {
+                private: port,
+                ip: String::new(),
+                public: 0,
+                proto: proto.to_string(),
+            });
+        }
+    }
+    ports.sort();
+    ports_text(&ports)
 }
 
 /// `ps`'s `{{.Networks}}`: the names of the container's networks, sorted,
@@ -170,137 +192,9 @@ pub fn ps_networks(index: &NetworkIndex, c: &Container) -> String {
         .map(|(n, _)| n.name)
         .collect();
     if names.is_empty() {
-        return mode_network(&c.record.host_config.network_mode);
+        return network_name(&c.record.host_config.network_mode).to_string();
     }
     names.join(",")
-}
-
-/// The network a network mode names (`default` is `bridge`, as Docker).
-fn mode_network(mode: &str) -> String {
-    match mode {
-        "" | "default" => "bridge".into(),
-        other => other.into(),
-    }
-}
-
-/// `inspect`'s `NetworkSettings` for the container.
-pub fn network_settings(index: &NetworkIndex, c: &Container) -> Value {
-    let attached = if live(c) {
-        index.of(&c.record.id)
-    } else {
-        Vec::new()
-    };
-    let mut networks = Map::new();
-    for (network, endpoint) in &attached {
-        networks.insert(network.name.clone(), entry(network, Some(endpoint), c));
-    }
-    if networks.is_empty() {
-        let name = mode_network(&c.record.host_config.network_mode);
-        let entry = match index.named(&name) {
-            Some(network) => entry(network, None, c),
-            None => blank_entry(""),
-        };
-        networks.insert(name, entry);
-    }
-    let default = attached.iter().find(|(n, _)| n.name == "bridge");
-    let endpoints: Vec<EndpointRecord> = attached.iter().map(|p| p.1.clone()).collect();
-    let mut settings = json!({
-        "Bridge": "",
-        "SandboxID": if live(c) { c.record.id.clone() } else { String::new() },
-        "HairpinMode": false,
-        "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0,
-        "Ports": ports_map(&port_entries(&endpoints)),
-        "SandboxKey": if live(c) && c.state.pid != 0 { format!("/proc/{}/ns/net", c.state.pid) } else { String::new() },
-        "SecondaryIPAddresses": null,
-        "SecondaryIPv6Addresses": null,
-    });
-    let top = match default {
-        Some((network, endpoint)) => entry(network, Some(endpoint), c),
-        None => blank_entry(""),
-    };
-    for key in [
-        "EndpointID",
-        "Gateway",
-        "GlobalIPv6Address",
-        "GlobalIPv6PrefixLen",
-        "IPAddress",
-        "IPPrefixLen",
-        "IPv6Gateway",
-        "MacAddress",
-    ] {
-        settings[key] = top[key].clone();
-    }
-    settings["Networks"] = Value::Object(networks);
-    settings
-}
-
-/// `"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, …]`.
-fn ports_map(ports: &[PortEntry]) -> Value {
-    let mut map = Map::new();
-    for p in ports {
-        let list = map
-            .entry(format!("{}/{}", p.private, p.proto))
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(items) = list {
-            items.push(json!({"HostIp": p.ip, "HostPort": p.public.to_string()}));
-        }
-    }
-    Value::Object(map)
-}
-
-/// One `Networks` entry (Docker's `EndpointSettings`).
-fn entry(network: &NetworkRecord, endpoint: Option<&EndpointRecord>, c: &Container) -> Value {
-    let mut value = blank_entry(&network.id);
-    let Some(e) = endpoint else {
-        return value;
-    };
-    let gateway = |v6: bool| {
-        network
-            .subnets
-            .iter()
-            .map(|s| s.gateway)
-            .find(|g| g.is_ipv6() == v6)
-            .map(|g| g.to_string())
-            .unwrap_or_default()
-    };
-    if network.dns {
-        let mut aliases = vec![short_id(&c.record.id).to_string()];
-        aliases.extend(e.aliases.iter().cloned());
-        value["Aliases"] = json!(aliases);
-    }
-    value["EndpointID"] = json!(e.endpoint_id);
-    value["MacAddress"] = json!(e.mac);
-    if let Some((ip, len)) = e.ipv4 {
-        value["IPAddress"] = json!(ip.to_string());
-        value["IPPrefixLen"] = json!(len);
-        value["Gateway"] = json!(gateway(false));
-    }
-    if let Some((ip, len)) = e.ipv6 {
-        value["GlobalIPv6Address"] = json!(ip.to_string());
-        value["GlobalIPv6PrefixLen"] = json!(len);
-        value["IPv6Gateway"] = json!(gateway(true));
-    }
-    value
-}
-
-/// An `EndpointSettings` with nothing attached.
-fn blank_entry(network_id: &str) -> Value {
-    json!({
-        "IPAMConfig": null,
-        "Links": null,
-        "Aliases": null,
-        "NetworkID": network_id,
-        "EndpointID": "",
-        "Gateway": "",
-        "IPAddress": "",
-        "IPPrefixLen": 0,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "MacAddress": "",
-        "DriverOpts": null,
-    })
 }
 
 /// `kiln port`'s lines for the ports matching `wanted` (`None`: every
@@ -357,6 +251,12 @@ mod tests {
             "0.0.0.0:8000-8002->8000-8002/tcp, 0.0.0.0:8005->8005/tcp, 127.0.0.1:5353->53/udp"
         );
         assert_eq!(ports_text(&[]), "");
+        let exposed = [
+            port(80, "", 0, "tcp"),
+            port(81, "", 0, "tcp"),
+            port(82, "0.0.0.0", 9000, "tcp"),
+        ];
+        assert_eq!(ports_text(&exposed), "80-81/tcp, 0.0.0.0:9000->82/tcp");
     }
 
     #[test]
@@ -379,8 +279,5 @@ mod tests {
             ["0.0.0.0:8080", "[::]:8080"]
         );
         assert!(port_lines(&ports, Some((80, "udp"))).is_empty());
-        let map = ports_map(&ports);
-        assert_eq!(map["80/tcp"][1]["HostIp"], "::");
-        assert_eq!(map["53/udp"][0]["HostPort"], "5353");
     }
 }
