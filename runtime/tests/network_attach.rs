@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use kiln_parser::values::{PortMapping, PortRange, Protocol};
 use kiln_runtime::network::attach::{self, AttachRequest};
-use kiln_runtime::network::firewall::Firewall;
+use kiln_runtime::network::firewall::{Firewall, PortRule};
+use kiln_runtime::network::manage::{self, CreateRequest};
 use kiln_runtime::network::names::RootTag;
 use kiln_runtime::network::record::NetworkStore;
 use kiln_runtime::network::{netlink, NetworkError};
@@ -246,8 +247,9 @@ fn connect_adds_the_next_interface_without_a_second_default_route() {
 fn a_failed_veth_undoes_the_record_and_the_ports() {
     let mut t = TestRoot::new("attach-undo");
     let network = t.network("broken");
-    let (_, file) = t.netns("a");
-    netlink::delete_link(&network.bridge).unwrap();
+    let (ns, file) = t.netns("a");
+    // The namespace already has an `eth0`: the veth pair cannot be made.
+    ns_exec(&ns, &["ip", "link", "add", "eth0", "type", "bridge"]);
     let mut req = request("broken", "aaaa");
     req.ports = vec![publish(None, 80)];
     let err = attach::attach(&t.root, &file, &req).unwrap_err();
@@ -258,6 +260,112 @@ fn a_failed_veth_undoes_the_record_and_the_ports() {
     assert!(netlink::links_with_prefix(&veths).unwrap().is_empty());
     let table = Firewall::open(&RootTag::of(&t.root).table()).unwrap();
     assert!(table.state().unwrap().ports.is_empty());
+}
+
+#[test]
+fn a_stale_port_element_is_refused_and_the_veth_undone() {
+    let mut t = TestRoot::new("attach-stale");
+    let network = t.network("stale");
+    let (ns, file) = t.netns("a");
+    let (_, other_file) = t.netns("b");
+    let other = attach::attach(&t.root, &other_file, &request("stale", "bbbb")).unwrap();
+    let any = SocketAddr::new([0, 0, 0, 0].into(), 0);
+    let port = kiln_runtime::network::ports::bind(any, Protocol::Tcp)
+        .unwrap()
+        .1;
+    // An element no socket holds, to a live endpoint (so no sweep removes
+    // it): what only a bug or a hand-made rule could leave.
+    let table = Firewall::open(&RootTag::of(&t.root).table()).unwrap();
+    let stale = PortRule {
+        host_ip: None,
+        host_port: port,
+        protocol: Protocol::Tcp,
+        container_ip: ipv4(&other),
+        container_port: 80,
+    };
+    table.publish(&[stale]).unwrap();
+    let mut req = request("stale", "aaaa");
+    req.ports = vec![publish(Some(port), 80)];
+    let err = attach::attach(&t.root, &file, &req).unwrap_err();
+    assert!(matches!(err, NetworkError::Firewall(_)), "{err}");
+    let store = NetworkStore::open(&t.root).unwrap();
+    let left = store.endpoints(&network.id).unwrap();
+    assert_eq!(
+        left,
+        vec![other.endpoint.clone()],
+        "only the other endpoint"
+    );
+    let veths = RootTag::of(&t.root).veth_prefix();
+    let links = netlink::links_with_prefix(&veths).unwrap();
+    assert_eq!(links, vec![other.endpoint.host_veth.clone()]);
+    let inside = ns_exec(&ns, &["ip", "-br", "link"]);
+    assert!(!inside.contains("eth0"), "{inside}");
+    assert_eq!(
+        table.state().unwrap().ports,
+        vec![stale],
+        "only the stale one"
+    );
+    attach::detach_all(&t.root, &other.endpoint.container_id).unwrap();
+}
+
+#[test]
+fn a_missing_bridge_is_remade_before_attaching() {
+    let mut t = TestRoot::new("attach-remake");
+    let network = t.network("rebooted");
+    let (_, file) = t.netns("a");
+    netlink::delete_link(&network.bridge).unwrap();
+    let a = attach::attach(&t.root, &file, &request("rebooted", "aaaa")).unwrap();
+    let bridges = netlink::links_with_prefix(&network.bridge).unwrap();
+    assert_eq!(bridges, vec![network.bridge.clone()]);
+    attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
+}
+
+#[test]
+fn predefined_and_internal_networks_follow_docker() {
+    let mut t = TestRoot::new("attach-predefined");
+    manage::ensure_predefined(&t.root).unwrap();
+    let (ns, file) = t.netns("a");
+    for name in ["host", "none"] {
+        let err = attach::attach(&t.root, &file, &request(name, "aaaa")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                NetworkError::InvalidOption {
+                    flag: "--network",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    let mut fixed = request("bridge", "aaaa");
+    fixed.ipv4 = Some([10, 200, 0, 9].into());
+    let err = attach::attach(&t.root, &file, &fixed).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("user specified IP address is supported on user defined networks only"),
+        "{err}"
+    );
+    let on_bridge = attach::attach(&t.root, &file, &request("bridge", "aaaa")).unwrap();
+    attach::detach_all(&t.root, &on_bridge.endpoint.container_id).unwrap();
+
+    let internal = manage::create(
+        &t.root,
+        &CreateRequest {
+            name: "inside".into(),
+            internal: true,
+            ..CreateRequest::default()
+        },
+    )
+    .unwrap();
+    let mut req = request("inside", "bbbb");
+    req.ports = vec![publish(None, 80)];
+    let b = attach::attach(&t.root, &file, &req).unwrap();
+    assert!(b.endpoint.ports.is_empty(), "no ports on internal networks");
+    assert!(b.port_sockets.is_empty());
+    let routes = ns_exec(&ns, &["ip", "route", "show", "default"]);
+    assert!(routes.trim().is_empty(), "no default route: {routes}");
+    attach::detach(&t.root, &internal.id, &b.endpoint.container_id).unwrap();
 }
 
 fn bits(ip: IpAddr) -> u32 {

@@ -6,7 +6,9 @@
 //! `kiln network connect|disconnect` do the same for a running container.
 //!
 //! Order (the rule of [`super::record`]): under the root lock, after a
-//! sweep, everything is decided first (address, MAC, names, host ports bound
+//! sweep (and with the network's bridge remade if it went missing, e.g.
+//! after a reboot, as Docker's daemon remakes its bridges), everything is
+//! decided first (address, MAC, names, host ports bound
 //! as sockets), then the endpoint record is written, then the veth pair is
 //! made and the port elements published. A failure after the record undoes
 //! what was done, in reverse, before returning the error; a crash leaves a
@@ -36,7 +38,7 @@ use super::names::RootTag;
 use super::netlink::{self, VethSpec};
 use super::ports::{self, Reserved};
 use super::record::{EndpointRecord, NetworkRecord, NetworkStore};
-use super::{sweep, NetworkError};
+use super::{manage, sweep, NetworkError};
 
 /// What to attach.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,6 +111,7 @@ fn attach_locked(
 ) -> Result<Attachment, NetworkError> {
     let network = store.find(&request.network)?;
     check_driver(&network)?;
+    manage::ensure_realized(root, &network)?;
     let peers = store.endpoints(&network.id)?;
     if peers.iter().any(|e| e.container_id == request.container_id) {
         return Err(NetworkError::AlreadyAttached {

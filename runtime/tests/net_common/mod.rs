@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kiln_runtime::network::firewall::{self, Firewall};
 use kiln_runtime::network::manage::{self, CreateRequest};
-use kiln_runtime::network::names::RootTag;
-use kiln_runtime::network::netlink;
 use kiln_runtime::network::record::NetworkRecord;
 
-/// A scratch kiln root; on drop its namespaces are unmounted and its
-/// networks, links, nft table and iptables shim rules removed.
+/// A scratch kiln root; on drop its namespaces are unmounted and all its
+/// networking state removed (`manage::reset`: nft table, links, iptables
+/// shim rules, records).
 pub struct TestRoot {
     /// The root (`<scratch>/root`).
     pub root: PathBuf,
@@ -69,23 +67,9 @@ impl Drop for TestRoot {
         for path in self.mounts.drain(..).rev() {
             unmount(&path);
         }
-        if let Ok(views) = manage::list(&self.root) {
-            for view in views {
-                for endpoint in view.endpoints {
-                    let _ = netlink::delete_link(&endpoint.host_veth);
-                }
-            }
+        if let Err(err) = manage::reset(&self.root) {
+            eprintln!("cleanup of {}: {err}", self.root.display());
         }
-        let tag = RootTag::of(&self.root);
-        for prefix in [tag.veth_prefix(), tag.bridge_prefix()] {
-            for link in netlink::links_with_prefix(&prefix).unwrap_or_default() {
-                let _ = netlink::delete_link(&link);
-            }
-        }
-        if let Ok(table) = Firewall::open(&tag.table()) {
-            let _ = table.delete_table();
-        }
-        let _ = firewall::remove_forward_shim(&format!("kiln:{}:", tag.as_str()));
     }
 }
 

@@ -184,23 +184,17 @@ fn fill_random(buf: &mut [u8]) {
     }
 }
 
-/// The start time (clock ticks since boot, field 22 of `/proc/<pid>/stat`)
-/// of process `pid`, so a reused PID is not mistaken for the holder.
+/// The start time of process `pid` (so a reused PID is not mistaken for
+/// the holder); the holder must be alive.
 pub fn process_start(pid: u32) -> Result<u64, NetworkError> {
-    let path = format!("/proc/{pid}/stat");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| NetworkError::io("read the holder's start time from", &path, e))?;
-    parse_start(&text).ok_or_else(|| {
-        let bad = std::io::Error::new(std::io::ErrorKind::InvalidData, "no start time field");
-        NetworkError::io("read the holder's start time from", &path, bad)
+    crate::container::process::start_time(pid).ok_or_else(|| {
+        let gone = std::io::Error::from_raw_os_error(libc::ESRCH);
+        NetworkError::io(
+            "read the holder's start time from",
+            format!("/proc/{pid}/stat"),
+            gone,
+        )
     })
-}
-
-/// Field 22 of a `/proc/<pid>/stat` text (the command name in parentheses
-/// may hold spaces and parentheses: fields are counted after the last `)`).
-fn parse_start(text: &str) -> Option<u64> {
-    let after = &text[text.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -208,10 +202,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_start_time_is_field_22_even_with_odd_command_names() {
-        let text = "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_start(text), Some(987654));
+    fn a_holder_must_be_alive() {
         assert!(process_start(std::process::id()).unwrap() > 0);
+        let err = process_start(u32::MAX).unwrap_err();
+        assert!(err.to_string().contains("/proc/4294967295/stat"), "{err}");
     }
 
     #[test]
