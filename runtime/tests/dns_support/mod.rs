@@ -1,6 +1,6 @@
 //! Fixture of the container-DNS tests: a network namespace pinned in a temp
 //! dir (unmounted on drop), network records written under a temp kiln root
-//! in the shapes of `network::record`, a poll loop driving a
+//! through `NetworkStore`, a poll loop driving a
 //! [`Responder`], clients inside the namespace (in-process and `dig`), and
 //! a fake upstream server on 127.0.0.1 (nothing leaves the machine).
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kiln_runtime::network::dns::Responder;
-use kiln_runtime::network::record::{EndpointRecord, NetworkRecord};
+use kiln_runtime::network::record::{EndpointRecord, NetworkRecord, NetworkStore};
 
 /// How long any one test may wait for anything before failing.
 pub const HANG_LIMIT: Duration = Duration::from_secs(30);
@@ -35,7 +35,6 @@ impl Fixture {
     pub fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
-        std::fs::create_dir_all(root.join("networks")).unwrap();
         let netns_path = dir.path().join("netns");
         kiln_runtime::netns::ensure(&netns_path).unwrap();
         let netns = File::open(&netns_path).unwrap();
@@ -64,9 +63,7 @@ impl Fixture {
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
         };
-        let path = self.root.join("networks").join(format!("{id}.json"));
-        std::fs::write(path, serde_json::to_vec(&record).unwrap()).unwrap();
-        self.bump();
+        self.store().put_network(&record).unwrap();
     }
 
     /// Writes an endpoint record.
@@ -100,25 +97,12 @@ impl Fixture {
             holder_pid: std::process::id(),
             holder_start: 0,
         };
-        let dir = self
-            .root
-            .join("networks")
-            .join(network_id)
-            .join("endpoints");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{container_id}.json"));
-        std::fs::write(path, serde_json::to_vec(&record).unwrap()).unwrap();
-        self.bump();
+        self.store().put_endpoint(&record).unwrap();
     }
 
-    /// Bumps `<root>/networks/generation`, as every record change does.
-    pub fn bump(&self) {
-        let path = self.root.join("networks").join("generation");
-        let now: u64 = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(0);
-        std::fs::write(path, format!("{}\n", now + 1)).unwrap();
+    /// The root's record store.
+    pub fn store(&self) -> NetworkStore {
+        NetworkStore::open(&self.root).unwrap()
     }
 
     /// A responder for `container_id` with these upstream servers.

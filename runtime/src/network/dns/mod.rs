@@ -10,7 +10,8 @@
 //! Modules: [`message`] is the wire codec (pure, hostile-input safe);
 //! [`names`] the table of names one container resolves (pure); [`records`]
 //! reads that table from the network records; [`server`] holds the
-//! [`Responder`] (its TCP side in `tcp.rs`).
+//! [`Responder`] (its forwarding side in `forward.rs`, its TCP side in
+//! `tcp.rs`).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -31,6 +32,14 @@ pub enum DnsError {
         address: SocketAddr,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The network records of the root cannot be opened.
+    #[error("container DNS: network records under {}: {reason}", root.display())]
+    Records {
+        /// The kiln root.
+        root: std::path::PathBuf,
+        /// Why.
+        reason: String,
     },
     /// Anything else of the socket work.
     #[error("container DNS: {context}: {source}")]

@@ -1,17 +1,16 @@
-//! Reading the network records the responder answers from, read-only and
-//! without the root-wide lock (every record file is replaced atomically by
-//! its writer, so a reader sees the old or the new one).
+//! Reading the network records the responder answers from, through
+//! [`NetworkStore`], read-only and without the root-wide lock (every record
+//! file is replaced atomically by its writer, so a reader sees the old or
+//! the new one).
 //!
-//! The layout is [`crate::network::record`]'s: `<root>/networks/<id>.json`,
-//! `<root>/networks/<id>/endpoints/<container id>.json`, and the change
-//! counter `<root>/networks/generation` (decimal). A record that does not
-//! read or parse is skipped: answering never fails because of one bad file.
+//! The change counter is read before the records: a change made while they
+//! are read bumps it again, so the next question reloads.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
 
 use super::names::NameTable;
-use crate::network::record::{EndpointRecord, NetworkRecord};
+use crate::network::record::NetworkStore;
+use crate::network::NetworkError;
 
 /// What the responder of one container knows from the records.
 #[derive(Debug, Clone, Default)]
@@ -22,84 +21,78 @@ pub struct View {
     pub upstream: Vec<SocketAddr>,
 }
 
-/// The change counter of the records under `root` (0 when none yet).
-pub fn generation(root: &Path) -> u64 {
-    std::fs::read_to_string(root.join("networks").join("generation"))
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// The [`View`] of container `container_id` from the records under `root`.
-pub fn load(root: &Path, container_id: &str) -> View {
-    let dir = root.join("networks");
-    if !is_plain_id(container_id) {
-        return View::default();
-    }
-    let networks: Vec<NetworkRecord> = json_files(&dir)
-        .into_iter()
-        .filter_map(|path| read_json(&path))
-        .collect();
-    let mut endpoints = Vec::new();
+/// The [`View`] of container `container_id` from the records of `store`:
+/// the names of its DNS-enabled networks (those it has an endpoint on) and
+/// its endpoints' `--dns` servers. An unreadable record fails the whole
+/// load (the caller keeps its previous view and tries again).
+pub fn load(store: &NetworkStore, container_id: &str) -> Result<View, NetworkError> {
+    let own = store.endpoints_of(container_id)?;
     let mut upstream = Vec::new();
-    for network in &networks {
-        if !is_plain_id(&network.id) {
-            continue;
-        }
-        let folder = dir.join(&network.id).join("endpoints");
-        let own: Option<EndpointRecord> = read_json(&folder.join(format!("{container_id}.json")));
-        let Some(own) = own else { continue };
-        for ip in &own.dns_servers {
-            let server = SocketAddr::new(*ip, 53);
-            if !upstream.contains(&server) {
-                upstream.push(server);
-            }
-        }
-        if network.dns {
-            endpoints.extend(
-                json_files(&folder)
-                    .into_iter()
-                    .filter_map(|path| read_json::<EndpointRecord>(&path))
-                    .filter(|e| e.network_id == network.id),
-            );
+    for server in own.iter().flat_map(|e| &e.dns_servers) {
+        let server = SocketAddr::new(*server, 53);
+        if usable_upstream(&server.ip()) && !upstream.contains(&server) {
+            upstream.push(server);
         }
     }
-    View {
+    let networks = store.networks()?;
+    let mut endpoints = Vec::new();
+    for network in networks.iter().filter(|n| n.dns) {
+        if own.iter().any(|e| e.network_id == network.id) {
+            endpoints.extend(store.endpoints(&network.id)?);
+        }
+    }
+    Ok(View {
         table: NameTable::build(container_id, &networks, &endpoints),
         upstream,
-    }
+    })
 }
 
-/// The `*.json` files directly in `dir`, sorted by name.
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// A record file, parsed; None when missing or unreadable.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// IDs name files: only letters, digits, `-` and `_` (never a path).
-fn is_plain_id(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Whether `ip` may be used as a forwarding target: any address (loopback
-/// included: forwarding happens from the host's namespace).
+/// Whether `ip` may be used as a forwarding target: any unicast address
+/// (loopback included: forwarding happens from the host's namespace).
 pub fn usable_upstream(ip: &IpAddr) -> bool {
     !ip.is_unspecified() && !ip.is_multicast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_reads_the_askers_networks_and_dns_servers() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("networks");
+        std::fs::create_dir_all(dir.join("n1/endpoints")).unwrap();
+        let network = serde_json::json!({
+            "id": "n1", "name": "front", "driver": "bridge", "created": "", "bridge": "",
+            "subnets": [], "internal": false, "ipv6": false, "attachable": true,
+            "dns": true, "mtu": 1500, "labels": {}, "options": {}
+        });
+        std::fs::write(dir.join("n1.json"), network.to_string()).unwrap();
+        let endpoint = |id: &str, name: &str, ip: &str, dns: &[&str]| {
+            serde_json::json!({
+                "network_id": "n1", "container_id": id, "container_name": name,
+                "endpoint_id": "", "interface": "eth0", "host_veth": "", "mac": "",
+                "ipv4": [ip, 24], "ipv6": null, "aliases": [], "ports": [],
+                "dns_servers": dns, "holder_pid": 1, "holder_start": 0
+            })
+        };
+        let me = endpoint("me", "me", "10.1.0.2", &["10.0.0.53", "10.0.0.53"]);
+        std::fs::write(dir.join("n1/endpoints/me.json"), me.to_string()).unwrap();
+        let web = endpoint("web", "web", "10.1.0.3", &[]);
+        std::fs::write(dir.join("n1/endpoints/web.json"), web.to_string()).unwrap();
+        std::fs::write(dir.join("generation"), "41\n").unwrap();
+
+        let store = NetworkStore::open(root.path()).unwrap();
+        let view = load(&store, "me").unwrap();
+        assert_eq!(view.upstream, ["10.0.0.53:53".parse().unwrap()]);
+        assert_eq!(
+            view.table.lookup("web.front").unwrap(),
+            ["10.1.0.3".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(store.generation(), 41);
+        assert!(load(&store, "../me").is_err(), "IDs never name paths");
+        assert!(load(&store, "stranger").unwrap().table.is_empty());
+        std::fs::write(dir.join("n1/endpoints/bad.json"), "{not json").unwrap();
+        assert!(load(&store, "me").is_err(), "a corrupt record is reported");
+    }
 }
