@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod census;
+pub mod net;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
