@@ -14,6 +14,11 @@
 //! serialises on `/run/xtables.lock`): two roots creating networks at the
 //! same moment would otherwise both see the same pool free in the routing
 //! table and both take it.
+//!
+//! Unlike Docker, kiln never adopts an existing link as a network's bridge
+//! (`-o com.docker.network.bridge.name=docker0` is refused): every bridge a
+//! record names was made by kiln, so removing it never removes someone
+//! else's interface.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -80,6 +85,7 @@ pub fn create(root: &Path, request: &CreateRequest) -> Result<NetworkRecord, Net
     let routed = host_routes()?;
     let ctx = context(&existing, &routed, &tag)?;
     let network = plan::plan_network(request, &ctx)?;
+    refuse_foreign_bridge(&network)?;
     store.put_network(&network)?;
     if let Err(e) = realize(&tag, &network) {
         let _ = teardown(&tag, &network);
@@ -328,7 +334,23 @@ fn host_routes() -> Result<Vec<super::ipam::Prefix>, NetworkError> {
     Ok(plan::routed(&netlink::routed_prefixes()?))
 }
 
-fn link_exists(name: &str) -> bool {
+/// Refuses a user-chosen bridge name (`-o com.docker.network.bridge.name`)
+/// that names a link which exists already: Docker would adopt it, but kiln
+/// runs beside other tools (Docker's `docker0` among them) and only ever
+/// removes links it made, so it never adopts one.
+fn refuse_foreign_bridge(network: &NetworkRecord) -> Result<(), NetworkError> {
+    if network.options.contains_key(plan::OPT_BRIDGE_NAME) && link_exists(&network.bridge) {
+        return Err(NetworkError::InvalidOption {
+            flag: "-o com.docker.network.bridge.name",
+            value: network.bridge.clone(),
+            reason: "a network interface of this name exists already".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the host has a link named `name` (one `stat` in sysfs).
+pub fn link_exists(name: &str) -> bool {
     super::names::valid_link_name(name) && Path::new("/sys/class/net").join(name).exists()
 }
 
