@@ -41,9 +41,34 @@ pub enum NetworkError {
         /// Why it is wrong.
         reason: String,
     },
+    /// A network name outside Docker's pattern.
+    #[error("invalid network name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidName(String),
+    /// `--driver host` or `null` for a user network: Docker keeps exactly
+    /// one of each (the predefined `host` and `none`).
+    #[error("only one instance of \"{0}\" network is allowed")]
+    OnlyOneInstance(String),
+    /// A driver kiln does not have (Docker's words for a missing plugin).
+    #[error("plugin \"{0}\" not found")]
+    UnknownDriver(String),
+    /// A `--subnet` that overlaps another network of this root (Docker's
+    /// words); `subnet` is the one asked for.
+    #[error("Pool overlaps with other one on this address space")]
+    PoolOverlap {
+        /// The requested subnet.
+        subnet: String,
+        /// The network that holds an overlapping one.
+        network: String,
+    },
+    /// An ID that cannot name a record file (not one path component).
+    #[error("invalid ID {0:?}")]
+    InvalidId(String),
     /// No free subnet is left in the default pools.
     #[error("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")]
     NoFreeSubnet,
+    /// No free ULA `/64` is left in kiln's IPv6 pool.
+    #[error("could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network")]
+    NoFreeIpv6Subnet,
     /// Every address of a network is taken.
     #[error("no available IPv4 addresses on network {0}")]
     NoFreeAddress(String),

@@ -37,7 +37,12 @@
 //!   `kill -9` left (endpoints of dead monitors, their map elements, links and
 //!   rules without records) is removed.
 //!
-//! [`manage`] holds the verbs the CLI and Compose call on networks; [`names`]
+//! [`manage`] holds the verbs the CLI and Compose call on networks (and
+//! [`manage::reset`], which removes all of a root's networking state);
+//! [`plan`] is their pure half (checks and the record a create makes);
+//! [`ports`] binds the published host ports and turns them into the
+//! firewall's map elements;
+//! [`names`]
 //! derives every kernel object's name from the kiln root, so several roots
 //! (the test suite runs many) never collide; [`etc`] writes `/etc/hosts` and
 //! `/etc/resolv.conf` as Docker does.
@@ -51,6 +56,8 @@ pub mod ipam;
 pub mod manage;
 pub mod names;
 pub mod netlink;
+pub mod plan;
+pub mod ports;
 pub mod record;
 pub mod sweep;
 
