@@ -67,6 +67,7 @@ fn container_of(root: &std::path::Path, manifest: &Digest, config: &Digest) -> S
             runtime: "kiln".into(),
             snapshotter: "overlay".into(),
             snapshot_key: String::new(),
+            endpoints_config: Default::default(),
         })
         .unwrap();
     id

@@ -156,12 +156,14 @@ pub enum Error {
     /// A snapshotter name that kiln does not have.
     #[error("unknown snapshotter {0:?}")]
     UnknownSnapshotter(String),
-    /// `--network NAME` of a network kiln cannot attach yet.
-    #[error("network {name} not found: kiln supports --network none and host (bridge networks are not built yet)")]
-    NetworkNotFound {
-        /// The network asked for.
-        name: String,
-    },
+    /// Options Docker refuses together (runconfig's words, e.g.
+    /// `conflicting options: hostname and the network mode`).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// `--network container:X` of a container that is not running (Docker's
+    /// words).
+    #[error("cannot join network of a non running container: {0}")]
+    JoinNotRunning(String),
     /// A run option kiln does not support (yet), named by its flag.
     #[error("{flag} {value:?} is not supported: {reason}")]
     Unsupported {

@@ -151,6 +151,7 @@ mod tests {
                 runtime: "kiln".into(),
                 snapshotter: "overlay".into(),
                 snapshot_key: String::new(),
+                endpoints_config: Default::default(),
             })
             .unwrap();
         let state = State {

@@ -54,6 +54,42 @@ pub fn ensure(path: &Path) -> io::Result<()> {
     .map_err(|_| io::Error::other("network namespace thread panicked"))?
 }
 
+/// Pins the network namespace file `source` (`/proc/<pid>/ns/net` of
+/// another container, for `--network container:X`) on `path` with a bind
+/// mount, so the spec's `Join(path)` joins it.
+pub fn pin(source: &Path, path: &Path) -> io::Result<()> {
+    if is_mountpoint(path) {
+        let target = c_path(path)?;
+        // SAFETY: unmounting a path of our own container directory.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let (source, target) = (c_path(source)?, c_path(path)?);
+    // SAFETY: bind-mounting an nsfs file onto a file we made.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn c_path(path: &Path) -> io::Result<std::ffi::CString> {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
+}
+
 /// Sets `IFF_UP` on `lo` in the calling thread's network namespace.
 fn loopback_up() -> io::Result<()> {
     // SAFETY: a datagram socket and SIOC[GS]IFFLAGS ioctls on an ifreq we own.

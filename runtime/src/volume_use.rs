@@ -250,6 +250,7 @@ mod tests {
                 runtime: "kiln".into(),
                 snapshotter: "overlay".into(),
                 snapshot_key: String::new(),
+                endpoints_config: Default::default(),
             })
             .unwrap();
         (tmp, volumes, id)

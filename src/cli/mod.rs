@@ -3,8 +3,9 @@
 //!
 //! One folder per CLI noun: [`image`] (`images`, `import`, `load`, `save`,
 //! `tag`, `rmi`, `image …`), [`container`] (`run`, `create`, `ps`, `logs`,
-//! `exec`, `cp`, …), [`volume`], [`build`] (`build`, `builder prune`),
-//! [`system`] (`system df`); `debug` holds the parsers' debug dumps.
+//! `exec`, `cp`, …), [`volume`], [`network`] (`network …`, `port`),
+//! [`build`] (`build`, `builder prune`), [`system`] (`system df`); `debug`
+//! holds the parsers' debug dumps.
 //! [`format`] (Go templates, tables) and [`display`] (sizes, ages) are shared.
 //!
 //! Every subcommand lives in its own module and returns `anyhow::Result`; errors
@@ -23,6 +24,7 @@ mod debug_compose;
 mod display;
 mod format;
 mod image;
+mod network;
 mod system;
 mod volume;
 
@@ -118,6 +120,11 @@ pub enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// List port mappings or a specific mapping for the container.
+    Port(network::PortArgs),
     /// Runs one build step's process from a job file (started by kiln itself).
     #[command(name = "oneshot-run", hide = true)]
     OneshotRun {
@@ -157,6 +164,8 @@ const CONTAINER_COMMANDS: &[&str] = &[
     "stats",
     "cp",
     "volume",
+    "network",
+    "port",
 ];
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
@@ -252,6 +261,8 @@ pub fn run() -> ExitCode {
         }
         Command::Container(cmd) => container::run_container_command(&cli.root, cmd),
         Command::Volume(cmd) => volume::run(&cli.root, cmd),
+        Command::Network(cmd) => network::run(&cli.root, cmd),
+        Command::Port(args) => network::port::port(&cli.root, args),
         Command::ContainerMonitor { id } => container::monitor(&cli.root, &id),
         Command::OneshotRun {
             job,

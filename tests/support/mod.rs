@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod census;
+pub mod net;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,8 +84,26 @@ impl Scratch {
 }
 
 impl Drop for Scratch {
+    /// Removes the networking state of every kiln root in the folder (the
+    /// folder itself or a child of it: nft table, links, shim rules,
+    /// records), then the folder.
     fn drop(&mut self) {
+        reset_networks(&self.0);
+        if let Ok(children) = std::fs::read_dir(&self.0) {
+            for child in children.flatten() {
+                reset_networks(&child.path());
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `manage::reset` of `root` when it is a kiln root that used networks.
+fn reset_networks(root: &Path) {
+    if root.join("networks").is_dir() {
+        if let Err(e) = kiln_runtime::network::manage::reset(root) {
+            eprintln!("reset networks of {}: {e}", root.display());
+        }
     }
 }
 

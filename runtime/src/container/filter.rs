@@ -140,6 +140,7 @@ mod tests {
             runtime: "kiln".into(),
             snapshotter: "overlay".into(),
             snapshot_key: String::new(),
+            endpoints_config: Default::default(),
         };
         record.config.image = "busybox:1.36".into();
         record.config.labels.insert("tier".into(), "web".into());

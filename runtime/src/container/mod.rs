@@ -17,7 +17,8 @@ mod store;
 pub use error::{ContainerError, Result};
 pub use names::{new_id, random_name, short_id, valid_name};
 pub use record::{
-    ContainerConfig, ContainerRecord, HealthConfig, HostConfig, MountPoint, RestartPolicy,
+    ContainerConfig, ContainerRecord, EndpointConfig, HealthConfig, HostConfig, MountPoint,
+    PortBinding, RestartPolicy,
 };
 pub use state::{Event, Health, HealthLog, Refusal, State, Status};
 pub use store::{Container, ContainerStore};

@@ -3,6 +3,7 @@
 //! JSON (`Config`, `HostConfig`, `Mounts`) so the CLI can show them as they are.
 
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kiln_parser::values;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,40 @@ pub struct ContainerRecord {
     pub snapshotter: String,
     /// Key of the active snapshot that is the writable root filesystem.
     pub snapshot_key: String,
+    /// The endpoint settings asked for, by network name (Docker's
+    /// `NetworkingConfig.EndpointsConfig`): every start attaches the same way.
+    #[serde(default)]
+    pub endpoints_config: BTreeMap<String, EndpointConfig>,
+}
+
+/// What a container asked of one network (`--network-alias`, `--ip`,
+/// `--ip6`, `--mac-address`), as Docker's `EndpointSettings`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointConfig {
+    /// `--network-alias`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    #[serde(default, rename = "IPv4Address")]
+    pub ipv4_address: Option<Ipv4Addr>,
+    /// `--ip6`.
+    #[serde(default, rename = "IPv6Address")]
+    pub ipv6_address: Option<Ipv6Addr>,
+    /// `--mac-address` (empty: derived from the address).
+    #[serde(default)]
+    pub mac_address: String,
+}
+
+/// One host side of a published port, as Docker's `PortBindings` holds it:
+/// what was asked (an empty port is a random one at each start).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortBinding {
+    /// The host address (empty: every address).
+    pub host_ip: String,
+    /// The host port or range (empty: a random free port).
+    pub host_port: String,
 }
 
 /// Docker's `Config` of a container.
@@ -72,6 +107,16 @@ pub struct ContainerConfig {
     pub healthcheck: Option<HealthConfig>,
     /// Mount points declared by the image's VOLUME.
     pub volumes: BTreeMap<String, serde_json::Value>,
+    /// `--domainname`.
+    #[serde(default)]
+    pub domainname: String,
+    /// The image's `ExposedPorts`, `--expose` and the published ports
+    /// (`"80/tcp": {}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    /// `--mac-address` (Docker 20.10 keeps it here).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mac_address: String,
 }
 
 /// A healthcheck as Docker stores it: durations in nanoseconds.
@@ -100,8 +145,27 @@ pub struct HealthConfig {
 pub struct HostConfig {
     /// The bind and volume mounts asked for, in `-v` form (`SRC:DST[:MODE]`).
     pub binds: Vec<String>,
-    /// `none` or `host` (bridge networks will add names).
+    /// `default` (no `--network`: the predefined `bridge` network), `none`,
+    /// `host`, `container:<full ID>`, or a network's name.
     pub network_mode: String,
+    /// `-p`: `"80/tcp" -> [{HostIp, HostPort}]`, as asked.
+    #[serde(default)]
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    /// `-P`.
+    #[serde(default)]
+    pub publish_all_ports: bool,
+    /// `--dns`.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--add-host`, as `NAME:IP` or `NAME:host-gateway`.
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
     /// `--restart`.
     pub restart_policy: RestartPolicy,
     /// `--rm`.

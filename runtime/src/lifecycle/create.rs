@@ -36,6 +36,7 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord> {
     // in this thread's private namespace (see the function's docs).
     rootfs::enter_private_mount_namespace().map_err(|e| Error::io("private mount namespace", e))?;
     let snapshotter = rootfs::open_snapshotter(root, None)?;
+    let network = super::network::resolve(root, options)?;
     let context = PlanContext {
         dir: store.dir(&id),
         id,
@@ -44,6 +45,7 @@ pub fn create(root: &Path, options: &CreateOptions) -> Result<ContainerRecord> {
             kiln_image::time::format_rfc3339_nanos(secs, nanos)
         },
         snapshotter: snapshotter.name().to_string(),
+        network,
     };
     let plan = plan(options, &context)?;
     let mut record = claim_name(&store, plan.record.clone(), options.name.as_deref())?;
@@ -105,7 +107,10 @@ fn act(
             read_only: true,
         });
     }
-    let spec = spec::build_spec(&spec_options)?;
+    let mut spec = spec::build_spec(&spec_options)?;
+    if !record.config.domainname.is_empty() {
+        spec.set_domainname(Some(record.config.domainname.clone()));
+    }
     ensure_workdir(&options.rootfs, &record.config.working_dir, &spec)?;
     let bundle = dir.join("bundle");
     std::fs::create_dir_all(&bundle)

@@ -6,6 +6,7 @@
 mod control;
 mod create;
 mod exec;
+pub mod network;
 mod options;
 pub mod plan;
 
@@ -16,6 +17,6 @@ pub use control::{
 pub use create::{create, remove_anonymous_volumes};
 pub use exec::{exec, exec_process, ExecError, ExecOptions};
 pub use options::{
-    CreateOptions, HealthOverrides, LogConfig, Resources, SecurityOptions, StopSignal,
+    CreateOptions, ExposedPort, HealthOverrides, LogConfig, Resources, SecurityOptions, StopSignal,
 };
 pub use plan::{plan, CreatePlan, PlanContext};

@@ -3,12 +3,13 @@
 //! fills it from a service. Nothing here is a flag string to re-parse.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use kiln_image::Digest;
 use kiln_parser::values::{
-    DeviceMapping, HostAddress, MountRequest, NetworkAttachment, PortMapping, RestartPolicy,
-    SeccompProfile, Signal, Ulimit,
+    DeviceMapping, HostAddress, MountRequest, NetworkAttachment, PortMapping, Protocol,
+    RestartPolicy, SeccompProfile, Signal, Ulimit,
 };
 
 /// Everything a new container is made from.
@@ -57,8 +58,25 @@ pub struct CreateOptions {
     pub mounts: Vec<MountRequest>,
     /// `--network`.
     pub network: NetworkAttachment,
-    /// `-p` (not published yet: refused when given, see the plan).
+    /// `-p`: published on the container's first bridge network (discarded
+    /// with a warning for `--network host`, as Docker).
     pub ports: Vec<PortMapping>,
+    /// `-P`: every exposed port (the image's `ExposedPorts` and `--expose`)
+    /// is published on a random host port.
+    pub publish_all: bool,
+    /// `--expose`: ports added to the image's `ExposedPorts`.
+    pub expose: Vec<ExposedPort>,
+    /// `--dns`: the container's nameservers (written to `resolv.conf`, or
+    /// where the embedded DNS forwards on user-defined networks).
+    pub dns: Vec<IpAddr>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    pub dns_options: Vec<String>,
+    /// `--domainname`.
+    pub domainname: Option<String>,
+    /// `--mac-address` (`None`: derived from the IPv4 address, as Docker).
+    pub mac_address: Option<[u8; 6]>,
     /// `--runtime` (`kiln`, `crun`, `runc`, a path).
     pub runtime: String,
     /// `--stop-signal`.
@@ -75,10 +93,43 @@ pub struct CreateOptions {
     pub sysctls: BTreeMap<String, String>,
     /// `--device`s (character or block device nodes of the host).
     pub devices: Vec<DeviceMapping>,
-    /// `--add-host` entries (`host-gateway` refused until bridge networks).
+    /// `--add-host` entries (`host-gateway`: the gateway of the container's
+    /// network, see [`super::plan`]).
     pub extra_hosts: Vec<(String, HostAddress)>,
     /// `--log-driver`/`--log-opt`.
     pub log: LogConfig,
+}
+
+/// One exposed container port (`--expose 80`, `--expose 53/udp`, or an
+/// image's `ExposedPorts` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExposedPort {
+    /// The port.
+    pub port: u16,
+    /// Its protocol.
+    pub protocol: Protocol,
+}
+
+impl ExposedPort {
+    /// Parses Docker's `PORT[/PROTO]` (the key of `ExposedPorts`).
+    pub fn parse(text: &str) -> Option<ExposedPort> {
+        let (port, proto) = text.split_once('/').unwrap_or((text, "tcp"));
+        let protocol = match proto.to_ascii_lowercase().as_str() {
+            "tcp" | "" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            "sctp" => Protocol::Sctp,
+            _ => return None,
+        };
+        let port = port.parse().ok().filter(|&p| p > 0)?;
+        Some(ExposedPort { port, protocol })
+    }
+}
+
+impl std::fmt::Display for ExposedPort {
+    /// Docker's `PORT/PROTO`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.port, self.protocol.as_str())
+    }
 }
 
 /// `--stop-signal`: the signal, checked, and its spelling (Docker records

@@ -12,17 +12,19 @@
 //!
 //! Docker is the reference: mounts at the same destination are refused
 //! (`Duplicate mount point: /x`); an image VOLUME at a destination a user
-//! mount already covers gets no anonymous volume; `--network default` is
-//! kiln's default (`none` until bridge networks exist).
+//! mount already covers gets no anonymous volume; the network decisions
+//! (`default` is the predefined `bridge` network, Docker's conflicts) are
+//! [`super::network`]'s.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use kiln_image::Digest;
 use kiln_parser::values::{
-    DeviceMapping, HostAddress, MountKind, MountRequest, NetworkAttachment, SeccompProfile,
+    DeviceMapping, MountKind, MountRequest, NetworkAttachment, SeccompProfile,
 };
 
+use super::network::{self, ResolvedNetwork};
 use super::options::{CreateOptions, HealthOverrides};
 use crate::container::{ContainerConfig, ContainerRecord, HealthConfig, HostConfig};
 use crate::error::{Error, Result};
@@ -40,6 +42,8 @@ pub struct PlanContext {
     pub snapshotter: String,
     /// Its directory in the store.
     pub dir: PathBuf,
+    /// What [`network::resolve`] looked up about its network.
+    pub network: ResolvedNetwork,
 }
 
 /// A container decided but not made.
@@ -74,13 +78,17 @@ pub fn plan(options: &CreateOptions, context: &PlanContext) -> Result<CreatePlan
     let argv = spec::resolve_args(&image, options.entrypoint.as_deref(), &options.args)?;
     spec::check_env("-e", &options.env, true)?;
     spec::check_env("image config Env", &image.env, false)?;
-    let (network, network_mode) = network(&options.network)?;
+    let net = network::plan_network(options, &context.network)?;
     let mounts = plan_mounts(&options.mounts, &image)?;
-    let hostname = options
+    let hostname = net
         .hostname
         .clone()
+        .or_else(|| options.hostname.clone())
         .unwrap_or_else(|| context.id[..12].to_string());
-    let config = container_config(options, &image, &hostname);
+    let mut config = container_config(options, &image, &hostname);
+    config.exposed_ports = network::exposed_ports(options, &image.exposed_ports);
+    let mut host_config = host_config(options, net.network_mode.clone());
+    network::fill_host_config(options, &mut host_config);
     let record = ContainerRecord {
         id: context.id.clone(),
         name: String::new(),
@@ -89,56 +97,29 @@ pub fn plan(options: &CreateOptions, context: &PlanContext) -> Result<CreatePlan
         manifest: options.manifest.to_string(),
         path: argv[0].clone(),
         args: argv[1..].to_vec(),
-        host_config: host_config(options, network_mode),
+        host_config,
         config,
         mounts: Vec::new(),
         runtime: runtime_name(&options.runtime),
         snapshotter: context.snapshotter.clone(),
         snapshot_key: format!("container-{}", context.id),
+        endpoints_config: net.endpoints.clone(),
     };
-    let spec = spec_options(options, &record, argv, &network, context);
+    let spec = spec_options(options, &record, argv, &net.mode, context);
     Ok(CreatePlan {
         record,
-        network,
+        network: net.mode,
         mounts,
         spec,
         init: options.init,
         devices: options.devices.clone(),
-        extra_hosts: options
-            .extra_hosts
-            .iter()
-            .filter_map(|(name, address)| match address {
-                HostAddress::Ip(ip) => Some(format!("{ip}\t{name}")),
-                HostAddress::HostGateway => None,
-            })
-            .collect(),
+        extra_hosts: net.extra_host_lines,
         manifest: options.manifest,
     })
 }
 
 /// Options kiln holds typed but cannot apply yet (and Docker's conflicts).
 fn refuse_unsupported(options: &CreateOptions) -> Result<()> {
-    let refuse = |flag: &'static str, value: String| {
-        Err(Error::Unsupported {
-            flag,
-            value,
-            reason: "kiln does not apply it yet".into(),
-        })
-    };
-    if let Some(port) = options.ports.first() {
-        return Err(Error::Unsupported {
-            flag: "-p",
-            value: port.to_string(),
-            reason: "publishing ports needs a bridge network, which kiln does not have yet".into(),
-        });
-    }
-    if let Some((name, _)) = options
-        .extra_hosts
-        .iter()
-        .find(|(_, a)| *a == HostAddress::HostGateway)
-    {
-        return refuse("--add-host", format!("{name}:host-gateway"));
-    }
     let host_network = options.network == NetworkAttachment::Host;
     if let Some(name) = options
         .sysctls
@@ -152,24 +133,13 @@ fn refuse_unsupported(options: &CreateOptions) -> Result<()> {
         });
     }
     if options.log.driver != "json-file" {
-        return refuse("--log-driver", options.log.driver.clone());
+        return Err(Error::Unsupported {
+            flag: "--log-driver",
+            value: options.log.driver.clone(),
+            reason: "kiln does not apply it yet".into(),
+        });
     }
     Ok(())
-}
-
-/// The spec's network and the record's `NetworkMode`.
-fn network(attachment: &NetworkAttachment) -> Result<(NetworkMode, String)> {
-    match attachment {
-        NetworkAttachment::None => Ok((NetworkMode::None, "none".into())),
-        NetworkAttachment::Named { name, .. } if name == "default" => {
-            Ok((NetworkMode::None, "none".into()))
-        }
-        NetworkAttachment::Host => Ok((NetworkMode::Host, "host".into())),
-        NetworkAttachment::Container(id) => Err(Error::NetworkNotFound {
-            name: format!("container:{id}"),
-        }),
-        NetworkAttachment::Named { name, .. } => Err(Error::NetworkNotFound { name: name.clone() }),
-    }
 }
 
 /// The user's mounts checked for duplicates, then the image's VOLUMEs that
@@ -242,6 +212,9 @@ fn container_config(o: &CreateOptions, image: &ImageDefaults, hostname: &str) ->
             .iter()
             .map(|v| (v.clone(), serde_json::json!({})))
             .collect(),
+        domainname: o.domainname.clone().unwrap_or_default(),
+        exposed_ports: BTreeMap::new(),
+        mac_address: o.mac_address.map(network::format_mac).unwrap_or_default(),
     }
 }
 
@@ -286,6 +259,7 @@ fn host_config(o: &CreateOptions, network_mode: String) -> HostConfig {
         pids_limit: o.resources.pids_limit,
         init: o.init.then_some(true),
         runtime: runtime_name(&o.runtime),
+        ..HostConfig::default()
     }
 }
 

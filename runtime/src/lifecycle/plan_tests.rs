@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use kiln_image::Digest;
 use kiln_parser::values::{
-    parse_mount, parse_network, parse_restart_policy, parse_tmpfs, parse_ulimit, parse_volume,
-    MountKind, RestartPolicy,
+    parse_extra_host, parse_mount, parse_network, parse_port_spec, parse_restart_policy,
+    parse_tmpfs, parse_ulimit, parse_volume, MountKind, RestartPolicy,
 };
 
 use super::*;
-use crate::lifecycle::{HealthOverrides, LogConfig, Resources, SecurityOptions};
+use crate::lifecycle::network::ResolvedNetwork;
+use crate::lifecycle::{ExposedPort, HealthOverrides, LogConfig, Resources, SecurityOptions};
 
 const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -19,6 +20,7 @@ fn context() -> PlanContext {
         created: "2026-01-01T00:00:00Z".into(),
         snapshotter: "overlay".into(),
         dir: PathBuf::from("/kiln/containers").join(ID),
+        network: ResolvedNetwork::default(),
     }
 }
 
@@ -47,6 +49,13 @@ fn options(config: serde_json::Value) -> CreateOptions {
         mounts: vec![],
         network: NetworkAttachment::None,
         ports: vec![],
+        publish_all: false,
+        expose: vec![],
+        dns: vec![],
+        dns_search: vec![],
+        dns_options: vec![],
+        domainname: None,
+        mac_address: None,
         runtime: "kiln".into(),
         stop_signal: None,
         stop_timeout: None,
@@ -147,7 +156,7 @@ fn environment_merges_image_then_flags() {
 }
 
 #[test]
-fn networks_none_host_and_refused() {
+fn networks_none_host_default_and_named() {
     let mut o = base();
     let p = plan(&o, &context()).unwrap();
     assert_eq!(p.network, NetworkMode::None);
@@ -156,8 +165,16 @@ fn networks_none_host_and_refused() {
         NetworkMode::Join(context().dir.join("netns"))
     );
     assert_eq!(p.record.host_config.network_mode, "none");
+    // `default` (no --network) is the predefined bridge network, recorded
+    // as Docker 20.10 records it; its namespace is kiln's own.
     o.network = parse_network("default").unwrap();
-    assert_eq!(plan(&o, &context()).unwrap().network, NetworkMode::None);
+    let p = plan(&o, &context()).unwrap();
+    assert_eq!(p.record.host_config.network_mode, "default");
+    assert_eq!(
+        p.spec.network,
+        NetworkMode::Join(context().dir.join("netns"))
+    );
+    assert!(p.record.endpoints_config.contains_key("bridge"));
     o.network = parse_network("host").unwrap();
     let p = plan(&o, &context()).unwrap();
     assert_eq!(
@@ -165,14 +182,15 @@ fn networks_none_host_and_refused() {
         (NetworkMode::Host, NetworkMode::Host)
     );
     assert_eq!(p.record.host_config.network_mode, "host");
-    for (value, name) in [("container:db", "container:db"), ("front", "front")] {
-        o.network = parse_network(value).unwrap();
-        let err = plan(&o, &context()).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("network {name} not found")),
-            "{err}"
-        );
-    }
+    // The act step has checked that a named network exists.
+    o.network = parse_network("front").unwrap();
+    let p = plan(&o, &context()).unwrap();
+    assert_eq!(p.record.host_config.network_mode, "front");
+    assert!(p.record.endpoints_config.contains_key("front"));
+    // `container:X` without the act step's lookup is X not found.
+    o.network = parse_network("container:db").unwrap();
+    let err = plan(&o, &context()).unwrap_err().to_string();
+    assert_eq!(err, "network container:db not found");
 }
 
 #[test]
@@ -301,12 +319,231 @@ fn options_not_applied_yet_are_refused() {
         plan(&o, &context()).unwrap_err().to_string(),
         "--log-driver \"syslog\" is not supported: kiln does not apply it yet"
     );
+    // `--add-host NAME:host-gateway` and `-p` are applied since bridge
+    // networks exist (see the network tests below).
     let mut o = base();
     o.extra_hosts = vec![kiln_parser::values::parse_extra_host("gw:host-gateway").unwrap()];
-    assert!(plan(&o, &context()).is_err());
-    let mut o = base();
     o.ports = kiln_parser::values::parse_port_spec("127.0.0.1:8080:80").unwrap();
-    assert!(plan(&o, &context()).unwrap_err().to_string().starts_with(
-        "-p \"127.0.0.1:8080:80/tcp\" is not supported: publishing ports needs a bridge network"
-    ));
+    assert!(plan(&o, &context()).is_ok());
+}
+
+fn named(name: &str) -> NetworkAttachment {
+    parse_network(name).unwrap()
+}
+
+fn conflict(o: &CreateOptions) -> String {
+    let err = plan(o, &context()).unwrap_err();
+    assert_eq!(err.exit_code(), 125);
+    err.to_string()
+}
+
+/// A change to options, for table-driven cases.
+type Setter = fn(&mut CreateOptions);
+
+#[test]
+fn container_network_takes_its_hostname_and_refuses_what_docker_refuses() {
+    let mut o = base();
+    o.network = named("container:db");
+    let mut ctx = context();
+    ctx.network.container = Some(("f".repeat(64), "dbhost".into()));
+    let p = plan(&o, &ctx).unwrap();
+    assert_eq!(
+        p.record.host_config.network_mode,
+        format!("container:{}", "f".repeat(64))
+    );
+    assert_eq!(p.record.config.hostname, "dbhost");
+    assert_eq!(p.spec.network, NetworkMode::Join(ctx.dir.join("netns")));
+    let cases: [(Setter, &str); 6] = [
+        (
+            |o| o.hostname = Some("h".into()),
+            "conflicting options: hostname and the network mode",
+        ),
+        (
+            |o| o.dns = vec!["1.1.1.1".parse().unwrap()],
+            "conflicting options: dns and the network mode",
+        ),
+        (
+            |o| o.extra_hosts = vec![parse_extra_host("a:1.2.3.4").unwrap()],
+            "conflicting options: custom host-to-IP mapping and the network mode",
+        ),
+        (
+            |o| o.mac_address = Some([2, 0, 0, 0, 0, 1]),
+            "conflicting options: mac-address and the network mode",
+        ),
+        (
+            |o| o.ports = parse_port_spec("80").unwrap(),
+            "conflicting options: port publishing and the container type network mode",
+        ),
+        (
+            |o| o.publish_all = true,
+            "conflicting options: port publishing and the container type network mode",
+        ),
+    ];
+    for (set, want) in cases {
+        let mut o = o.clone();
+        set(&mut o);
+        let err = plan(&o, &ctx).unwrap_err();
+        assert_eq!(err.to_string(), want);
+    }
+}
+
+#[test]
+fn default_bridge_refuses_static_addresses_and_aliases() {
+    let mut o = base();
+    o.network = NetworkAttachment::Named {
+        name: "default".into(),
+        aliases: vec![],
+        ipv4: Some("10.200.0.5".parse().unwrap()),
+        ipv6: None,
+    };
+    assert_eq!(
+        conflict(&o),
+        "user specified IP address is supported on user defined networks only"
+    );
+    o.network = NetworkAttachment::Named {
+        name: "bridge".into(),
+        aliases: vec!["web".into()],
+        ipv4: None,
+        ipv6: None,
+    };
+    assert_eq!(
+        conflict(&o),
+        "network-scoped alias is supported only for containers in user defined networks"
+    );
+    o.network = named("host");
+    o.mac_address = Some([2, 0, 0, 0, 0, 1]);
+    assert_eq!(
+        conflict(&o),
+        "conflicting options: mac-address and the network mode"
+    );
+}
+
+#[test]
+fn ports_dns_and_hosts_are_recorded_as_docker() {
+    let mut o = options(
+        serde_json::json!({ "Cmd": ["sh"], "ExposedPorts": { "53/udp": {}, "80/tcp": {} } }),
+    );
+    o.network = NetworkAttachment::Named {
+        name: "front".into(),
+        aliases: vec!["web".into()],
+        ipv4: Some("10.200.3.7".parse().unwrap()),
+        ipv6: None,
+    };
+    o.ports = parse_port_spec("127.0.0.1:8080:80").unwrap();
+    o.ports
+        .extend(parse_port_spec("9000-9001:90-91/udp").unwrap());
+    o.expose = vec![ExposedPort::parse("7000").unwrap()];
+    o.publish_all = true;
+    o.dns = vec!["10.0.0.53".parse().unwrap()];
+    o.dns_search = vec!["example.test".into()];
+    o.dns_options = vec!["ndots:2".into()];
+    o.domainname = Some("corp.test".into());
+    o.mac_address = Some([0x92, 0xd0, 0xc6, 0x0a, 0x29, 0x33]);
+    o.extra_hosts = vec![
+        parse_extra_host("gw:host-gateway").unwrap(),
+        parse_extra_host("db:10.1.2.3").unwrap(),
+    ];
+    let p = plan(&o, &context()).unwrap();
+    let hc = &p.record.host_config;
+    let json = serde_json::to_value(hc).unwrap();
+    assert_eq!(
+        json["PortBindings"],
+        serde_json::json!({
+            "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+            "90/udp": [{"HostIp": "", "HostPort": "9000"}],
+            "91/udp": [{"HostIp": "", "HostPort": "9001"}],
+        })
+    );
+    assert!(hc.publish_all_ports);
+    assert_eq!(
+        (
+            hc.dns.clone(),
+            hc.dns_search.clone(),
+            hc.dns_options.clone()
+        ),
+        (
+            vec!["10.0.0.53".to_string()],
+            vec!["example.test".to_string()],
+            vec!["ndots:2".to_string()]
+        )
+    );
+    assert_eq!(hc.extra_hosts, ["gw:host-gateway", "db:10.1.2.3"]);
+    // Bridge networks get their hosts lines from the monitor (gateway known there).
+    assert!(p.extra_hosts.is_empty());
+    let exposed: Vec<&str> = p
+        .record
+        .config
+        .exposed_ports
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        exposed,
+        ["53/udp", "7000/tcp", "80/tcp", "90/udp", "91/udp"]
+    );
+    assert_eq!(p.record.config.domainname, "corp.test");
+    assert_eq!(p.record.config.mac_address, "92:d0:c6:0a:29:33");
+    let endpoint = &p.record.endpoints_config["front"];
+    assert_eq!(endpoint.aliases, ["web"]);
+    assert_eq!(endpoint.ipv4_address, Some("10.200.3.7".parse().unwrap()));
+    assert_eq!(endpoint.mac_address, "92:d0:c6:0a:29:33");
+    // Each start publishes the bindings, then -P's other exposed ports on
+    // random host ports, sorted by port.
+    let publish = network::ports_to_publish(hc, &p.record.config.exposed_ports);
+    let shown: Vec<String> = publish.iter().map(|m| m.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "127.0.0.1:8080:80/tcp",
+            "9000:90/udp",
+            "9001:91/udp",
+            "53/udp",
+            "7000/tcp"
+        ]
+    );
+}
+
+#[test]
+fn host_gateway_on_host_and_none_networks_is_the_hosts_address() {
+    let mut o = base();
+    o.network = named("host");
+    o.extra_hosts = vec![
+        parse_extra_host("gw:host-gateway").unwrap(),
+        parse_extra_host("db=10.1.2.3").unwrap(),
+    ];
+    let mut ctx = context();
+    ctx.network.host_address = Some("192.0.2.10".parse().unwrap());
+    let p = plan(&o, &ctx).unwrap();
+    assert_eq!(p.extra_hosts, ["192.0.2.10\tgw", "10.1.2.3\tdb"]);
+    assert_eq!(
+        p.record.host_config.extra_hosts,
+        ["gw:host-gateway", "db:10.1.2.3"]
+    );
+    assert_eq!(
+        network::warnings(&o),
+        Vec::<String>::new(),
+        "no ports, no warning"
+    );
+    o.ports = parse_port_spec("80").unwrap();
+    assert_eq!(
+        network::warnings(&o),
+        ["Published ports are discarded when using host network mode"]
+    );
+}
+
+#[test]
+fn records_without_network_fields_still_read() {
+    let old = serde_json::json!({
+        "Binds": [], "NetworkMode": "none", "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": false, "CapAdd": [], "CapDrop": [], "Privileged": false,
+        "ReadonlyRootfs": false, "SecurityOpt": [], "Tmpfs": {}, "Memory": 0, "NanoCpus": 0,
+        "PidsLimit": null, "Init": null, "Runtime": "kiln"
+    });
+    let hc: HostConfig = serde_json::from_value(old).unwrap();
+    assert!(hc.port_bindings.is_empty() && hc.extra_hosts.is_empty() && !hc.publish_all_ports);
+    assert_eq!(
+        network::parse_mac("92:D0:c6:0a:29:33"),
+        Some([0x92, 0xd0, 0xc6, 0x0a, 0x29, 0x33])
+    );
+    assert_eq!(network::parse_mac("92:d0:c6:0a:29"), None);
 }

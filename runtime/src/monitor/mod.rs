@@ -15,7 +15,9 @@
 //!    pseudo-terminal) for its output, and writes every line to the JSON log
 //!    ([`logs`]), and — in the foreground — to the terminal;
 //! 4. records state changes (running, exit code and time) in the store;
-//! 5. runs the healthcheck on its schedule ([`health`]);
+//! 5. runs the healthcheck on its schedule ([`health`]); on bridge networks
+//!    it attaches the container before its first start, serves its DNS from
+//!    the same poll loop, and detaches at its end ([`network`]);
 //! 6. when the process exits, cleans up the runtime's state and cgroup and
 //!    applies the restart policy (Docker's back-off: 100 ms doubling to 1 min,
 //!    reset after 10 s of running); with `--rm`, removes the container.
@@ -25,6 +27,7 @@
 
 mod health;
 pub mod logs;
+mod network;
 mod session;
 mod sys;
 

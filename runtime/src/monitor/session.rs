@@ -61,6 +61,8 @@ pub(super) struct Session {
     signals: OwnedFd,
     log: LogWriter,
     dir: PathBuf,
+    /// The bridge network attachment and DNS (none for `none`/`host`).
+    net: Option<super::network::Networking>,
 }
 
 impl Session {
@@ -94,10 +96,7 @@ impl Session {
             crate::init_layer::Mode::Permanent,
         );
         drop(fixed?);
-        if container.record.host_config.network_mode == "none" {
-            crate::netns::ensure(&dir.join("netns"))
-                .map_err(|e| Error::io("network namespace", e))?;
-        }
+        let net = super::network::prepare(root, &container.record, &dir)?;
         let log = LogWriter::open(&log_path(&store, id)).map_err(|e| Error::io("open log", e))?;
         let signals = sys::signalfd().map_err(|e| Error::io("signalfd", e))?;
         Ok(Session {
@@ -110,6 +109,7 @@ impl Session {
             signals,
             log,
             dir,
+            net,
         })
     }
 
@@ -223,6 +223,9 @@ impl Session {
     /// Unmounts the root filesystem and, with `--rm`, removes the container.
     fn finish(&mut self) {
         let _ = self.log.flush();
+        if let Some(mut net) = self.net.take() {
+            net.detach();
+        }
         let rootfs = self.dir.join("rootfs");
         let _ = rootfs::unmount(&rootfs);
         let _ = rootfs::unmount(&self.dir.join("netns"));
@@ -371,11 +374,19 @@ impl Session {
             if let Some(c) = &check {
                 fds.push(pollfd(c.output.as_raw_fd()));
             }
+            let net = self.net.as_ref();
+            fds.extend(
+                net.map(|n| n.fds())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(pollfd),
+            );
             let timeout = match (&check, &schedule) {
                 (Some(c), Some(s)) => ms_until(c.began + s.timeout),
                 (None, Some(s)) => ms_until(s.next_due()),
                 _ => -1,
             };
+            let timeout = min_timeout(timeout, net.map_or(-1, |n| n.timeout_ms()));
             let idle_ms = if touched && !self.foreground {
                 SHED_AFTER_IDLE_MS
             } else {
@@ -387,6 +398,9 @@ impl Session {
                 (t, idle) => t.min(idle),
             };
             let events = sys::poll(&mut fds, timeout).map_err(|e| Error::io("poll", e))?;
+            if let Some(net) = self.net.as_mut() {
+                net.on_poll(&fds);
+            }
             if events == 0 && touched && !self.foreground {
                 sys::shed_resident_pages();
                 touched = false;
@@ -590,6 +604,14 @@ fn pollfd(fd: RawFd) -> libc::pollfd {
         fd,
         events: libc::POLLIN,
         revents: 0,
+    }
+}
+
+/// The earlier of two poll timeouts (-1: none).
+fn min_timeout(a: i32, b: i32) -> i32 {
+    match (a, b) {
+        (-1, t) | (t, -1) => t,
+        (a, b) => a.min(b),
     }
 }
 

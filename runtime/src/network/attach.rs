@@ -4,6 +4,27 @@
 //! and the endpoint record. The container's monitor attaches between the
 //! runtime's create and start and detaches when the container is done;
 //! `kiln network connect|disconnect` do the same for a running container.
+//!
+//! Order (the rule of [`super::record`]): under the root lock, after a
+//! sweep (and with the network's bridge remade if it went missing, e.g.
+//! after a reboot, as Docker's daemon remakes its bridges), everything is
+//! decided first (address, MAC, names, host ports bound
+//! as sockets), then the endpoint record is written, then the veth pair is
+//! made and the port elements published. A failure after the record undoes
+//! what was done, in reverse, before returning the error; a crash leaves a
+//! record whose holder is dead, which the next sweep removes with its
+//! objects.
+//!
+//! Docker's choices kept: `--ip`/`--ip6` only on user-defined networks;
+//! MAC `02:42:<IPv4 bytes>`; the default route goes through the first
+//! network that is not `--internal` (a later `network connect` adds no
+//! default route); ports are not published on `--internal` networks
+//! (moby#36174); `host` and `none` networks have no endpoints to attach.
+//!
+//! - [`address`]: the decisions (IPAM, MAC, names, endpoint ID).
+//! - [`super::ports`]: host ports bound and the nft elements they become.
+
+pub mod address;
 
 use std::fs::File;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -12,8 +33,12 @@ use std::path::Path;
 
 use kiln_parser::values::PortMapping;
 
-use super::record::{EndpointRecord, NetworkRecord};
-use super::NetworkError;
+use super::firewall::Firewall;
+use super::names::RootTag;
+use super::netlink::{self, VethSpec};
+use super::ports::{self, Reserved};
+use super::record::{EndpointRecord, NetworkRecord, NetworkStore};
+use super::{manage, sweep, NetworkError};
 
 /// What to attach.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,7 +61,8 @@ pub struct AttachRequest {
     pub ports: Vec<PortMapping>,
     /// `--dns` (recorded for the DNS responder's forwarding).
     pub dns_servers: Vec<std::net::IpAddr>,
-    /// Interface name inside the container (`eth0` for the first network).
+    /// Interface name inside the container (`eth0` for the first network;
+    /// empty: the lowest free `ethN` among the container's endpoints).
     pub interface: String,
     /// The process the endpoint lives by (the monitor).
     pub holder_pid: u32,
@@ -60,20 +86,237 @@ pub fn attach(
     netns: &File,
     request: &AttachRequest,
 ) -> Result<Attachment, NetworkError> {
-    let _ = (root, netns, request);
-    todo!("attach: attach")
+    let store = NetworkStore::open(root)?;
+    let _lock = store.lock()?;
+    sweep::sweep(root)?;
+    attach_locked(root, &store, netns, request)
+}
+
+/// `kiln network connect` of a running container: attaches the network
+/// namespace of process `pid` (the container's init) on the lowest free
+/// `ethN` unless `request.interface` names one. `request.holder_pid` is
+/// the container's monitor.
+pub fn connect(root: &Path, pid: u32, request: &AttachRequest) -> Result<Attachment, NetworkError> {
+    let path = format!("/proc/{pid}/ns/net");
+    let netns = File::open(&path)
+        .map_err(|e| NetworkError::io("open the container's network namespace", &path, e))?;
+    attach(root, &netns, request)
+}
+
+fn attach_locked(
+    root: &Path,
+    store: &NetworkStore,
+    netns: &File,
+    request: &AttachRequest,
+) -> Result<Attachment, NetworkError> {
+    let network = store.find(&request.network)?;
+    check_driver(&network)?;
+    manage::ensure_realized(root, &network)?;
+    let peers = store.endpoints(&network.id)?;
+    if peers.iter().any(|e| e.container_id == request.container_id) {
+        return Err(NetworkError::AlreadyAttached {
+            container: request.container_name.clone(),
+            network: network.name.clone(),
+        });
+    }
+    let others = store.endpoints_of(&request.container_id)?;
+    let default_route = !network.internal && !has_default_route(store, &others)?;
+    let chosen = address::choose(&network, &peers, request)?;
+    let reserved = match network.internal {
+        true => Reserved::default(),
+        false => ports::reserve(&request.ports, &request.container_name)?,
+    };
+    let mac = request
+        .mac
+        .unwrap_or_else(|| address::mac_for(chosen.ipv4.map(|(ip, _)| ip)));
+    let endpoint = endpoint_record(root, &network, &others, request, &chosen, &reserved)?;
+    let endpoint = EndpointRecord {
+        mac: address::mac_text(&mac),
+        ..endpoint
+    };
+    store.put_endpoint(&endpoint)?;
+    let veth = VethSpec {
+        host_name: endpoint.host_veth.clone(),
+        bridge: network.bridge.clone(),
+        netns,
+        interface: endpoint.interface.clone(),
+        mtu: network.mtu,
+        mac,
+        addresses: chosen.ipv4.into_iter().chain(chosen.ipv6).collect(),
+        gateway4: chosen.gateway4.filter(|_| default_route),
+        gateway6: chosen.gateway6.filter(|_| default_route),
+    };
+    let made = make_objects(root, &veth, &endpoint);
+    if let Err(err) = made {
+        undo(root, store, &endpoint);
+        return Err(err);
+    }
+    Ok(Attachment {
+        network,
+        endpoint,
+        port_sockets: reserved.sockets,
+    })
+}
+
+/// Only bridge networks have endpoints (Docker refuses `connect` to `host`
+/// and `none` too).
+fn check_driver(network: &NetworkRecord) -> Result<(), NetworkError> {
+    if network.driver == "bridge" {
+        return Ok(());
+    }
+    Err(NetworkError::InvalidOption {
+        flag: "--network",
+        value: network.name.clone(),
+        reason: format!(
+            "a container cannot be attached to a network of driver {:?}; only bridge networks have endpoints",
+            network.driver
+        ),
+    })
+}
+
+/// Whether one of the container's `endpoints` already gives it a default
+/// route (it is on a network that is not internal).
+fn has_default_route(
+    store: &NetworkStore,
+    endpoints: &[EndpointRecord],
+) -> Result<bool, NetworkError> {
+    for endpoint in endpoints {
+        match store.find(&endpoint.network_id) {
+            Ok(network) if !network.internal => return Ok(true),
+            Ok(_) | Err(NetworkError::NotFound(_)) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(false)
+}
+
+/// The record of the endpoint about to be made.
+fn endpoint_record(
+    root: &Path,
+    network: &NetworkRecord,
+    others: &[EndpointRecord],
+    request: &AttachRequest,
+    chosen: &address::Addresses,
+    reserved: &Reserved,
+) -> Result<EndpointRecord, NetworkError> {
+    let endpoint_id = address::endpoint_id();
+    Ok(EndpointRecord {
+        network_id: network.id.clone(),
+        container_id: request.container_id.clone(),
+        container_name: request.container_name.clone(),
+        host_veth: address::host_veth_name(root, &endpoint_id),
+        endpoint_id,
+        interface: address::interface_name(&request.interface, others),
+        mac: String::new(),
+        ipv4: chosen.ipv4,
+        ipv6: chosen.ipv6,
+        aliases: request.aliases.clone(),
+        ports: reserved.ports.clone(),
+        dns_servers: request.dns_servers.clone(),
+        holder_pid: request.holder_pid,
+        holder_start: address::process_start(request.holder_pid)?,
+    })
+}
+
+/// The kernel side: the veth pair, then the published ports' elements.
+fn make_objects(
+    root: &Path,
+    veth: &VethSpec<'_>,
+    endpoint: &EndpointRecord,
+) -> Result<(), NetworkError> {
+    netlink::attach_veth(veth)?;
+    let rules = port_rules(endpoint);
+    if !rules.is_empty() {
+        firewall(root)?.publish(&rules)?;
+    }
+    Ok(())
+}
+
+fn port_rules(endpoint: &EndpointRecord) -> Vec<super::firewall::PortRule> {
+    let v4 = endpoint.ipv4.map(|(ip, _)| ip);
+    let v6 = endpoint.ipv6.map(|(ip, _)| ip);
+    ports::rules(&endpoint.ports, v4, v6)
+}
+
+fn firewall(root: &Path) -> Result<Firewall, NetworkError> {
+    Ok(Firewall::open(&RootTag::of(root).table())?)
+}
+
+/// Undoes an attachment whose record was written: its elements, its host
+/// veth, its record. Best effort: the error that made kiln undo is the one
+/// reported, and what stays behind is the sweep's.
+fn undo(root: &Path, store: &NetworkStore, endpoint: &EndpointRecord) {
+    let _ = remove_objects(root, endpoint);
+    let _ = store.remove_endpoint(&endpoint.network_id, &endpoint.container_id);
+}
+
+/// Unpublishes the endpoint's ports and deletes its host veth (missing is
+/// fine: it normally went with the container's namespace).
+fn remove_objects(root: &Path, endpoint: &EndpointRecord) -> Result<(), NetworkError> {
+    let rules = port_rules(endpoint);
+    let unpublished = match rules.is_empty() {
+        true => Ok(()),
+        false => firewall(root).and_then(|f| Ok(f.unpublish(&rules)?)),
+    };
+    netlink::delete_link(&endpoint.host_veth)?;
+    unpublished
 }
 
 /// Detaches a container from one network: ports unpublished, the host veth
 /// deleted if it still exists, the record removed. A missing endpoint is not
 /// an error.
 pub fn detach(root: &Path, network_id: &str, container_id: &str) -> Result<(), NetworkError> {
-    let _ = (root, network_id, container_id);
-    todo!("attach: detach")
+    let store = NetworkStore::open(root)?;
+    let _lock = store.lock()?;
+    let endpoints = store.endpoints_of(container_id)?;
+    match endpoints.iter().find(|e| e.network_id == network_id) {
+        Some(endpoint) => detach_locked(root, &store, endpoint),
+        None => Ok(()),
+    }
+}
+
+/// `kiln network disconnect`: like [`detach`], with the network named by
+/// name, ID or ID prefix, and Docker's errors for an unknown network or a
+/// container not on it. `container_name` is for the message.
+pub fn disconnect(
+    root: &Path,
+    network: &str,
+    container_id: &str,
+    container_name: &str,
+) -> Result<(), NetworkError> {
+    let store = NetworkStore::open(root)?;
+    let _lock = store.lock()?;
+    let network = store.find(network)?;
+    let endpoints = store.endpoints(&network.id)?;
+    match endpoints.iter().find(|e| e.container_id == container_id) {
+        Some(endpoint) => detach_locked(root, &store, endpoint),
+        None => Err(NetworkError::NotAttached {
+            container: container_name.to_string(),
+            network: network.name,
+        }),
+    }
 }
 
 /// Detaches a container from every network it is on.
 pub fn detach_all(root: &Path, container_id: &str) -> Result<(), NetworkError> {
-    let _ = (root, container_id);
-    todo!("attach: detach_all")
+    let store = NetworkStore::open(root)?;
+    let _lock = store.lock()?;
+    let mut first_error = None;
+    for endpoint in store.endpoints_of(container_id)? {
+        if let Err(err) = detach_locked(root, &store, &endpoint) {
+            first_error.get_or_insert(err);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Kernel objects first, then the record (kept when they could not be
+/// removed, so the sweep finds them again).
+fn detach_locked(
+    root: &Path,
+    store: &NetworkStore,
+    endpoint: &EndpointRecord,
+) -> Result<(), NetworkError> {
+    remove_objects(root, endpoint)?;
+    store.remove_endpoint(&endpoint.network_id, &endpoint.container_id)
 }

@@ -40,6 +40,8 @@
 //! [`manage`] holds the verbs the CLI and Compose call on networks (and
 //! [`manage::reset`], which removes all of a root's networking state);
 //! [`plan`] is their pure half (checks and the record a create makes);
+//! [`ports`] binds the published host ports and turns them into the
+//! firewall's map elements;
 //! [`names`]
 //! derives every kernel object's name from the kiln root, so several roots
 //! (the test suite runs many) never collide; [`etc`] writes `/etc/hosts` and
@@ -55,6 +57,7 @@ pub mod manage;
 pub mod names;
 pub mod netlink;
 pub mod plan;
+pub mod ports;
 pub mod record;
 pub mod sweep;
 

@@ -34,7 +34,7 @@ pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
         match store.find(name) {
             Ok(mut c) => {
                 lifecycle::reconcile(&store, &mut c);
-                docs.push(document(&store, &c));
+                docs.push(document(root, &store, &c));
             }
             Err(e) => {
                 eprintln!("kiln: Error: {e}");
@@ -58,7 +58,7 @@ pub fn inspect(root: &Path, args: InspectArgs) -> Result<()> {
 }
 
 /// The Docker-shaped document of one container.
-pub fn document(store: &ContainerStore, c: &Container) -> Value {
+pub fn document(root: &Path, store: &ContainerStore, c: &Container) -> Value {
     let r = &c.record;
     let s = &c.state;
     let mut state = json!({
@@ -105,7 +105,7 @@ pub fn document(store: &ContainerStore, c: &Container) -> Value {
         // Docker lists binds and volumes here; `--tmpfs` is in HostConfig.Tmpfs.
         "Mounts": r.mounts.iter().filter(|m| m.kind != "tmpfs").collect::<Vec<_>>(),
         "Config": config,
-        "NetworkSettings": {"Networks": {r.host_config.network_mode.clone(): {}}},
+        "NetworkSettings": super::inspect_network::network_settings(root, store, c),
         "Runtime": r.runtime,
     })
 }

@@ -11,9 +11,11 @@ mod cp;
 mod env_file;
 mod exec;
 mod inspect;
+mod inspect_network;
 mod logs;
 mod ps;
 mod run;
+mod run_network;
 mod stats;
 mod top;
 

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::cli::display::human_duration;
 use crate::cli::format::render_rows;
+use crate::cli::network::settings::{ps_networks, ps_ports, NetworkIndex};
 
 /// `kiln ps` flags.
 #[derive(Debug, Args)]
@@ -27,7 +28,7 @@ pub struct PsArgs {
     /// Filter output based on conditions provided.
     #[arg(short = 'f', long = "filter")]
     filter: Vec<String>,
-    /// Go template: {{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.State}} {{.Names}} {{.Labels}} {{.CreatedAt}}.
+    /// Go template: {{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.State}} {{.Names}} {{.Labels}} {{.CreatedAt}} {{.Ports}} {{.Networks}}.
     #[arg(long)]
     format: Option<String>,
     /// Don't truncate output.
@@ -53,7 +54,16 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let rows: Vec<Value> = shown.iter().map(|c| row(c, args.no_trunc)).collect();
+    let networks = NetworkIndex::load(root);
+    let rows: Vec<Value> = shown
+        .iter()
+        .map(|c| {
+            let mut row = row(c, args.no_trunc);
+            row["Ports"] = json!(ps_ports(&networks, c));
+            row["Networks"] = json!(ps_networks(&networks, c));
+            row
+        })
+        .collect();
     let format = args.format.as_deref().unwrap_or(
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
     );
@@ -137,6 +147,6 @@ fn row(c: &Container, no_trunc: bool) -> Value {
         "Names": c.record.name,
         "Labels": labels,
         "Mounts": c.record.mounts.iter().map(|m| if m.name.is_empty() { m.source.clone() } else { m.name.clone() }).collect::<Vec<_>>().join(","),
-        "Networks": c.record.host_config.network_mode,
+        "Networks": kiln_runtime::lifecycle::network::network_name(&c.record.host_config.network_mode),
     })
 }

@@ -75,12 +75,42 @@ pub struct CreateArgs {
     /// Mount a tmpfs directory (PATH[:OPTIONS]).
     #[arg(long)]
     tmpfs: Vec<String>,
-    /// Network: none or host.
-    #[arg(long, visible_alias = "net", default_value = "none")]
-    network: String,
+    /// Connect a container to a network (default: the `bridge` network; none, host, container:NAME|ID, or a network's name).
+    #[arg(long, visible_alias = "net")]
+    pub(super) network: Option<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    pub(super) network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104).
+    #[arg(long)]
+    pub(super) ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33).
+    #[arg(long)]
+    pub(super) ip6: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33).
+    #[arg(long = "mac-address")]
+    pub(super) mac_address: Option<String>,
     /// Publish a container's port(s) to the host ([ip:][host[-range]:]container[-range][/proto]).
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
+    /// Publish all exposed ports to random ports.
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// Expose a port or a range of ports.
+    #[arg(long)]
+    pub(super) expose: Vec<String>,
+    /// Set custom DNS servers.
+    #[arg(long)]
+    pub(super) dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search")]
+    dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long = "dns-option", visible_alias = "dns-opt")]
+    dns_option: Vec<String>,
+    /// Container NIS domain name.
+    #[arg(long)]
+    domainname: Option<String>,
     /// Container host name.
     #[arg(short = 'h', long)]
     hostname: Option<String>,
@@ -117,7 +147,7 @@ pub struct CreateArgs {
     /// Add a host device to the container (HOST[:CONTAINER][:rwm]).
     #[arg(long)]
     device: Vec<String>,
-    /// Add a custom host-to-IP mapping (HOST:IP).
+    /// Add a custom host-to-IP mapping (host:ip; ip may be host-gateway).
     #[arg(long = "add-host")]
     add_host: Vec<String>,
     /// Tune container pids limit (-1 for unlimited).
@@ -215,7 +245,11 @@ fn create_container(
     args: &CreateArgs,
 ) -> Result<kiln_runtime::container::ContainerRecord> {
     let options = options(root, args).map_err(|e| Exit::new(125, &format!("{e:#}")))?;
-    Ok(lifecycle::create(root, &options)?)
+    let record = lifecycle::create(root, &options)?;
+    for warning in lifecycle::network::warnings(&options) {
+        eprintln!("WARNING: {warning}");
+    }
+    Ok(record)
 }
 
 /// Docker's flags as typed options (every value through `kiln_parser::values`).
@@ -255,8 +289,15 @@ fn options(root: &Path, args: &CreateArgs) -> Result<CreateOptions> {
             pids_limit: args.pids_limit.filter(|&p| p > 0),
         },
         mounts: mounts(args)?,
-        network: values::parse_network(&args.network)?,
+        network: super::run_network::attachment(args)?,
         ports,
+        publish_all: args.publish_all,
+        expose: super::run_network::expose(&args.expose)?,
+        dns: super::run_network::dns(&args.dns)?,
+        dns_search: args.dns_search.clone(),
+        dns_options: args.dns_option.clone(),
+        domainname: args.domainname.clone(),
+        mac_address: super::run_network::mac(args.mac_address.as_deref())?,
         runtime: args.runtime.clone(),
         stop_signal: args
             .stop_signal

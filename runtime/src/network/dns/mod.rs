@@ -6,12 +6,21 @@
 //! service names, short ID, `name.network`; A, AAAA and PTR); every other
 //! question is forwarded from the host's network namespace to the
 //! container's `--dns` servers or the host's resolvers.
+//!
+//! Modules: [`message`] is the wire codec (pure, hostile-input safe);
+//! [`names`] the table of names one container resolves (pure); [`records`]
+//! reads that table from the network records; [`server`] holds the
+//! [`Responder`] (its forwarding side in `forward.rs`, its TCP side in
+//! `tcp.rs`).
 
-use std::fs::File;
-use std::net::SocketAddr;
-use std::os::fd::RawFd;
-use std::path::Path;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
+
+pub mod message;
+pub mod names;
+pub mod records;
+pub mod server;
+
+pub use server::Responder;
 
 /// A DNS responder failure (setting it up; answering never fails loudly).
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +33,14 @@ pub enum DnsError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The network records of the root cannot be opened.
+    #[error("container DNS: network records under {}: {reason}", root.display())]
+    Records {
+        /// The kiln root.
+        root: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Anything else of the socket work.
     #[error("container DNS: {context}: {source}")]
     Io {
@@ -34,52 +51,59 @@ pub enum DnsError {
     },
 }
 
-/// The DNS server of one container.
-pub struct Responder {
-    _private: (),
-}
-
-impl Responder {
-    /// Binds `127.0.0.11:53` (UDP and TCP, non-blocking) inside `netns` for
-    /// container `container_id` of kiln root `root`; other names go to
-    /// `upstream` (from the host's namespace).
-    pub fn bind(
-        netns: &File,
-        root: &Path,
-        container_id: &str,
-        upstream: Vec<SocketAddr>,
-    ) -> Result<Responder, DnsError> {
-        let _ = (netns, root, container_id, upstream);
-        todo!("dns: Responder::bind")
-    }
-
-    /// The descriptors the monitor polls for readability.
-    pub fn fds(&self) -> Vec<RawFd> {
-        todo!("dns: Responder::fds")
-    }
-
-    /// Handles whatever is readable on `fd` (one of [`Responder::fds`]);
-    /// never blocks.
-    pub fn on_readable(&mut self, fd: RawFd) {
-        let _ = fd;
-        todo!("dns: Responder::on_readable")
-    }
-
-    /// When the oldest forwarded question times out (None: none pending).
-    pub fn next_deadline(&self) -> Option<Instant> {
-        todo!("dns: Responder::next_deadline")
-    }
-
-    /// Answers SERVFAIL to forwarded questions past their deadline.
-    pub fn on_deadline(&mut self, now: Instant) {
-        let _ = now;
-        todo!("dns: Responder::on_deadline")
-    }
-}
-
 /// The upstream servers in a `resolv.conf` text (port 53), loopback ones
 /// included (the responder forwards from the host's namespace).
+/// Lines are `nameserver ADDRESS` (comments after `#` or `;`); IPv6
+/// addresses may carry a `%zone`, which is dropped; a bad address is
+/// skipped, a repeated one listed once.
 pub fn upstreams_from_resolv_conf(text: &str) -> Vec<SocketAddr> {
-    let _ = text;
-    todo!("dns: upstreams_from_resolv_conf")
+    let mut servers = Vec::new();
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        if words.next() != Some("nameserver") {
+            continue;
+        }
+        let Some(word) = words.next() else { continue };
+        let address = word.split('%').next().unwrap_or(word);
+        if let Ok(ip) = address.parse::<IpAddr>() {
+            let server = SocketAddr::new(ip, 53);
+            if !servers.contains(&server) {
+                servers.push(server);
+            }
+        }
+    }
+    servers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstreams_read_nameserver_lines_only() {
+        let text = "# generated\nsearch example.com\nnameserver 127.0.0.53\n\
+                    nameserver 10.0.0.2 # office\n;nameserver 9.9.9.9\n\
+                    nameserver fe80::1%eth0\nnameserver bogus\nnameserver 10.0.0.2\n\
+                    nameserver\n  nameserver   192.0.2.1  \n";
+        let got: Vec<String> = upstreams_from_resolv_conf(text)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "127.0.0.53:53",
+                "10.0.0.2:53",
+                "[fe80::1]:53",
+                "192.0.2.1:53"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_servers_gives_an_empty_list() {
+        assert!(upstreams_from_resolv_conf("").is_empty());
+        assert!(upstreams_from_resolv_conf("options ndots:2\n").is_empty());
+    }
 }
