@@ -274,3 +274,49 @@ fn the_loopback_guard_keeps_containers_off_the_hosts_loopback_services() {
         );
     })
 }
+
+fn udp(host_port: u16, ip: std::net::Ipv4Addr) -> PortRule {
+    PortRule {
+        protocol: Protocol::Udp,
+        ..tcp(host_port, ip, 53)
+    }
+}
+
+#[test]
+fn a_udp_port_moves_to_its_next_owner_even_for_a_client_that_keeps_sending() {
+    fw_support::in_private_host(|| {
+        let a = Lab::new();
+        let t = Table::new(NftBackend::Auto);
+        t.fw.add_network(&rules(&a, false)).unwrap();
+        let (a1, a2) = (a.container(1), a.container(2));
+        let (_s1, _s2) = (a1.serve_udp(53, "a1"), a2.serve_udp(53, "a2"));
+        let port = fw_support::free_port();
+        let localhost = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let table = t.fw.table().to_string();
+
+        // The control: the element deleted without forgetting the flow
+        // (what `nft delete element` alone does): the client's flow keeps
+        // its old DNAT and still reaches a1 after the port moved to a2.
+        t.fw.publish(&[udp(port, a1.ip)]).unwrap();
+        assert_eq!(fw_support::ask_udp(&client, localhost, port).unwrap(), "a1");
+        let key = format!("{{ udp . {port} }}");
+        fw_support::cmd("nft", &["delete", "element", "inet", &table, "pub4", &key]);
+        t.fw.publish(&[udp(port, a2.ip)]).unwrap();
+        assert_eq!(fw_support::ask_udp(&client, localhost, port).unwrap(), "a1");
+
+        // unpublish forgets the flows of the element it deletes (a new
+        // client: the control's stale flow is left to its timeout).
+        t.fw.unpublish(&[udp(port, a2.ip)]).unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        t.fw.publish(&[udp(port, a1.ip)]).unwrap();
+        assert_eq!(fw_support::ask_udp(&client, localhost, port).unwrap(), "a1");
+        t.fw.unpublish(&[udp(port, a1.ip)]).unwrap();
+        t.fw.publish(&[udp(port, a2.ip)]).unwrap();
+        assert_eq!(
+            fw_support::ask_udp(&client, localhost, port).unwrap(),
+            "a2",
+            "the same client now reaches the port's new owner"
+        );
+    })
+}

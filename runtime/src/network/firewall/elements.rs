@@ -16,27 +16,21 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use kiln_parser::values::Protocol;
 
-use super::pernetns::PerNetns;
+use super::nfnl::{self, attr, c_string, message, nested, NLM_F_ACK, NLM_F_REQUEST};
 use super::rules::port_map;
 use super::PortRule;
 
-const NETLINK_NETFILTER: i32 = 12;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
 const NFPROTO_INET: u8 = 1;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
-const NLMSG_ERROR: u16 = 0x2;
-const NLA_F_NESTED: u16 = 0x8000;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -91,42 +85,6 @@ pub fn data_bytes(p: &PortRule) -> Vec<u8> {
     d
 }
 
-/// Appends a netlink attribute (padded to 4 bytes).
-fn attr(out: &mut Vec<u8>, kind: u16, payload: &[u8]) {
-    let len = 4 + payload.len();
-    out.extend((len as u16).to_ne_bytes());
-    out.extend(kind.to_ne_bytes());
-    out.extend(payload);
-    out.resize(out.len() + (4 - len % 4) % 4, 0);
-}
-
-fn nested(out: &mut Vec<u8>, kind: u16, body: impl FnOnce(&mut Vec<u8>)) {
-    let mut inner = Vec::new();
-    body(&mut inner);
-    attr(out, kind | NLA_F_NESTED, &inner);
-}
-
-fn c_string(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
-}
-
-/// One netlink message: header, nfgenmsg, payload.
-fn message(kind: u16, flags: u16, seq: u32, family: u8, res_id: u16, payload: &[u8]) -> Vec<u8> {
-    let len = 16 + 4 + payload.len();
-    let mut m = Vec::with_capacity(len);
-    m.extend((len as u32).to_ne_bytes());
-    m.extend(kind.to_ne_bytes());
-    m.extend(flags.to_ne_bytes());
-    m.extend(seq.to_ne_bytes());
-    m.extend(0u32.to_ne_bytes());
-    m.extend([family, 0]);
-    m.extend(res_id.to_be_bytes());
-    m.extend(payload);
-    m
-}
-
 /// The batch for `op` on `ports` of `table`: begin, one message per map
 /// (sequence numbers `seq + 1 ..`), end. Ports must have a map.
 pub fn batch(op: Op, table: &str, ports: &[PortRule], seq: u32) -> (Vec<u8>, u32) {
@@ -174,155 +132,90 @@ pub fn batch(op: Op, table: &str, ports: &[PortRule], seq: u32) -> (Vec<u8>, u32
     (out, n)
 }
 
-/// The sockets, one per network namespace (see [`super::pernetns`]).
-static SOCKETS: PerNetns<Socket> = PerNetns::new();
-
-/// Sequence numbers of batches (acks of an earlier, abandoned batch are
-/// told apart by them).
-static SEQ: AtomicU32 = AtomicU32::new(1);
-
 /// Runs `op` on `ports` in one batch. `Err` carries the kernel's errno
 /// (EEXIST, ENOENT...) as an [`io::Error`].
 pub fn apply(op: Op, table: &str, ports: &[PortRule]) -> io::Result<()> {
-    let mut opened = None;
-    let sock = SOCKETS
-        .get(|| match Socket::open() {
-            Ok(s) => Some(s),
-            Err(e) => {
-                opened = Some(e);
-                None
-            }
-        })
-        .ok_or_else(|| opened.unwrap_or_else(|| io::Error::other("no network namespace")))?;
-    let sock = sock.lock().unwrap_or_else(|e| e.into_inner());
-    sock.drain();
-    let seq = SEQ.fetch_add(1 + ports.len() as u32 + 2, Ordering::SeqCst);
+    let sock = nfnl::socket()?;
+    let seq = nfnl::next_seq(ports.len() as u32 + 3);
     let (bytes, acks) = batch(op, table, ports, seq);
     sock.send(&bytes)?;
-    let mut pending = acks;
-    let mut buf = vec![0u8; 65536];
-    while pending > 0 {
-        let n = sock.recv(&mut buf, 0)?;
-        for (ack_seq, code) in errors(&buf[..n]) {
-            if ack_seq <= seq || ack_seq > seq + acks {
-                continue; // an earlier batch's
-            }
-            if code != 0 {
-                return Err(io::Error::from_raw_os_error(-code));
-            }
-            pending -= 1;
-        }
-    }
-    Ok(())
+    nfnl::wait_acks(&sock, seq + 1, acks)
 }
 
-/// `(sequence, error code)` of the `NLMSG_ERROR` messages in a datagram
-/// (code 0 = ack).
-fn errors(mut buf: &[u8]) -> Vec<(u32, i32)> {
-    let mut codes = Vec::new();
-    while buf.len() >= 20 {
-        let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let kind = u16::from_ne_bytes([buf[4], buf[5]]);
-        if len < 16 || len > buf.len() {
-            break;
-        }
-        if kind == NLMSG_ERROR {
-            let seq = u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]);
-            let code = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
-            codes.push((seq, code));
-        }
-        buf = &buf[(len + 3) & !3..];
-    }
-    codes
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A `NETLINK_NETFILTER` socket in the calling thread's network namespace.
-struct Socket(std::os::fd::OwnedFd);
-
-impl Socket {
-    fn open() -> io::Result<Socket> {
-        use std::os::fd::FromRawFd;
-        // SAFETY: plain socket(2); the fd is owned right after.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                NETLINK_NETFILTER,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
+    fn port(host_ip: Option<&str>, ip: &str) -> PortRule {
+        PortRule {
+            host_ip: host_ip.map(|s| s.parse().unwrap()),
+            host_port: 0x1f90, // 8080
+            protocol: Protocol::Udp,
+            container_ip: ip.parse().unwrap(),
+            container_port: 80,
         }
-        // SAFETY: fd is a fresh descriptor nobody else owns.
-        let sock = Socket(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
-        let timeout = libc::timeval {
-            tv_sec: 5,
-            tv_usec: 0,
-        };
-        let cap: libc::c_int = 1;
-        // SAFETY: valid fd, option values of the declared sizes. A receive
-        // timeout bounds a kernel that never answers; NETLINK_CAP_ACK keeps
-        // error messages from echoing whole (large) requests.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&timeout as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            );
-            libc::setsockopt(
-                fd,
-                libc::SOL_NETLINK,
-                libc::NETLINK_CAP_ACK,
-                (&cap as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
-        Ok(sock)
     }
 
-    fn send(&self, bytes: &[u8]) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: sockaddr_nl zeroed = the kernel; buffer valid for len.
-        let rc = unsafe {
-            let mut addr: libc::sockaddr_nl = std::mem::zeroed();
-            addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-            libc::sendto(
-                self.0.as_raw_fd(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                0,
-                (&addr as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+    #[test]
+    fn keys_and_data_are_laid_out_as_nft_concatenations() {
+        let all = port(None, "10.0.0.2");
+        assert_eq!(key_bytes(&all), [17, 0, 0, 0, 0x1f, 0x90, 0, 0]);
+        assert_eq!(data_bytes(&all), [10, 0, 0, 2, 0, 80, 0, 0]);
+        let one = port(Some("127.0.0.1"), "10.0.0.2");
+        assert_eq!(
+            key_bytes(&one),
+            [127, 0, 0, 1, 17, 0, 0, 0, 0x1f, 0x90, 0, 0]
+        );
+        let six = port(Some("::1"), "fd00::2");
+        assert_eq!(key_bytes(&six).len(), 16 + 4 + 4);
+        assert_eq!(data_bytes(&six)[..2], [0xfd, 0]);
+        assert_eq!(data_bytes(&six)[16..], [0, 80, 0, 0]);
     }
 
-    /// Throws away what an abandoned batch left unread.
-    fn drain(&self) {
-        let mut buf = [0u8; 4096];
-        while self.recv(&mut buf, libc::MSG_DONTWAIT).is_ok_and(|n| n > 0) {}
+    #[test]
+    fn a_batch_is_begin_one_message_per_map_end() {
+        let ports = [
+            port(None, "10.0.0.2"),
+            port(Some("127.0.0.1"), "10.0.0.2"),
+            port(None, "10.0.0.3"),
+        ];
+        let (bytes, acks) = batch(Op::Create, "kiln_t1", &ports, 100);
+        assert_eq!(acks, 2, "pub4 and pub4_ip");
+        let msgs = nfnl::messages(&bytes);
+        let kinds: Vec<u16> = msgs.iter().map(|m| m.kind).collect();
+        let set_elem = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
+        assert_eq!(kinds, [0x10, set_elem, set_elem, 0x11]);
+        let seqs: Vec<u32> = msgs.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, [100, 101, 102, 103]);
+        let flags = u16::from_ne_bytes([bytes[20 + 6], bytes[20 + 7]]);
+        assert_eq!(flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+        // pub4 first (sorted), with two elements; nfgenmsg family inet.
+        let body = &msgs[1].payload;
+        assert_eq!(body[0], NFPROTO_INET);
+        let attrs = nfnl::attrs(&body[4..]);
+        assert_eq!(attrs[0].1, b"kiln_t1\0");
+        assert_eq!(attrs[1].1, b"pub4\0");
+        let elems = nfnl::attrs(attrs[2].1);
+        assert_eq!(elems.len(), 2);
+        let first = nfnl::attrs(elems[0].1);
+        let key = nfnl::attr_value(first[0].1, NFTA_DATA_VALUE).unwrap();
+        assert_eq!(key, key_bytes(&ports[0]));
+        let data = nfnl::attr_value(first[1].1, NFTA_DATA_VALUE).unwrap();
+        assert_eq!(data, data_bytes(&ports[0]));
     }
 
-    fn recv(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: buffer valid for its length.
-        let n = unsafe {
-            libc::recv(
-                self.0.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(n as usize)
+    #[test]
+    fn a_delete_batch_carries_keys_only() {
+        let (bytes, acks) = batch(Op::Delete, "kiln_t1", &[port(None, "10.0.0.2")], 7);
+        assert_eq!(acks, 1);
+        let msgs = nfnl::messages(&bytes);
+        assert_eq!(
+            msgs[1].kind,
+            (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELSETELEM
+        );
+        let attrs = nfnl::attrs(&msgs[1].payload[4..]);
+        let elem = nfnl::attrs(nfnl::attrs(attrs[2].1)[0].1);
+        assert_eq!(elem.len(), 1, "no data");
+        assert_eq!(elem[0].0, NFTA_SET_ELEM_KEY);
     }
 }

@@ -27,6 +27,7 @@ use kiln_parser::values::Protocol;
 pub mod conntrack;
 pub mod elements;
 pub mod libnft;
+pub mod nfnl;
 pub mod pernetns;
 pub mod rules;
 pub mod shim;
