@@ -320,3 +320,37 @@ fn a_udp_port_moves_to_its_next_owner_even_for_a_client_that_keeps_sending() {
         );
     })
 }
+
+#[test]
+fn a_legacy_forward_drop_policy_gets_the_shim_too_and_is_never_loaded_by_it() {
+    fw_support::in_private_host(|| {
+        let legacy_loaded = || {
+            std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
+                .unwrap()
+                .lines()
+                .any(|t| t == "filter")
+        };
+        let prefix = format!("kiln:t{}:", &fw_support::unique_hex()[..6]);
+        let comment = format!("{prefix}net");
+        ensure_forward_shim("kbleg0", &comment).unwrap();
+        assert!(
+            !legacy_loaded(),
+            "looking did not load iptables-legacy's table"
+        );
+        assert!(forward_shim_comments(&prefix).unwrap().is_empty());
+
+        fw_support::cmd("iptables-legacy", &["-P", "FORWARD", "DROP"]);
+        ensure_forward_shim("kbleg0", &comment).unwrap();
+        let listing = fw_support::cmd("iptables-legacy", &["-S", "FORWARD"]);
+        assert_eq!(listing.matches(&comment).count(), 2, "{listing}");
+        let nft_listing = fw_support::cmd("iptables", &["-S", "FORWARD"]);
+        assert!(
+            !nft_listing.contains(&comment),
+            "the nf_tables policy is ACCEPT"
+        );
+        assert_eq!(forward_shim_comments(&prefix).unwrap(), vec![comment]);
+        remove_forward_shim(&prefix).unwrap();
+        let listing = fw_support::cmd("iptables-legacy", &["-S", "FORWARD"]);
+        assert!(!listing.contains(&prefix), "{listing}");
+    })
+}
