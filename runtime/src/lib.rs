@@ -32,8 +32,9 @@
 //! (mounts, network attachment, signals, restart policy, sizes…), which the
 //! CLI and the Compose loader share.
 //!
-//! Networking: `none` and `host` (bridge networks come later; the network
-//! namespace is part of the spec so they fit in).
+//! Networking: `none`, `host`, `container:NAME` and bridge networks as
+//! Docker's ([`network`]: records, IPAM, bridges and veths over netlink, one
+//! nftables table per root, published ports, the embedded DNS, the sweep).
 //! Depends on `kiln-image`, `kiln-snapshotter` and `kiln-parser` (for the
 //! typed option values).
 

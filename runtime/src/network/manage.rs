@@ -14,6 +14,11 @@
 //! serialises on `/run/xtables.lock`): two roots creating networks at the
 //! same moment would otherwise both see the same pool free in the routing
 //! table and both take it.
+//!
+//! Unlike Docker, kiln never adopts an existing link as a network's bridge
+//! (`-o com.docker.network.bridge.name=docker0` is refused): every bridge a
+//! record names was made by kiln, so removing it never removes someone
+//! else's interface.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -80,9 +85,9 @@ pub fn create(root: &Path, request: &CreateRequest) -> Result<NetworkRecord, Net
     let routed = host_routes()?;
     let ctx = context(&existing, &routed, &tag)?;
     let network = plan::plan_network(request, &ctx)?;
+    refuse_foreign_bridge(&network)?;
     store.put_network(&network)?;
     if let Err(e) = realize(&tag, &network) {
-        let _ = teardown(&tag, &network);
         let _ = store.remove_network(&network.id);
         return Err(e);
     }
@@ -233,11 +238,20 @@ pub fn is_predefined(network: &NetworkRecord) -> bool {
 }
 
 /// Makes a bridge network's kernel objects (idempotent): the bridge with its
-/// gateways, forwarding on, the firewall rules, the iptables shim.
+/// gateways, forwarding on, the firewall rules, the iptables shim. When one
+/// step fails, what the others made is removed (so the bridge link exists
+/// only with its rules, and the next attempt starts over) and the first
+/// error is returned.
 pub fn realize(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkError> {
     if network.driver != "bridge" {
         return Ok(());
     }
+    realize_steps(tag, network).inspect_err(|_| {
+        let _ = teardown(tag, network);
+    })
+}
+
+fn realize_steps(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkError> {
     let addresses = gateways(network)?;
     netlink::ensure_bridge(&BridgeSpec {
         name: network.bridge.clone(),
@@ -259,14 +273,19 @@ pub fn realize(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkErro
 }
 
 /// Removes a bridge network's kernel objects (missing ones are fine): shim
-/// rules, firewall rules, then the bridge.
+/// rules, firewall rules, then the bridge. Every step is tried; the first
+/// error is returned (the record is then kept, so a retry or the sweep
+/// finds what is left).
 pub fn teardown(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkError> {
     if network.driver != "bridge" || network.bridge.is_empty() {
         return Ok(());
     }
-    firewall::remove_forward_shim(&tag.comment(&network.id))?;
-    Firewall::open(&tag.table())?.remove_network(&network.bridge)?;
-    netlink::delete_link(&network.bridge)?;
+    let shim = firewall::remove_forward_shim(&tag.comment(&network.id));
+    let rules = Firewall::open(&tag.table()).and_then(|fw| fw.remove_network(&network.bridge));
+    let link = netlink::delete_link(&network.bridge);
+    shim?;
+    rules?;
+    link?;
     Ok(())
 }
 
@@ -328,7 +347,23 @@ fn host_routes() -> Result<Vec<super::ipam::Prefix>, NetworkError> {
     Ok(plan::routed(&netlink::routed_prefixes()?))
 }
 
-fn link_exists(name: &str) -> bool {
+/// Refuses a user-chosen bridge name (`-o com.docker.network.bridge.name`)
+/// that names a link which exists already: Docker would adopt it, but kiln
+/// runs beside other tools (Docker's `docker0` among them) and only ever
+/// removes links it made, so it never adopts one.
+fn refuse_foreign_bridge(network: &NetworkRecord) -> Result<(), NetworkError> {
+    if network.options.contains_key(plan::OPT_BRIDGE_NAME) && link_exists(&network.bridge) {
+        return Err(NetworkError::InvalidOption {
+            flag: "-o com.docker.network.bridge.name",
+            value: network.bridge.clone(),
+            reason: "a network interface of this name exists already".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the host has a link named `name` (one `stat` in sysfs).
+pub fn link_exists(name: &str) -> bool {
     super::names::valid_link_name(name) && Path::new("/sys/class/net").join(name).exists()
 }
 

@@ -13,22 +13,26 @@
 //! 3. the nft table's bridges without a network record and port elements
 //!    whose container address no live endpoint holds: removed;
 //! 4. iptables shim rules tagged `kiln:<tag>:` for networks without a
-//!    record: removed.
+//!    record: removed;
+//! 5. bridge networks whose bridge or rules are missing (a reboot, a crash
+//!    during `create`): their bridge and rules made again.
 //!
 //! Because records are written before the objects they name and removed
-//! after them, steps 3 and 4 can only find something after a crash freed an
-//! endpoint (step 1) or when records were changed behind kiln's back. So
-//! they run when step 1 found a dead endpoint or when the set of networks
-//! differs from the one of the last complete sweep (kept in
-//! `<root>/networks/.swept`): a sweep that finds nothing stale costs the
-//! records, one `stat` of `/proc` per endpoint and one link dump, and no
-//! nft or iptables call.
+//! after them, steps 2 to 5 can only find something after a crash freed an
+//! endpoint (step 1), after a reboot, or when records were changed behind
+//! kiln's back. So they run when step 1 found a dead endpoint or when the
+//! boot or the set of networks differs from the one of the last complete
+//! sweep (kept in `<root>/networks/.swept`): a sweep that finds nothing stale (every
+//! `run` sweeps) costs reading the records and `/proc/<pid>/stat` of each
+//! endpoint's holder, and no netlink, nft or iptables call. `reset` removes
+//! everything of a root whatever the records say.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
 
 use super::firewall::{self, Firewall, PortRule};
+use super::manage;
 use super::names::RootTag;
 use super::netlink;
 use super::record::{EndpointRecord, NetworkRecord, NetworkStore};
@@ -48,6 +52,9 @@ pub struct SweepReport {
     pub ports: usize,
     /// iptables shim rules without a record.
     pub shim_rules: Vec<String>,
+    /// Networks whose bridge was missing (after a reboot, or a crash during
+    /// `create`) and was made again.
+    pub remade: Vec<String>,
 }
 
 impl SweepReport {
@@ -80,12 +87,13 @@ pub fn sweep(root: &Path) -> Result<SweepReport, NetworkError> {
             }
         }
     }
-    report.links = sweep_links(&tag, &networks, &live)?;
     let marker = store.dir().join(SWEPT);
     let seen = network_set(&networks);
     let changed = std::fs::read_to_string(&marker).map_or(true, |text| text != seen);
     if changed || !report.endpoints.is_empty() {
-        sweep_firewall(&tag, &networks, &live, &mut report)?;
+        let with_rules = sweep_firewall(&tag, &networks, &live, &mut report)?;
+        report.remade = remake_missing(&tag, &networks, &with_rules)?;
+        report.links = sweep_links(&tag, &networks, &live)?;
         report.shim_rules = sweep_shim(&tag, &networks)?;
         std::fs::write(&marker, seen).map_err(|e| NetworkError::io("writing", &marker, e))?;
     }
@@ -162,22 +170,26 @@ fn sweep_links(
 }
 
 /// Removes the table's bridges without a record and port elements no live
-/// endpoint owns. Nothing is asked of nftables when the root has no bridge
-/// network (the table is then never made).
+/// endpoint owns; returns the bridges that keep rules. Nothing is asked of
+/// nftables when the root has no bridge network (the table is then never
+/// made).
 fn sweep_firewall(
     tag: &RootTag,
     networks: &[NetworkRecord],
     live: &[EndpointRecord],
     report: &mut SweepReport,
-) -> Result<(), NetworkError> {
+) -> Result<BTreeSet<String>, NetworkError> {
     if !networks.iter().any(|n| n.driver == "bridge") {
-        return Ok(());
+        return Ok(BTreeSet::new());
     }
     let firewall = Firewall::open(&tag.table())?;
     let state = firewall.state()?;
     let bridges: BTreeSet<&str> = networks.iter().map(|n| n.bridge.as_str()).collect();
+    let mut with_rules = BTreeSet::new();
     for bridge in state.bridges {
-        if !bridges.contains(bridge.as_str()) {
+        if bridges.contains(bridge.as_str()) {
+            with_rules.insert(bridge);
+        } else {
             firewall.remove_network(&bridge)?;
             report.rules.push(bridge);
         }
@@ -197,7 +209,7 @@ fn sweep_firewall(
         firewall.unpublish(&stale)?;
         report.ports = stale.len();
     }
-    Ok(())
+    Ok(with_rules)
 }
 
 /// Removes shim rules of this root whose network has no record.
@@ -213,8 +225,128 @@ fn sweep_shim(tag: &RootTag, networks: &[NetworkRecord]) -> Result<Vec<String>, 
     Ok(removed)
 }
 
-/// The marker text for `networks`: their IDs, sorted, one a line.
+/// Makes again the kernel objects of bridge networks whose bridge or whose
+/// rules (`with_rules` lists the bridges that have them) are missing; their
+/// names.
+fn remake_missing(
+    tag: &RootTag,
+    networks: &[NetworkRecord],
+    with_rules: &BTreeSet<String>,
+) -> Result<Vec<String>, NetworkError> {
+    let mut remade = Vec::new();
+    for network in networks {
+        let whole = manage::link_exists(&network.bridge) && with_rules.contains(&network.bridge);
+        if network.driver == "bridge" && !whole {
+            manage::realize(tag, network)?;
+            remade.push(network.name.clone());
+        }
+    }
+    Ok(remade)
+}
+
+/// The marker text for `networks`: this boot's ID (so the first sweep after
+/// a reboot is complete), then their IDs, sorted, one a line.
 fn network_set(networks: &[NetworkRecord]) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     let ids: BTreeSet<&str> = networks.iter().map(|n| n.id.as_str()).collect();
-    ids.into_iter().map(|id| format!("{id}\n")).collect()
+    let mut text = format!("boot {}\n", boot.trim());
+    text.extend(ids.into_iter().map(|id| format!("{id}\n")));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::record::PublishedPort;
+    use kiln_parser::values::Protocol;
+
+    fn endpoint(ports: Vec<PublishedPort>) -> EndpointRecord {
+        EndpointRecord {
+            network_id: "n".into(),
+            container_id: "c".into(),
+            container_name: "c".into(),
+            endpoint_id: "e".into(),
+            interface: "eth0".into(),
+            host_veth: String::new(),
+            mac: String::new(),
+            ipv4: Some(("10.200.0.2".parse().unwrap(), 24)),
+            ipv6: Some(("fd00::2".parse().unwrap(), 64)),
+            aliases: vec![],
+            ports,
+            dns_servers: vec![],
+            holder_pid: 0,
+            holder_start: 0,
+        }
+    }
+
+    fn port(host_ip: Option<&str>, host_port: u16) -> PublishedPort {
+        PublishedPort {
+            host_ip: host_ip.map(|h| h.parse().unwrap()),
+            host_port,
+            container_port: 80,
+            protocol: Protocol::Tcp,
+        }
+    }
+
+    #[test]
+    fn port_rules_cover_each_family_the_host_address_allows() {
+        let e = endpoint(vec![
+            port(None, 8080),
+            port(Some("127.0.0.1"), 8081),
+            port(Some("::1"), 8082),
+        ]);
+        let rules: Vec<(u16, String)> = port_rules(&e)
+            .into_iter()
+            .map(|r| (r.host_port, r.container_ip.to_string()))
+            .collect();
+        let expected = [
+            (8080, "10.200.0.2"),
+            (8080, "fd00::2"),
+            (8081, "10.200.0.2"),
+            (8082, "fd00::2"),
+        ];
+        let expected: Vec<(u16, String)> = expected
+            .iter()
+            .map(|(p, ip)| (*p, ip.to_string()))
+            .collect();
+        assert_eq!(rules, expected);
+        assert!(port_rules(&endpoint(vec![])).is_empty());
+    }
+
+    #[test]
+    fn a_holder_that_is_gone_or_reused_is_dead() {
+        let mut e = endpoint(vec![]);
+        assert!(!endpoint_alive(&e));
+        e.holder_pid = std::process::id();
+        e.holder_start = process::start_time(e.holder_pid).unwrap();
+        assert!(endpoint_alive(&e));
+        e.holder_start += 1;
+        assert!(!endpoint_alive(&e));
+    }
+
+    #[test]
+    fn the_marker_lists_network_ids_sorted() {
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+        let head = format!("boot {}\n", boot.trim());
+        assert_eq!(network_set(&[]), head);
+        let record = |id: &str| NetworkRecord {
+            id: id.into(),
+            name: id.into(),
+            driver: "bridge".into(),
+            created: String::new(),
+            bridge: String::new(),
+            subnets: vec![],
+            internal: false,
+            ipv6: false,
+            attachable: false,
+            dns: false,
+            mtu: 0,
+            labels: Default::default(),
+            options: Default::default(),
+        };
+        assert_eq!(
+            network_set(&[record("b"), record("a")]),
+            format!("{head}a\nb\n")
+        );
+    }
 }

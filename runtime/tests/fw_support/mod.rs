@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use kiln_runtime::network::firewall::{remove_forward_shim, Firewall, NftBackend};
+use kiln_runtime::network::firewall::{
+    ensure_forward_shim, remove_forward_shim, Firewall, NftBackend,
+};
 
 /// 16 hex digits no other test (in this process or another) will get.
 pub fn unique_hex() -> String {
@@ -69,6 +71,17 @@ impl Drop for Table {
     }
 }
 
+/// The iptables shim for these bridges, as kiln adds it (rules only where
+/// a `FORWARD` policy is DROP, e.g. a Docker daemon's), removed on drop.
+pub fn shim_for(bridges: &[&str]) -> ShimGuard {
+    let prefix = format!("kiln:t{}:", &unique_hex()[..6]);
+    let guard = ShimGuard(prefix.clone());
+    for b in bridges {
+        ensure_forward_shim(b, &format!("{prefix}{b}")).unwrap();
+    }
+    guard
+}
+
 /// Removes shim rules with this comment prefix on drop.
 pub struct ShimGuard(pub String);
 
@@ -118,6 +131,7 @@ impl Lab {
         let octet = free_octet(&hex);
         let bridge = format!("kbt{hex}");
         let gateway = Ipv4Addr::new(10, 200, octet, 1);
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
         let lab = Lab {
             bridge: bridge.clone(),
             octet,
@@ -135,6 +149,47 @@ impl Lab {
         let sysctl = format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet");
         std::fs::write(sysctl, "1").unwrap();
         lab
+    }
+
+    /// Another host: a namespace on a veth whose host side has `.1` of a
+    /// subnet of its own, default route via the host (so it could route to
+    /// container addresses directly, were they not guarded).
+    pub fn other_host(&self) -> (Netns, Ipv4Addr) {
+        let octet = free_octet(&unique_hex());
+        let ns = format!("kfx{}", self.hex);
+        let veth = format!("kvx{}", self.hex);
+        let host = Ipv4Addr::new(10, 200, octet, 1);
+        let ip = Ipv4Addr::new(10, 200, octet, 2);
+        cmd("ip", &["netns", "add", &ns]);
+        self.namespaces.lock().unwrap().push(ns.clone());
+        cmd(
+            "ip",
+            &[
+                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ],
+        );
+        self.links.lock().unwrap().insert(0, veth.clone());
+        cmd("ip", &["addr", "add", &format!("{host}/24"), "dev", &veth]);
+        cmd("ip", &["link", "set", &veth, "up"]);
+        cmd(
+            "ip",
+            &["-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+        );
+        cmd("ip", &["-n", &ns, "link", "set", "eth0", "up"]);
+        cmd("ip", &["-n", &ns, "link", "set", "lo", "up"]);
+        cmd(
+            "ip",
+            &[
+                "-n",
+                &ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                &host.to_string(),
+            ],
+        );
+        (Netns { name: ns, ip }, host)
     }
 
     /// `10.200.<octet>.0`.
@@ -159,6 +214,18 @@ impl Lab {
         cmd("ip", &["link", "set", &veth, "master", &self.bridge, "up"]);
         cmd(
             "ip",
+            &[
+                "link",
+                "set",
+                &veth,
+                "type",
+                "bridge_slave",
+                "hairpin",
+                "on",
+            ],
+        );
+        cmd(
+            "ip",
             &["-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
         );
         cmd("ip", &["-n", &ns, "link", "set", "eth0", "up"]);
@@ -180,17 +247,20 @@ impl Drop for Lab {
     }
 }
 
-/// A third octet in 10.200.0.0/16 that no route of the host uses yet,
-/// starting from one derived from `hex`.
+/// A third octet in 10.200.100-249.0/24 that no route of the host uses
+/// and no other lab of this process took, starting from one derived from
+/// `hex` (so parallel test processes start apart).
 fn free_octet(hex: &str) -> u8 {
-    static TAKEN: AtomicUsize = AtomicUsize::new(0);
+    static TAKEN: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap();
     let routes = cmd("ip", &["-4", "route", "show"]);
-    let start = u8::from_str_radix(&hex[..2], 16).unwrap();
-    let bump = TAKEN.fetch_add(1, Ordering::SeqCst) as u8;
-    (0..=255u8)
-        .map(|i| start.wrapping_add(bump.wrapping_mul(17)).wrapping_add(i))
-        .find(|o| (100..250).contains(o) && !routes.contains(&format!("10.200.{o}.")))
-        .expect("a free 10.200.x.0/24")
+    let start = u8::from_str_radix(&hex[..2], 16).unwrap() % 150;
+    let octet = (0..150u8)
+        .map(|i| 100 + (start + i) % 150)
+        .find(|o| !taken.contains(o) && !routes.contains(&format!("10.200.{o}.")))
+        .expect("a free 10.200.x.0/24");
+    taken.push(octet);
+    octet
 }
 
 /// A network namespace playing a container.
@@ -202,19 +272,29 @@ pub struct Netns {
 }
 
 impl Netns {
-    /// A TCP server on `port` inside the namespace that writes
-    /// `peer=<client address>` to each connection.
-    pub fn serve(&self, port: u16) -> Server {
+    /// [`ask`] from inside the namespace.
+    pub fn ask(&self, ip: IpAddr, port: u16) -> std::io::Result<String> {
+        self.inside(move || ask(ip, port))
+    }
+
+    /// Runs `f` on a thread that entered the namespace.
+    fn inside<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
         let path = format!("/run/netns/{}", self.name);
-        let listener = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             let ns = std::fs::File::open(path).unwrap();
             // SAFETY: setns on this short-lived thread only.
             let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            TcpListener::bind(("0.0.0.0", port)).unwrap()
+            f()
         })
         .join()
-        .unwrap();
+        .unwrap()
+    }
+
+    /// A TCP server on `port` inside the namespace that writes
+    /// `peer=<client address>` to each connection.
+    pub fn serve(&self, port: u16) -> Server {
+        let listener = self.inside(move || TcpListener::bind(("0.0.0.0", port)).unwrap());
         Server::run(listener)
     }
 }
@@ -227,7 +307,8 @@ pub struct Server {
 }
 
 impl Server {
-    fn run(listener: TcpListener) -> Server {
+    /// Serves `listener` (made in whatever namespace) on a thread.
+    pub fn run(listener: TcpListener) -> Server {
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(AtomicUsize::new(0));
@@ -266,4 +347,22 @@ impl Drop for Server {
             let _ = t.join();
         }
     }
+}
+
+/// Runs `f` on a thread inside a network namespace of its own, playing the
+/// host: its iptables policies, sysctls, nft tables and links are its own,
+/// so a test may set `FORWARD` to DROP there without touching the real
+/// host. Everything in it goes with the thread.
+pub fn in_private_host<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: unshare of this thread's network namespace only.
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
+            cmd("ip", &["link", "set", "lo", "up"]);
+            f()
+        })
+        .join()
+        .unwrap()
+    })
 }

@@ -57,3 +57,38 @@ pub fn forget_udp(ports: &[PortRule]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(host_ip: Option<&str>, protocol: Protocol, ip: &str) -> PortRule {
+        PortRule {
+            host_ip: host_ip.map(|s| s.parse().unwrap()),
+            host_port: 8053,
+            protocol,
+            container_ip: ip.parse().unwrap(),
+            container_port: 53,
+        }
+    }
+
+    #[test]
+    fn only_udp_flows_are_deleted_matching_port_and_container() {
+        assert_eq!(delete_args(&rule(None, Protocol::Tcp, "10.0.0.2")), None);
+        let all = delete_args(&rule(None, Protocol::Udp, "10.0.0.2")).unwrap();
+        assert_eq!(
+            all.join(" "),
+            "-D -p udp --orig-port-dst 8053 --reply-src 10.0.0.2"
+        );
+        let one = delete_args(&rule(Some("127.0.0.1"), Protocol::Udp, "10.0.0.2")).unwrap();
+        assert_eq!(
+            one.join(" "),
+            "-D -p udp --orig-port-dst 8053 --orig-dst 127.0.0.1 --reply-src 10.0.0.2"
+        );
+        let six = delete_args(&rule(None, Protocol::Udp, "fd00::2")).unwrap();
+        assert_eq!(
+            six.join(" "),
+            "-D -f ipv6 -p udp --orig-port-dst 8053 --reply-src fd00::2"
+        );
+    }
+}

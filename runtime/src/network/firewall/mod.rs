@@ -154,14 +154,13 @@ impl Firewall {
     /// Adds a network's rules (idempotent).
     pub fn add_network(&self, network: &NetworkRules) -> Result<(), FirewallError> {
         check_bridge(&network.bridge)?;
-        let listing = self.listing()?;
-        if listing.network(&network.bridge) != Default::default() {
-            // Present (perhaps with other subnets): replace it.
-            self.remove_found(&network.bridge, &listing)?;
-        }
+        // Present already (perhaps with other subnets): replaced, in the
+        // same transaction, so the network is never without its rules.
+        let found = self.listing()?.network(&network.bridge);
+        let mut text = rules::remove_network(&self.table, &network.bridge, &found);
+        text.push_str(&rules::add_network(&self.table, network));
         let op = format!("add network {}", network.bridge);
-        self.nft
-            .run(&op, &rules::add_network(&self.table, network))?;
+        self.nft.run(&op, &text)?;
         Ok(())
     }
 

@@ -331,3 +331,7 @@ pub fn subnet_text(addr: IpAddr, len: u8) -> String {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

@@ -228,3 +228,86 @@ pub fn comments(comment_prefix: &str) -> Result<Vec<String>, FirewallError> {
     all.dedup();
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `iptables -S FORWARD` on a host where dockerd runs, plus kiln's rules.
+    const DOCKER: &str = r#"-P FORWARD DROP
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-FORWARD
+-A FORWARD -i kbab12341 -m comment --comment "kiln:ab1234:0123456789ab" -j ACCEPT
+-A FORWARD -o kbab12341 -m comment --comment "kiln:ab1234:0123456789ab" -j ACCEPT
+-A FORWARD -i kbcd56781 -m comment --comment "kiln:cd5678:ffffffffffff" -j ACCEPT
+-A FORWARD -i br0 -m comment --comment "someone else's rule" -j ACCEPT
+"#;
+
+    #[test]
+    fn the_policy_is_read_from_its_own_line() {
+        assert!(policy_is_drop(DOCKER));
+        assert!(!policy_is_drop("-P FORWARD ACCEPT\n"));
+        assert!(!policy_is_drop(
+            "-A FORWARD -m comment --comment \"-P FORWARD DROP\" -j DROP\n"
+        ));
+        assert!(!policy_is_drop(""));
+    }
+
+    #[test]
+    fn rules_are_found_by_comment_prefix_with_their_words() {
+        let found = rules_with_comment(DOCKER, "kiln:ab1234:");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].comment, "kiln:ab1234:0123456789ab");
+        assert_eq!(
+            found[1].args,
+            [
+                "-o",
+                "kbab12341",
+                "-m",
+                "comment",
+                "--comment",
+                "kiln:ab1234:0123456789ab",
+                "-j",
+                "ACCEPT"
+            ]
+        );
+        assert_eq!(rules_with_comment(DOCKER, "kiln:").len(), 3);
+        assert!(rules_with_comment(DOCKER, "kiln:999999:").is_empty());
+        assert_eq!(
+            rules_with_comment(DOCKER, "someone")[0].comment,
+            "someone else's rule"
+        );
+    }
+
+    #[test]
+    fn words_split_on_blanks_outside_quotes() {
+        assert_eq!(
+            split_words(r#"-A FORWARD  -m comment --comment "a b\"c" -j X"#),
+            [
+                "-A",
+                "FORWARD",
+                "-m",
+                "comment",
+                "--comment",
+                "a b\"c",
+                "-j",
+                "X"
+            ]
+        );
+        assert_eq!(split_words(r#"--comment """#), ["--comment", ""]);
+        assert!(split_words("   ").is_empty());
+    }
+
+    #[test]
+    fn the_accept_rules_name_the_bridge_both_ways() {
+        let [i, o] = accept_rules("kb1", "kiln:ab:cd");
+        assert_eq!(
+            i.join(" "),
+            "-i kb1 -m comment --comment kiln:ab:cd -j ACCEPT"
+        );
+        assert_eq!(
+            o.join(" "),
+            "-o kb1 -m comment --comment kiln:ab:cd -j ACCEPT"
+        );
+    }
+}

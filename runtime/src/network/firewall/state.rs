@@ -177,3 +177,97 @@ fn protocol_of(v: &Value) -> Option<Protocol> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What nft 1.0.6 printed for a table with one network and four ports
+    /// (rules left out: the parser skips them).
+    const LISTING: &str = r#"{"nftables": [
+{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}},
+{"table": {"family": "inet", "name": "kiln_t1", "handle": 5}},
+{"set": {"family": "inet", "name": "bridges", "table": "kiln_t1", "type": "ifname", "handle": 1, "elem": ["kbx"]}},
+{"map": {"family": "inet", "name": "pub4", "table": "kiln_t1", "type": ["inet_proto", "inet_service"], "handle": 2, "map": "ipv4_addr . inet_service", "elem": [[{"concat": ["sctp", 9]}, {"concat": ["10.200.1.2", 9]}], [{"concat": ["tcp", 8080]}, {"concat": ["10.200.1.2", 80]}]]}},
+{"map": {"family": "inet", "name": "pub4_ip", "table": "kiln_t1", "type": ["ipv4_addr", "inet_proto", "inet_service"], "handle": 3, "map": "ipv4_addr . inet_service", "elem": [[{"concat": ["127.0.0.1", "udp", 8081]}, {"concat": ["10.200.1.2", 81]}]]}},
+{"map": {"family": "inet", "name": "pub6", "table": "kiln_t1", "type": ["inet_proto", "inet_service"], "handle": 4, "map": "ipv6_addr . inet_service", "elem": [[{"concat": ["tcp", 8080]}, {"concat": ["fd00::2", 80]}]]}},
+{"map": {"family": "inet", "name": "pub6_ip", "table": "kiln_t1", "type": ["ipv6_addr", "inet_proto", "inet_service"], "handle": 9, "map": "ipv6_addr . inet_service"}},
+{"map": {"family": "inet", "name": "fwd_to", "table": "kiln_t1", "type": "ifname", "handle": 5, "map": "verdict", "elem": [["kbx", {"jump": {"target": "n_kbx_to"}}]]}},
+{"map": {"family": "inet", "name": "post4", "table": "kiln_t1", "type": "ipv4_addr", "handle": 6, "map": "verdict", "flags": ["interval"], "elem": [[{"prefix": {"addr": "10.200.1.0", "len": 24}}, {"jump": {"target": "n_kbx_post"}}], [{"prefix": {"addr": "10.200.2.0", "len": 24}}, {"jump": {"target": "n_kby_post"}}]]}},
+{"chain": {"family": "inet", "table": "kiln_t1", "name": "forward", "handle": 11, "type": "filter", "hook": "forward", "prio": 0, "policy": "accept"}},
+{"chain": {"family": "inet", "table": "kiln_t1", "name": "n_kbx_to", "handle": 12}},
+{"chain": {"family": "inet", "table": "kiln_t1", "name": "n_kbx_post", "handle": 13}},
+{"rule": {"family": "inet", "table": "kiln_t1", "chain": "n_kbx_to", "handle": 26, "expr": [{"drop": null}]}}
+]}"#;
+
+    fn rule(host_ip: Option<&str>, port: u16, protocol: Protocol, ip: &str, to: u16) -> PortRule {
+        PortRule {
+            host_ip: host_ip.map(|s| s.parse().unwrap()),
+            host_port: port,
+            protocol,
+            container_ip: ip.parse().unwrap(),
+            container_port: to,
+        }
+    }
+
+    #[test]
+    fn a_listing_gives_bridges_and_ports() {
+        let l = Listing::parse(LISTING).unwrap();
+        let state = l.state();
+        assert_eq!(state.bridges, ["kbx"]);
+        assert_eq!(
+            state.ports,
+            [
+                rule(None, 9, Protocol::Sctp, "10.200.1.2", 9),
+                rule(None, 8080, Protocol::Tcp, "10.200.1.2", 80),
+                rule(Some("127.0.0.1"), 8081, Protocol::Udp, "10.200.1.2", 81),
+                rule(None, 8080, Protocol::Tcp, "fd00::2", 80),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_listing_tells_what_of_a_network_is_there() {
+        let l = Listing::parse(LISTING).unwrap();
+        let found = l.network("kbx");
+        assert_eq!(
+            found,
+            NetworkObjects {
+                in_bridges: true,
+                in_fwd_to: true,
+                in_fwd_from: false,
+                post: vec![("post4".into(), "10.200.1.0/24".into())],
+                chains: vec!["n_kbx_to".into(), "n_kbx_post".into()],
+            }
+        );
+        assert_eq!(l.network("kbz"), NetworkObjects::default());
+    }
+
+    #[test]
+    fn single_elements_and_numeric_protocols_are_read() {
+        let json = r#"{"nftables": [
+{"set": {"name": "bridges", "elem": "kb1"}},
+{"map": {"name": "pub4", "elem": [[{"concat": [17, 53]}, {"concat": ["10.0.0.2", 53]}]]}},
+{"map": {"name": "post4", "elem": [["10.0.0.9", {"jump": {"target": "n_kb1_post"}}]]}}
+]}"#;
+        let l = Listing::parse(json).unwrap();
+        assert_eq!(l.bridges, ["kb1"]);
+        assert_eq!(l.ports, [rule(None, 53, Protocol::Udp, "10.0.0.2", 53)]);
+        assert_eq!(
+            l.network("kb1").post,
+            [("post4".into(), "10.0.0.9/32".into())]
+        );
+    }
+
+    #[test]
+    fn bad_listings_are_errors_not_panics() {
+        assert!(Listing::parse("").unwrap_err().contains("bad JSON"));
+        assert!(Listing::parse("{}").unwrap_err().contains("nftables"));
+        let bad_port = r#"{"nftables": [{"map": {"name": "pub4", "elem": [[{"concat": ["tcp", 70000]}, {"concat": ["10.0.0.2", 1]}]]}}]}"#;
+        assert!(Listing::parse(bad_port)
+            .unwrap_err()
+            .contains("bad pub4 element"));
+        let bad_post = r#"{"nftables": [{"map": {"name": "post4", "elem": [["x"]]}}]}"#;
+        assert!(Listing::parse(bad_post).is_err());
+    }
+}
