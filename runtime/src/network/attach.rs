@@ -109,6 +109,57 @@ fn attach_locked(
     netns: &File,
     request: &AttachRequest,
 ) -> Result<Attachment, NetworkError> {
+    let decided = decide(root, store, request)?;
+    store.put_endpoint(&decided.endpoint)?;
+    let veth = decided.veth(netns);
+    if let Err(err) = make_objects(root, &veth, &decided.endpoint) {
+        undo(root, store, &decided.endpoint);
+        return Err(err);
+    }
+    Ok(Attachment {
+        network: decided.network,
+        endpoint: decided.endpoint,
+        port_sockets: decided.reserved.sockets,
+    })
+}
+
+/// Everything an attachment is, decided before anything is recorded.
+struct Decided {
+    network: NetworkRecord,
+    endpoint: EndpointRecord,
+    mac: [u8; 6],
+    chosen: address::Addresses,
+    /// Whether this network's gateways become the default routes.
+    default_route: bool,
+    reserved: Reserved,
+}
+
+impl Decided {
+    /// The veth pair to make in `netns`.
+    fn veth<'a>(&self, netns: &'a File) -> VethSpec<'a> {
+        let chosen = &self.chosen;
+        VethSpec {
+            host_name: self.endpoint.host_veth.clone(),
+            bridge: self.network.bridge.clone(),
+            netns,
+            interface: self.endpoint.interface.clone(),
+            mtu: self.network.mtu,
+            mac: self.mac,
+            addresses: chosen.ipv4.into_iter().chain(chosen.ipv6).collect(),
+            gateway4: chosen.gateway4.filter(|_| self.default_route),
+            gateway6: chosen.gateway6.filter(|_| self.default_route),
+        }
+    }
+}
+
+/// The checks and choices of an attachment: the network (bridge driver,
+/// its bridge present), no second endpoint of the container on it, the
+/// addresses, the MAC, the host ports (bound), the names.
+fn decide(
+    root: &Path,
+    store: &NetworkStore,
+    request: &AttachRequest,
+) -> Result<Decided, NetworkError> {
     let network = store.find(&request.network)?;
     check_driver(&network)?;
     manage::ensure_realized(root, &network)?;
@@ -130,31 +181,16 @@ fn attach_locked(
         .mac
         .unwrap_or_else(|| address::mac_for(chosen.ipv4.map(|(ip, _)| ip)));
     let endpoint = endpoint_record(root, &network, &others, request, &chosen, &reserved)?;
-    let endpoint = EndpointRecord {
-        mac: address::mac_text(&mac),
-        ..endpoint
-    };
-    store.put_endpoint(&endpoint)?;
-    let veth = VethSpec {
-        host_name: endpoint.host_veth.clone(),
-        bridge: network.bridge.clone(),
-        netns,
-        interface: endpoint.interface.clone(),
-        mtu: network.mtu,
-        mac,
-        addresses: chosen.ipv4.into_iter().chain(chosen.ipv6).collect(),
-        gateway4: chosen.gateway4.filter(|_| default_route),
-        gateway6: chosen.gateway6.filter(|_| default_route),
-    };
-    let made = make_objects(root, &veth, &endpoint);
-    if let Err(err) = made {
-        undo(root, store, &endpoint);
-        return Err(err);
-    }
-    Ok(Attachment {
+    Ok(Decided {
+        endpoint: EndpointRecord {
+            mac: address::mac_text(&mac),
+            ..endpoint
+        },
         network,
-        endpoint,
-        port_sockets: reserved.sockets,
+        mac,
+        chosen,
+        default_route,
+        reserved,
     })
 }
 
@@ -190,7 +226,8 @@ fn has_default_route(
     Ok(false)
 }
 
-/// The record of the endpoint about to be made.
+/// The record of the endpoint about to be made (its MAC filled in by the
+/// caller).
 fn endpoint_record(
     root: &Path,
     network: &NetworkRecord,
