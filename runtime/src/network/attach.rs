@@ -194,19 +194,19 @@ fn decide(
     })
 }
 
-/// Only bridge networks have endpoints (Docker refuses `connect` to `host`
-/// and `none` too).
+/// Only bridge networks have endpoints; Docker's reasons for `host` and
+/// `none` (`null`).
 fn check_driver(network: &NetworkRecord) -> Result<(), NetworkError> {
-    if network.driver == "bridge" {
-        return Ok(());
-    }
+    let reason = match network.driver.as_str() {
+        "bridge" => return Ok(()),
+        "host" => "container cannot be disconnected from host network or connected to host network".to_string(),
+        "null" => "container cannot be connected to multiple networks with one of the networks in private (none) mode".to_string(),
+        other => format!("network driver {other:?} has no endpoints"),
+    };
     Err(NetworkError::InvalidOption {
         flag: "--network",
         value: network.name.clone(),
-        reason: format!(
-            "a container cannot be attached to a network of driver {:?}; only bridge networks have endpoints",
-            network.driver
-        ),
+        reason,
     })
 }
 
