@@ -22,7 +22,7 @@
 //! (moby#36174); `host` and `none` networks have no endpoints to attach.
 //!
 //! - [`address`]: the decisions (IPAM, MAC, names, endpoint ID).
-//! - [`super::ports`]: host ports bound and the nft elements they become.
+//! - [`super::ports`]: the published host ports, bound and held.
 
 pub mod address;
 
@@ -269,10 +269,10 @@ fn make_objects(
     Ok(())
 }
 
+/// The endpoint's map elements: the sweep's reading of a record, so what
+/// attach publishes is exactly what a sweep unpublishes.
 fn port_rules(endpoint: &EndpointRecord) -> Vec<super::firewall::PortRule> {
-    let v4 = endpoint.ipv4.map(|(ip, _)| ip);
-    let v6 = endpoint.ipv6.map(|(ip, _)| ip);
-    ports::rules(&endpoint.ports, v4, v6)
+    sweep::port_rules(endpoint)
 }
 
 fn firewall(root: &Path) -> Result<Firewall, NetworkError> {
