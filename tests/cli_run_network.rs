@@ -9,6 +9,8 @@
 
 mod support;
 
+// The container tests' fixture; this file uses part of it.
+#[allow(dead_code)]
 #[path = "cli_containers/fixture.rs"]
 mod fixture;
 
