@@ -433,3 +433,32 @@ fn ipv6_networks_give_both_families_and_publish_both() {
     attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
     assert!(table.state().unwrap().ports.is_empty());
 }
+
+#[test]
+fn a_published_udp_port_answers_on_loopback() {
+    let mut t = TestRoot::new("attach-udp");
+    t.network("udp");
+    let (ns, file) = t.netns("a");
+    let mut req = request("udp", "aaaa");
+    req.ports = vec![PortMapping {
+        protocol: Protocol::Udp,
+        ..publish(None, 5353)
+    }];
+    let a = attach::attach(&t.root, &file, &req).unwrap();
+    let port = a.endpoint.ports[0].host_port;
+    let server = net_common::echo_udp_once(&ns, 5353);
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut reply = [0u8; 64];
+    // UDP may be dropped while the path warms up: a few tries, bounded.
+    let got = (0..5).find_map(|_| {
+        client.send_to(b"ping", ("127.0.0.1", port)).unwrap();
+        client.recv(&mut reply).ok()
+    });
+    let n = got.expect("an answer through the published UDP port");
+    assert_eq!(&reply[..n], b"ping");
+    server.join().unwrap();
+    attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
+}
