@@ -91,6 +91,7 @@ pub fn create(root: &Path, request: &CreateRequest) -> Result<NetworkRecord, Net
         let _ = store.remove_network(&network.id);
         return Err(e);
     }
+    super::sweep::mark_swept(&store)?;
     Ok(network)
 }
 
@@ -169,6 +170,7 @@ pub fn remove(root: &Path, name_or_id: &str) -> Result<NetworkRecord, NetworkErr
     }
     teardown(&RootTag::of(root), &network)?;
     store.remove_network(&network.id)?;
+    super::sweep::mark_swept(&store)?;
     Ok(network)
 }
 
@@ -191,6 +193,7 @@ pub fn prune(
         store.remove_network(&network.id)?;
         removed.push(network.name);
     }
+    super::sweep::mark_swept(&store)?;
     Ok(removed)
 }
 

@@ -24,8 +24,10 @@
 //! boot or the set of networks differs from the one of the last complete
 //! sweep (kept in `<root>/networks/.swept`): a sweep that finds nothing stale (every
 //! `run` sweeps) costs reading the records and `/proc/<pid>/stat` of each
-//! endpoint's holder, and no netlink, nft or iptables call. `reset` removes
-//! everything of a root whatever the records say.
+//! endpoint's holder, and no netlink, nft or iptables call. `network
+//! create`, `rm` and `prune` change records and objects together after
+//! their own sweep, so they mark the sweep clean ([`mark_swept`]). `reset`
+//! removes everything of a root whatever the records say.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -98,6 +100,16 @@ pub fn sweep(root: &Path) -> Result<SweepReport, NetworkError> {
         std::fs::write(&marker, seen).map_err(|e| NetworkError::io("writing", &marker, e))?;
     }
     Ok(report)
+}
+
+/// Records that the root's kernel objects match its records now (the
+/// caller swept, then changed both together, under the lock): the next
+/// sweep need not be complete. `network create`, `rm` and `prune` call it
+/// so the first `run` after them stays cheap.
+pub fn mark_swept(store: &NetworkStore) -> Result<(), NetworkError> {
+    let marker = store.dir().join(SWEPT);
+    let seen = network_set(&store.networks()?);
+    std::fs::write(&marker, seen).map_err(|e| NetworkError::io("writing", &marker, e))
 }
 
 /// Whether `endpoint`'s holder (the container's monitor) still runs.
