@@ -601,4 +601,13 @@ fn a_complete_sweep_remakes_a_missing_bridge_and_its_rules() {
     assert!(link_exists(&network.bridge));
     assert!(root.rule_bridges().contains(&network.bridge));
     assert!(sweep::sweep(root.path()).unwrap().is_empty());
+    // Rules lost while the bridge stayed (a crash inside `create`).
+    Firewall::open(&root.tag.table())
+        .unwrap()
+        .remove_network(&network.bridge)
+        .unwrap();
+    let dead = endpoint(&root, &network.id, "gone2", "10.200.244.10", dead_holder());
+    root.store().put_endpoint(&dead).unwrap();
+    assert_eq!(sweep::sweep(root.path()).unwrap().remade, ["lost"]);
+    assert!(root.rule_bridges().contains(&network.bridge));
 }
