@@ -144,15 +144,29 @@ fn rootfs_failures_name_the_mount_and_the_cause() {
 fn typed_run_flags_refuse_bad_values_before_anything_is_created() {
     let r = Root::new("flag-typed");
     let cases: [(&[&str], &str); 9] = [
-        (&["-p", "80:x"], "invalid port spec \"80:x\": invalid containerPort: x"),
-        (&["-p", "[::1]:8000-8001:80-82"], "invalid ranges specified"),
         (
-            &["-p", "127.0.0.1:8080:80"],
-            "-p \"127.0.0.1:8080:80/tcp\" is not supported: publishing ports needs a bridge network",
+            &["-p", "80:x"],
+            "invalid port spec \"80:x\": invalid containerPort: x",
         ),
-        (&["-v", "/data:ro"], "invalid volume specification: '/data:ro'"),
-        (&["-v", "bad name:/x"], "invalid characters for a local volume name"),
-        (&["--mount", "type=bind,target=/x,bogus=1"], "unexpected key 'bogus' in 'bogus=1'"),
+        (&["-p", "[::1]:8000-8001:80-82"], "invalid ranges specified"),
+        // `-p` is published since bridge networks exist; an address on a
+        // predefined network is refused as Docker does.
+        (
+            &["--network", "none", "--ip", "10.200.0.9"],
+            "user specified IP address is supported on user defined networks only",
+        ),
+        (
+            &["-v", "/data:ro"],
+            "invalid volume specification: '/data:ro'",
+        ),
+        (
+            &["-v", "bad name:/x"],
+            "invalid characters for a local volume name",
+        ),
+        (
+            &["--mount", "type=bind,target=/x,bogus=1"],
+            "unexpected key 'bogus' in 'bogus=1'",
+        ),
         (&["--stop-signal", "SIGBOGUS"], "invalid signal: SIGBOGUS"),
         (&["--restart", "sometimes"], "unknown policy 'sometimes'"),
         (&["--tmpfs", "/x", "-v", "/x"], "Duplicate mount point: /x"),

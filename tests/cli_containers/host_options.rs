@@ -106,7 +106,8 @@ fn refused_host_options_name_the_flag() {
         (&["--sysctl", "kernel.hostname=x"], "sysctl 'kernel.hostname' is not allowed"),
         (&["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"], "not allowed in the host's network namespace"),
         (&["--add-host", "db:300.1.1.1"], "invalid IP address in add-host: \"300.1.1.1\""),
-        (&["--add-host", "gw:host-gateway"], "--add-host \"gw:host-gateway\" is not supported"),
+        // `host-gateway` is resolved since bridge networks exist.
+        (&["--network", "host", "--mac-address", "92:d0:c6:0a:29:33"], "conflicting options: mac-address and the network mode"),
     ];
     for (args, want) in cases {
         let mut all = vec!["run", "--rm"];

@@ -337,6 +337,9 @@ fn conflict(o: &CreateOptions) -> String {
     err.to_string()
 }
 
+/// A change to options, for table-driven cases.
+type Setter = fn(&mut CreateOptions);
+
 #[test]
 fn container_network_takes_its_hostname_and_refuses_what_docker_refuses() {
     let mut o = base();
@@ -350,7 +353,7 @@ fn container_network_takes_its_hostname_and_refuses_what_docker_refuses() {
     );
     assert_eq!(p.record.config.hostname, "dbhost");
     assert_eq!(p.spec.network, NetworkMode::Join(ctx.dir.join("netns")));
-    let cases: [(fn(&mut CreateOptions), &str); 6] = [
+    let cases: [(Setter, &str); 6] = [
         (
             |o| o.hostname = Some("h".into()),
             "conflicting options: hostname and the network mode",

@@ -88,7 +88,9 @@ fn host_names(hostname: &str, domainname: Option<&str>) -> String {
 }
 
 /// The `/etc/resolv.conf` text from the host's `host_text`, the resolver
-/// kind, and `--dns`, `--dns-search`, `--dns-option`.
+/// kind, and `--dns`, `--dns-search`, `--dns-option`. With
+/// [`Resolver::Embedded`], `dns` is not written: as in Docker, the embedded
+/// server stays the only nameserver and forwards to those servers.
 pub fn resolv_conf(
     host_text: &str,
     resolver: Resolver,

@@ -147,6 +147,6 @@ fn row(c: &Container, no_trunc: bool) -> Value {
         "Names": c.record.name,
         "Labels": labels,
         "Mounts": c.record.mounts.iter().map(|m| if m.name.is_empty() { m.source.clone() } else { m.name.clone() }).collect::<Vec<_>>().join(","),
-        "Networks": c.record.host_config.network_mode,
+        "Networks": kiln_runtime::lifecycle::network::network_name(&c.record.host_config.network_mode),
     })
 }

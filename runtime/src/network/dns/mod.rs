@@ -10,7 +10,8 @@
 //! Modules: [`message`] is the wire codec (pure, hostile-input safe);
 //! [`names`] the table of names one container resolves (pure); [`records`]
 //! reads that table from the network records; [`server`] holds the
-//! [`Responder`] (its TCP side in `tcp.rs`).
+//! [`Responder`] (its forwarding side in `forward.rs`, its TCP side in
+//! `tcp.rs`).
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -126,7 +126,7 @@ impl Responder {
             connections: Vec::new(),
             next_serial: 0,
             pending: HashMap::new(),
-            rng: seed(),
+            rng: forward::seed(),
             store,
             container_id: container_id.to_owned(),
             host_upstream: upstream,
@@ -170,14 +170,17 @@ impl Responder {
         }
     }
 
-    /// When the oldest forwarded question times out (None: none pending).
+    /// When the oldest forwarded question times out, or an idle TCP
+    /// connection is due to close (None: nothing pending).
     pub fn next_deadline(&self) -> Option<Instant> {
         let forwarded = self.pending.values().map(|p| p.deadline);
         let idle = self.connections.iter().map(|c| c.deadline);
         forwarded.chain(idle).min()
     }
 
-    /// Answers SERVFAIL to forwarded questions past their deadline.
+    /// Answers SERVFAIL to forwarded questions past their deadline and
+    /// closes TCP connections idle past theirs (unless a forwarded reply is
+    /// still owed to them).
     pub fn on_deadline(&mut self, now: Instant) {
         let expired: Vec<u16> = self
             .pending
@@ -269,116 +272,6 @@ impl Responder {
             _ => reply,
         };
         let _ = self.udp.send_to(&reply, to);
-    }
-
-    /// Sends `query` upstream under a fresh ID, remembering the asker.
-    fn forward(&mut self, query: &[u8], asker: Asker) {
-        let Some(server) = self.upstream_server() else {
-            return self.fail_now(query, asker);
-        };
-        if self.pending.len() >= MAX_PENDING || query.len() < message::HEADER_LEN {
-            return self.fail_now(query, asker);
-        }
-        let id = self.fresh_id();
-        let mut outgoing = query.to_vec();
-        outgoing[..2].copy_from_slice(&id.to_be_bytes());
-        let socket = match server {
-            SocketAddr::V4(_) => self.upstream4.as_ref(),
-            SocketAddr::V6(_) => self.upstream6.as_ref(),
-        };
-        if socket.is_none_or(|s| s.send_to(&outgoing, server).is_err()) {
-            return self.fail_now(query, asker);
-        }
-        self.pending.insert(
-            id,
-            Pending {
-                asker,
-                original_id: u16::from_be_bytes([query[0], query[1]]),
-                server,
-                deadline: Instant::now() + FORWARD_DEADLINE,
-                query: query.to_vec(),
-            },
-        );
-    }
-
-    /// The container's `--dns` servers first, else the host's.
-    fn upstream_server(&self) -> Option<SocketAddr> {
-        let servers = if self.view.upstream.is_empty() {
-            &self.host_upstream
-        } else {
-            &self.view.upstream
-        };
-        servers
-            .iter()
-            .copied()
-            .find(|s| records::usable_upstream(&s.ip()))
-    }
-
-    fn fail_now(&mut self, query: &[u8], asker: Asker) {
-        if let Some(reply) = message::error_reply(query, Rcode::ServFail) {
-            self.deliver(asker, &reply);
-        }
-    }
-
-    /// A random ID not in use (the upstream socket's port is random too).
-    fn fresh_id(&mut self) -> u16 {
-        loop {
-            // xorshift64*
-            self.rng ^= self.rng >> 12;
-            self.rng ^= self.rng << 25;
-            self.rng ^= self.rng >> 27;
-            let id = (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 48) as u16;
-            if !self.pending.contains_key(&id) {
-                return id;
-            }
-        }
-    }
-
-    /// Reads upstream replies and passes them on with their original IDs.
-    fn relay(&mut self, v6: bool) {
-        let mut buf = [0u8; 65535];
-        for _ in 0..BURST {
-            let socket = if v6 { &self.upstream6 } else { &self.upstream4 };
-            let Some(socket) = socket else { return };
-            let (len, from) = match socket.recv_from(&mut buf) {
-                Ok(got) => got,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return,
-            };
-            if len < message::HEADER_LEN {
-                continue;
-            }
-            let id = u16::from_be_bytes([buf[0], buf[1]]);
-            // Only the server asked may answer (a spoofed reply is dropped).
-            if self.pending.get(&id).is_none_or(|p| p.server != from) {
-                continue;
-            }
-            let Some(pending) = self.pending.remove(&id) else {
-                continue;
-            };
-            let reply = &mut buf[..len];
-            reply[..2].copy_from_slice(&pending.original_id.to_be_bytes());
-            self.deliver(pending.asker, reply);
-        }
-    }
-
-    /// Sends a reply to whoever asked.
-    fn deliver(&mut self, asker: Asker, reply: &[u8]) {
-        match asker {
-            Asker::Udp(to) => {
-                let _ = self.udp.send_to(reply, to);
-            }
-            Asker::Tcp(serial) => {
-                let Some(index) = self.connections.iter().position(|c| c.serial == serial) else {
-                    return;
-                };
-                let connection = &mut self.connections[index];
-                let written = write_framed(&mut connection.stream, reply);
-                if !written || (connection.eof && !self.waiting(serial)) {
-                    self.close(serial);
-                }
-            }
-        }
     }
 }
 
@@ -502,20 +395,7 @@ fn write_framed(stream: &mut TcpStream, reply: &[u8]) -> bool {
     matches!(stream.write(&framed), Ok(n) if n == framed.len())
 }
 
-/// A seed for query IDs from the kernel's random pool (time as a fallback).
-fn seed() -> u64 {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most 8 bytes into our buffer.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), 8, libc::GRND_NONBLOCK) };
-    let value = u64::from_ne_bytes(bytes);
-    if got == 8 && value != 0 {
-        return value;
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64);
-    nanos | 1
-}
-
+#[path = "forward.rs"]
+mod forward;
 #[path = "tcp.rs"]
 mod tcp;
