@@ -383,3 +383,41 @@ fn mac_of(ip: IpAddr) -> String {
     let b = bits(ip).to_be_bytes();
     format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3])
 }
+
+#[test]
+fn ipv6_networks_give_both_families_and_publish_both() {
+    let mut t = TestRoot::new("attach-ipv6");
+    let request6 = CreateRequest {
+        name: "six".into(),
+        ipv6: true,
+        ..CreateRequest::default()
+    };
+    let network = manage::create(&t.root, &request6).unwrap();
+    let (ns, file) = t.netns("a");
+    let mut req = request("six", "aaaa");
+    req.ports = vec![publish(None, 80)];
+    let a = attach::attach(&t.root, &file, &req).unwrap();
+    let (v6, len) = a.endpoint.ipv6.expect("an IPv6 address");
+    let addr = ns_exec(&ns, &["ip", "-br", "-6", "addr", "show", "eth0"]);
+    assert!(addr.contains(&format!("{v6}/{len}")), "{addr}");
+    let routes = ns_exec(&ns, &["ip", "-6", "route", "show", "default"]);
+    let gateway6 = network
+        .subnets
+        .iter()
+        .find(|s| s.gateway.is_ipv6())
+        .unwrap()
+        .gateway;
+    assert!(routes.contains(&format!("via {gateway6}")), "{routes}");
+    let table = Firewall::open(&RootTag::of(&t.root).table()).unwrap();
+    let mut targets: Vec<IpAddr> = table
+        .state()
+        .unwrap()
+        .ports
+        .iter()
+        .map(|p| p.container_ip)
+        .collect();
+    targets.sort();
+    assert_eq!(targets, vec![ipv4(&a), v6], "0.0.0.0 to IPv4, [::] to IPv6");
+    attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
+    assert!(table.state().unwrap().ports.is_empty());
+}
