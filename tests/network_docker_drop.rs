@@ -27,10 +27,10 @@ fn networks_work_with_dockers_forward_drop_policy_and_leave_no_rules() {
     let mut other = OtherHost::new();
     other.serve_peer(9000);
     let w = World::new("docker-drop");
-    let comment = format!("kiln:{}:", w.tag.as_str());
     let policy = ForwardDrop::set();
 
-    w.network("shop", &[]);
+    let shop = w.network("shop", &[]);
+    let comment = w.tag.comment(&shop);
     let port = free_port();
     let spec = format!("{port}:80");
     let dns = ["--dns", "127.0.0.1"];
@@ -64,8 +64,10 @@ fn networks_work_with_dockers_forward_drop_policy_and_leave_no_rules() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out, format!("tcp peer={}\n", other.host_ip));
 
-    // Removing the containers and the network takes kiln's rules away
-    // (finish also checks links and these rules once more).
+    // Removing the containers and the network takes the network's rules
+    // away (the default `bridge` network, made by the first `run` as
+    // Docker's daemon makes docker0, keeps its own until `finish` resets the
+    // root and checks that no rule of the root is left).
     for name in ["api", "client"] {
         w.ok(&["rm", "-f", name]);
     }

@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod support;
+use kiln_runtime::network::manage;
 use kiln_runtime::network::names::RootTag;
 use support::census::{root_with_image, IMAGE};
 use support::{kiln, kiln_cmd, ok_as};
@@ -32,7 +33,8 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
     let (_scratch, root) = root_with_image("net-leaks");
     let tag = RootTag::of(&root);
     let _cleanup = Cleanup(root.clone());
-    ok_as(kiln(&root, &["network", "create", NET]), "network create");
+    let net_id = ok_as(kiln(&root, &["network", "create", NET]), "network create");
+    let net_id = net_id.trim().to_string();
     let bridge = bridge_of(&root, NET);
     assert!(bridge.starts_with(&tag.bridge_prefix()), "{bridge}");
 
@@ -54,7 +56,10 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
     let veths = links_with_prefix(&tag.veth_prefix());
     assert!(veths.is_empty(), "host veths left: {veths:?}");
     let table = nft_table(&tag.table());
-    assert!(!table.contains("elements"), "port elements left:\n{table}");
+    for map in ["pub4", "pub4_ip", "pub6", "pub6_ip"] {
+        let block = map_block(&table, map);
+        assert!(!block.contains("elements"), "port elements left:\n{block}");
+    }
     for churned in (4..100).step_by(5) {
         let name = format!("churn{churned}");
         assert!(!table.contains(&format!("\"{name}\"")), "{table}");
@@ -76,22 +81,42 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
     }
     ok_as(kiln(&root, &["network", "rm", NET]), "network rm");
     ok_as(kiln(&root, &["network", "ls"]), "network ls");
+    // The default `bridge` network (made by the first `run`, as Docker's
+    // daemon makes docker0) stays until the root is reset.
+    let default = bridge_of(&root, "bridge");
     let links: Vec<String> = [tag.veth_prefix(), tag.bridge_prefix()]
         .iter()
         .flat_map(|p| links_with_prefix(p))
+        .filter(|l| *l != default)
         .collect();
     assert!(links.is_empty(), "links left after network rm: {links:?}");
     let table = nft_table(&tag.table());
     assert!(!table.contains(&bridge), "rules of {bridge} left:\n{table}");
-    assert!(
-        !table.contains(&tag.bridge_prefix()),
-        "bridges left:\n{table}"
-    );
-    let comments = iptables_comments(&tag.comment_prefix());
+    let comments = iptables_comments(&tag.comment(&net_id));
     assert!(
         comments.is_empty(),
         "iptables shim rules left: {comments:?}"
     );
+
+    // Resetting the root's networking takes the default bridge too.
+    manage::reset(&root).expect("reset the root's networking");
+    let links: Vec<String> = [tag.veth_prefix(), tag.bridge_prefix()]
+        .iter()
+        .flat_map(|p| links_with_prefix(p))
+        .collect();
+    assert!(links.is_empty(), "links left after reset: {links:?}");
+    assert_eq!(nft_table(&tag.table()), "", "table left after reset");
+    let comments = iptables_comments(&tag.comment_prefix());
+    assert!(comments.is_empty(), "shim rules left: {comments:?}");
+}
+
+/// The text of `map NAME { … }` in an `nft list table` listing.
+fn map_block<'a>(table: &'a str, name: &str) -> &'a str {
+    let start = table
+        .find(&format!("map {name} {{"))
+        .unwrap_or_else(|| panic!("no map {name} in:\n{table}"));
+    let rest = &table[start..];
+    &rest[..rest.find("\n\t}").unwrap_or(rest.len())]
 }
 
 /// One `run --rm` publishing a port: a fixed free one on even runs (TCP),
@@ -306,6 +331,7 @@ impl Drop for Cleanup {
         }
         let _ = kiln(root, &["network", "prune", "-f"]);
         let _ = kiln(root, &["network", "rm", NET]);
+        let _ = manage::reset(root);
         let tag = RootTag::of(root);
         for prefix in [tag.veth_prefix(), tag.bridge_prefix()] {
             for link in links_with_prefix(&prefix) {

@@ -32,6 +32,13 @@ fn other_hosts_reach_containers_only_through_published_ports() {
 /// the `local` rule moved behind a rule sending 127.0.0.1 to table 100.
 /// Runs only inside the container's namespace: the script first checks
 /// that eth0 carries the container's address and stops otherwise.
+///
+/// Measured by hand on this machine's kernel (6.18) while writing the test:
+/// with this route and the root's loopback guard rule deleted, the SYNs
+/// reached the host's bridge (prerouting counter) but not its input hook,
+/// so the kernel dropped them anyway; the research notes saw them
+/// delivered. The test keeps the property checked on kernels that deliver
+/// them; on this one it does not prove the guard by itself.
 fn route_loopback_to_gateway(pid: u32, ip: &str, gateway: &str) {
     let script = format!(
         "ip -4 addr show dev eth0 | grep -q 'inet {ip}/' || exit 99
