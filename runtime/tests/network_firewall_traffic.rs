@@ -75,7 +75,7 @@ fn an_internal_network_has_no_way_out_but_talks_inside() {
     t.fw.add_network(&rules(&i, true)).unwrap();
     let _shim = shim_for(&[&i.bridge]);
     let (i1, i2) = (i.container(1), i.container(2));
-    let (ext, _) = i.other_host();
+    let (ext, ext_gw) = i.other_host();
     let (_s1, _s2) = (i1.serve(80), ext.serve(9000));
 
     assert_eq!(
@@ -87,6 +87,11 @@ fn an_internal_network_has_no_way_out_but_talks_inside() {
         "no outbound route"
     );
     assert!(ext.ask(IpAddr::V4(i1.ip), 80).is_err());
+    // Docker ignores -p on internal networks: even an element that says
+    // otherwise does not open a way in from outside.
+    let port = fw_support::free_port();
+    t.fw.publish(&[tcp(port, i1.ip, 80)]).unwrap();
+    assert!(ext.ask(IpAddr::V4(ext_gw), port).is_err(), "no way in");
 }
 
 #[test]
@@ -318,5 +323,39 @@ fn a_udp_port_moves_to_its_next_owner_even_for_a_client_that_keeps_sending() {
             "a2",
             "the same client now reaches the port's new owner"
         );
+    })
+}
+
+#[test]
+fn a_legacy_forward_drop_policy_gets_the_shim_too_and_is_never_loaded_by_it() {
+    fw_support::in_private_host(|| {
+        let legacy_loaded = || {
+            std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
+                .unwrap()
+                .lines()
+                .any(|t| t == "filter")
+        };
+        let prefix = format!("kiln:t{}:", &fw_support::unique_hex()[..6]);
+        let comment = format!("{prefix}net");
+        ensure_forward_shim("kbleg0", &comment).unwrap();
+        assert!(
+            !legacy_loaded(),
+            "looking did not load iptables-legacy's table"
+        );
+        assert!(forward_shim_comments(&prefix).unwrap().is_empty());
+
+        fw_support::cmd("iptables-legacy", &["-P", "FORWARD", "DROP"]);
+        ensure_forward_shim("kbleg0", &comment).unwrap();
+        let listing = fw_support::cmd("iptables-legacy", &["-S", "FORWARD"]);
+        assert_eq!(listing.matches(&comment).count(), 2, "{listing}");
+        let nft_listing = fw_support::cmd("iptables", &["-S", "FORWARD"]);
+        assert!(
+            !nft_listing.contains(&comment),
+            "the nf_tables policy is ACCEPT"
+        );
+        assert_eq!(forward_shim_comments(&prefix).unwrap(), vec![comment]);
+        remove_forward_shim(&prefix).unwrap();
+        let listing = fw_support::cmd("iptables-legacy", &["-S", "FORWARD"]);
+        assert!(!listing.contains(&prefix), "{listing}");
     })
 }

@@ -10,7 +10,13 @@
 //! there), [`libnft`] (running them), [`elements`] (published-port
 //! elements as direct nfnetlink batches, the fast path of `kiln run`),
 //! [`state`] (reading the table back from nft's JSON), [`shim`] (iptables),
-//! [`conntrack`] (forgetting UDP flows of unpublished ports).
+//! [`conntrack`] (forgetting UDP flows of unpublished ports, ctnetlink),
+//! [`nfnl`] (the nfnetlink socket and encoding), [`pernetns`] (one kept
+//! libnftables context and socket per network namespace).
+//!
+//! Costs (`runtime/benches/firewall.rs`, this shared machine under load):
+//! `open` of an existing table 0.14 ms (a probe), publish + unpublish of a
+//! port 0.22 ms in-process against 59 ms through the `nft` program.
 //!
 //! Published ports are map elements, not rules: publishing is one
 //! `create element` transaction, and a key already present (a stale element

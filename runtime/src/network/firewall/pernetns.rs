@@ -14,14 +14,16 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 
-/// The calling thread's network namespace, as (device, inode).
+/// The calling thread's network namespace, and this process.
 pub fn current() -> io::Result<NetnsId> {
     let meta = std::fs::metadata("/proc/thread-self/ns/net")?;
-    Ok((meta.dev(), meta.ino()))
+    Ok((meta.dev(), meta.ino(), std::process::id()))
 }
 
-/// A namespace's identity: (device, inode) of its `ns/net` file.
-pub type NetnsId = (u64, u64);
+/// A namespace's identity: (device, inode) of its `ns/net` file, and the
+/// process asking (a forked child must not share its parent's socket:
+/// replies would go to whichever process reads first).
+pub type NetnsId = (u64, u64, u32);
 
 /// Values of type `T`, one per namespace, leaked for the process' life.
 pub struct PerNetns<T: 'static> {
@@ -53,5 +55,31 @@ impl<T: Send + 'static> PerNetns<T> {
         let value: &'static Mutex<T> = Box::leak(Box::new(Mutex::new(make()?)));
         entries.push((id, value));
         Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_value_per_namespace_made_once() {
+        static VALUES: PerNetns<u32> = PerNetns::new();
+        assert!(
+            VALUES.get(|| None).is_none(),
+            "a failed make stores nothing"
+        );
+        let first = VALUES.get(|| Some(1)).unwrap();
+        let again = VALUES.get(|| Some(2)).unwrap();
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(*again.lock().unwrap(), 1);
+        let other = std::thread::spawn(|| {
+            // SAFETY: unshare of this thread's network namespace only.
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            *VALUES.get(|| Some(3)).unwrap().lock().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(other, 3, "another namespace gets its own");
     }
 }
