@@ -407,9 +407,14 @@ fn sweep_removes_links_rules_and_shim_rules_no_record_names() {
         .unwrap();
     let comment = root.tag.comment(&"d".repeat(64));
     assert!(firewall::shim::add_rules("iptables", &stray, &comment).unwrap());
-    // The set of networks changed since the last complete sweep (the one
-    // `create` ran before writing its record): this sweep is complete.
+    // `create` left the sweep marked clean: the next sweep is cheap and
+    // sees nothing. A holder's death makes the next one complete.
+    assert!(sweep::sweep(root.path()).unwrap().is_empty());
+    let network = root.store().find("a").unwrap();
+    let dead = endpoint(&root, &network.id, "gone", "10.200.243.6", dead_holder());
+    root.store().put_endpoint(&dead).unwrap();
     let report = sweep::sweep(root.path()).unwrap();
+    assert_eq!(report.endpoints, ["a/gone"]);
     assert_eq!(report.links, [stray.as_str()]);
     assert_eq!(report.rules, [stray.as_str()]);
     assert_eq!(report.shim_rules, [comment.as_str()]);
@@ -429,7 +434,6 @@ fn sweep_removes_links_rules_and_shim_rules_no_record_names() {
         addresses: vec![],
     })
     .unwrap();
-    let network = root.store().find("a").unwrap();
     let dead = endpoint(&root, &network.id, "gone", "10.200.243.7", dead_holder());
     root.store().put_endpoint(&dead).unwrap();
     let report = sweep::sweep(root.path()).unwrap();
@@ -601,4 +605,13 @@ fn a_complete_sweep_remakes_a_missing_bridge_and_its_rules() {
     assert!(link_exists(&network.bridge));
     assert!(root.rule_bridges().contains(&network.bridge));
     assert!(sweep::sweep(root.path()).unwrap().is_empty());
+    // Rules lost while the bridge stayed (a crash inside `create`).
+    Firewall::open(&root.tag.table())
+        .unwrap()
+        .remove_network(&network.bridge)
+        .unwrap();
+    let dead = endpoint(&root, &network.id, "gone2", "10.200.244.10", dead_holder());
+    root.store().put_endpoint(&dead).unwrap();
+    assert_eq!(sweep::sweep(root.path()).unwrap().remade, ["lost"]);
+    assert!(root.rule_bridges().contains(&network.bridge));
 }

@@ -88,10 +88,10 @@ pub fn create(root: &Path, request: &CreateRequest) -> Result<NetworkRecord, Net
     refuse_foreign_bridge(&network)?;
     store.put_network(&network)?;
     if let Err(e) = realize(&tag, &network) {
-        let _ = teardown(&tag, &network);
         let _ = store.remove_network(&network.id);
         return Err(e);
     }
+    super::sweep::mark_swept(&store)?;
     Ok(network)
 }
 
@@ -170,6 +170,7 @@ pub fn remove(root: &Path, name_or_id: &str) -> Result<NetworkRecord, NetworkErr
     }
     teardown(&RootTag::of(root), &network)?;
     store.remove_network(&network.id)?;
+    super::sweep::mark_swept(&store)?;
     Ok(network)
 }
 
@@ -192,6 +193,7 @@ pub fn prune(
         store.remove_network(&network.id)?;
         removed.push(network.name);
     }
+    super::sweep::mark_swept(&store)?;
     Ok(removed)
 }
 
@@ -239,11 +241,20 @@ pub fn is_predefined(network: &NetworkRecord) -> bool {
 }
 
 /// Makes a bridge network's kernel objects (idempotent): the bridge with its
-/// gateways, forwarding on, the firewall rules, the iptables shim.
+/// gateways, forwarding on, the firewall rules, the iptables shim. When one
+/// step fails, what the others made is removed (so the bridge link exists
+/// only with its rules, and the next attempt starts over) and the first
+/// error is returned.
 pub fn realize(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkError> {
     if network.driver != "bridge" {
         return Ok(());
     }
+    realize_steps(tag, network).inspect_err(|_| {
+        let _ = teardown(tag, network);
+    })
+}
+
+fn realize_steps(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkError> {
     let addresses = gateways(network)?;
     netlink::ensure_bridge(&BridgeSpec {
         name: network.bridge.clone(),
@@ -265,14 +276,19 @@ pub fn realize(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkErro
 }
 
 /// Removes a bridge network's kernel objects (missing ones are fine): shim
-/// rules, firewall rules, then the bridge.
+/// rules, firewall rules, then the bridge. Every step is tried; the first
+/// error is returned (the record is then kept, so a retry or the sweep
+/// finds what is left).
 pub fn teardown(tag: &RootTag, network: &NetworkRecord) -> Result<(), NetworkError> {
     if network.driver != "bridge" || network.bridge.is_empty() {
         return Ok(());
     }
-    firewall::remove_forward_shim(&tag.comment(&network.id))?;
-    Firewall::open(&tag.table())?.remove_network(&network.bridge)?;
-    netlink::delete_link(&network.bridge)?;
+    let shim = firewall::remove_forward_shim(&tag.comment(&network.id));
+    let rules = Firewall::open(&tag.table()).and_then(|fw| fw.remove_network(&network.bridge));
+    let link = netlink::delete_link(&network.bridge);
+    shim?;
+    rules?;
+    link?;
     Ok(())
 }
 

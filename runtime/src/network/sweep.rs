@@ -14,8 +14,8 @@
 //!    whose container address no live endpoint holds: removed;
 //! 4. iptables shim rules tagged `kiln:<tag>:` for networks without a
 //!    record: removed;
-//! 5. bridge networks whose bridge is missing (a reboot, a crash during
-//!    `create`): their bridge and rules made again.
+//! 5. bridge networks whose bridge or rules are missing (a reboot, a crash
+//!    during `create`): their bridge and rules made again.
 //!
 //! Because records are written before the objects they name and removed
 //! after them, steps 2 to 5 can only find something after a crash freed an
@@ -24,8 +24,10 @@
 //! boot or the set of networks differs from the one of the last complete
 //! sweep (kept in `<root>/networks/.swept`): a sweep that finds nothing stale (every
 //! `run` sweeps) costs reading the records and `/proc/<pid>/stat` of each
-//! endpoint's holder, and no netlink, nft or iptables call. `reset` removes
-//! everything of a root whatever the records say.
+//! endpoint's holder, and no netlink, nft or iptables call. `network
+//! create`, `rm` and `prune` change records and objects together after
+//! their own sweep, so they mark the sweep clean ([`mark_swept`]). `reset`
+//! removes everything of a root whatever the records say.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -91,13 +93,23 @@ pub fn sweep(root: &Path) -> Result<SweepReport, NetworkError> {
     let seen = network_set(&networks);
     let changed = std::fs::read_to_string(&marker).map_or(true, |text| text != seen);
     if changed || !report.endpoints.is_empty() {
-        report.remade = remake_missing(&tag, &networks)?;
+        let with_rules = sweep_firewall(&tag, &networks, &live, &mut report)?;
+        report.remade = remake_missing(&tag, &networks, &with_rules)?;
         report.links = sweep_links(&tag, &networks, &live)?;
-        sweep_firewall(&tag, &networks, &live, &mut report)?;
         report.shim_rules = sweep_shim(&tag, &networks)?;
         std::fs::write(&marker, seen).map_err(|e| NetworkError::io("writing", &marker, e))?;
     }
     Ok(report)
+}
+
+/// Records that the root's kernel objects match its records now (the
+/// caller swept, then changed both together, under the lock): the next
+/// sweep need not be complete. `network create`, `rm` and `prune` call it
+/// so the first `run` after them stays cheap.
+pub fn mark_swept(store: &NetworkStore) -> Result<(), NetworkError> {
+    let marker = store.dir().join(SWEPT);
+    let seen = network_set(&store.networks()?);
+    std::fs::write(&marker, seen).map_err(|e| NetworkError::io("writing", &marker, e))
 }
 
 /// Whether `endpoint`'s holder (the container's monitor) still runs.
@@ -170,22 +182,26 @@ fn sweep_links(
 }
 
 /// Removes the table's bridges without a record and port elements no live
-/// endpoint owns. Nothing is asked of nftables when the root has no bridge
-/// network (the table is then never made).
+/// endpoint owns; returns the bridges that keep rules. Nothing is asked of
+/// nftables when the root has no bridge network (the table is then never
+/// made).
 fn sweep_firewall(
     tag: &RootTag,
     networks: &[NetworkRecord],
     live: &[EndpointRecord],
     report: &mut SweepReport,
-) -> Result<(), NetworkError> {
+) -> Result<BTreeSet<String>, NetworkError> {
     if !networks.iter().any(|n| n.driver == "bridge") {
-        return Ok(());
+        return Ok(BTreeSet::new());
     }
     let firewall = Firewall::open(&tag.table())?;
     let state = firewall.state()?;
     let bridges: BTreeSet<&str> = networks.iter().map(|n| n.bridge.as_str()).collect();
+    let mut with_rules = BTreeSet::new();
     for bridge in state.bridges {
-        if !bridges.contains(bridge.as_str()) {
+        if bridges.contains(bridge.as_str()) {
+            with_rules.insert(bridge);
+        } else {
             firewall.remove_network(&bridge)?;
             report.rules.push(bridge);
         }
@@ -205,7 +221,7 @@ fn sweep_firewall(
         firewall.unpublish(&stale)?;
         report.ports = stale.len();
     }
-    Ok(())
+    Ok(with_rules)
 }
 
 /// Removes shim rules of this root whose network has no record.
@@ -221,12 +237,18 @@ fn sweep_shim(tag: &RootTag, networks: &[NetworkRecord]) -> Result<Vec<String>, 
     Ok(removed)
 }
 
-/// Makes again the kernel objects of bridge networks whose bridge is
-/// missing; their names.
-fn remake_missing(tag: &RootTag, networks: &[NetworkRecord]) -> Result<Vec<String>, NetworkError> {
+/// Makes again the kernel objects of bridge networks whose bridge or whose
+/// rules (`with_rules` lists the bridges that have them) are missing; their
+/// names.
+fn remake_missing(
+    tag: &RootTag,
+    networks: &[NetworkRecord],
+    with_rules: &BTreeSet<String>,
+) -> Result<Vec<String>, NetworkError> {
     let mut remade = Vec::new();
     for network in networks {
-        if network.driver == "bridge" && !manage::link_exists(&network.bridge) {
+        let whole = manage::link_exists(&network.bridge) && with_rules.contains(&network.bridge);
+        if network.driver == "bridge" && !whole {
             manage::realize(tag, network)?;
             remade.push(network.name.clone());
         }
