@@ -7,8 +7,9 @@
 //! (RUNS=200 by default). Prints medians (ms) of: attach (kiln), the
 //! synchronous delete of the host end (kiln; the kernel's RCU wait makes
 //! it slow, which is why kiln lets the veth go with the namespace instead),
-//! closing the namespace, attach with `ip`; and the ratio ip/kiln of attach
-//! (target: kiln attach ~1-2 ms, notes/networking.md).
+//! closing the namespace, attach with `ip`, a thread entering the namespace
+//! (part of every attach: the scheduler's share); and the ratio ip/kiln
+//! of attach (target: kiln attach ~1-2 ms, notes/networking.md).
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -130,6 +131,7 @@ fn main() {
     })
     .expect("bridge");
     let (mut attach, mut delete, mut close, mut with_ip) = (vec![], vec![], vec![], vec![]);
+    let mut enter = vec![];
     for i in 0..runs {
         let ns = new_netns();
         let spec = VethSpec {
@@ -149,6 +151,9 @@ fn main() {
             gateway4: Some(Ipv4Addr::new(10, 200, third, 1)),
             gateway6: Some(Ipv6Addr::new(0xfd00, 0x200, third.into(), 0, 0, 0, 0, 1)),
         };
+        let start = Instant::now();
+        netlink::in_namespace(&ns, || ()).expect("enter");
+        enter.push(ms(start));
         let start = Instant::now();
         netlink::attach_veth(&spec).expect("attach");
         attach.push(ms(start));
@@ -182,6 +187,7 @@ fn main() {
         median
     };
     let kiln = report("attach_veth (kiln, in-process netlink)", &mut attach);
+    report("  of which: a thread entering the namespace", &mut enter);
     report("delete_link of the host end (synchronous)", &mut delete);
     report("close the namespace (veth freed async)", &mut close);
     let ip = report("same attach with ip (3 processes)", &mut with_ip);

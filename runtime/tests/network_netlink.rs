@@ -104,14 +104,25 @@ fn bridge_is_made_reused_and_deleted() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&ip6.stdout).contains("tentative"));
 
-    // Reused: same link, same MAC, new MTU applied, addresses kept.
+    // Reused: same link, same MAC, new MTU applied, addresses kept and a
+    // new one added; a bridge found down is brought up.
+    let status = std::process::Command::new("ip")
+        .args(["link", "set", &name, "down"])
+        .status()
+        .unwrap();
+    assert!(status.success());
     let mut again = spec.clone();
     again.mtu = 1380;
+    let extra = (IpAddr::V4(Ipv4Addr::new(10, 200, third, 254)), 24);
+    again.addresses.push(extra);
     ensure_bridge(&again).unwrap();
     let reused = link_state(&name).unwrap().unwrap();
     assert_eq!((reused.index, &reused.mac), (made.index, &made.mac));
     assert_eq!(reused.mtu, Some(1380));
-    assert_eq!(addresses(&name).unwrap().len(), addrs.len());
+    assert!(reused.up);
+    let now = addresses(&name).unwrap();
+    assert!(now.contains(&extra), "{now:?}");
+    assert!(addrs.iter().all(|a| now.contains(a)), "{now:?}");
 
     assert_eq!(
         links_with_prefix(&names.prefix()).unwrap(),

@@ -180,12 +180,15 @@ pub(super) fn set_up(netlink: &mut Netlink, index: u32) -> io::Result<()> {
     netlink.request(RouteNetlinkMessage::NewLink(up_message(index)), 0)
 }
 
-/// Turns hairpin mode on for the bridge port `index` (a container can reach
+/// Turns hairpin mode on for the bridge port `name` (a container can reach
 /// itself through a published port: the bridge may send a frame back out
-/// of the port it came in by), as Docker does for its bridge ports.
-pub(super) fn set_hairpin(netlink: &mut Netlink, index: u32) -> io::Result<()> {
+/// of the port it came in by), as Docker does for its bridge ports. The
+/// link is named rather than looked up: one request instead of two.
+pub(super) fn set_hairpin(netlink: &mut Netlink, name: &str) -> io::Result<()> {
     let mut message = LinkMessage::default();
-    message.header.index = index;
+    message
+        .attributes
+        .push(LinkAttribute::IfName(name.to_string()));
     message.attributes.push(LinkAttribute::LinkInfo(vec![
         LinkInfo::PortKind(InfoPortKind::Bridge),
         LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(

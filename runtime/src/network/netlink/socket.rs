@@ -150,7 +150,12 @@ impl Netlink {
 
     /// Reads one datagram and splits it into its messages.
     fn receive(&mut self) -> io::Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
-        let length = self.socket.recv(&mut &mut self.buffer[..], 0)?;
+        let length = loop {
+            match self.socket.recv(&mut &mut self.buffer[..], 0) {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
         let mut messages = Vec::new();
         let mut offset = 0;
         while offset < length {

@@ -20,6 +20,10 @@ use super::route::add_default_route;
 use super::socket::Netlink;
 use super::VethSpec;
 
+/// `lo`'s interface index, the same in every network namespace (the kernel's
+/// `LOOPBACK_IFINDEX`).
+const LOOPBACK_INDEX: u32 = 1;
+
 /// Makes the veth pair of `spec` and configures both ends; on any failure
 /// after the pair exists, the host end (and with it the peer) is deleted.
 pub(super) fn attach_veth(spec: &VethSpec<'_>) -> Result<(), NetlinkError> {
@@ -82,16 +86,14 @@ fn create_pair(
 
 /// Hairpin on the host end's bridge port.
 fn configure_host_end(netlink: &mut Netlink, spec: &VethSpec<'_>) -> Result<(), NetlinkError> {
-    let index = index_of(netlink, &spec.host_name)?;
-    set_hairpin(netlink, index)
+    set_hairpin(netlink, &spec.host_name)
         .map_err(|e| NetlinkError::request("set hairpin on", &spec.host_name, e))
 }
 
 /// Inside the namespace: `lo` up, the peer's addresses, default routes.
 fn configure_inside(spec: &VethSpec<'_>) -> Result<(), NetlinkError> {
     let mut netlink = open()?;
-    let lo = index_of(&mut netlink, "lo")?;
-    set_up(&mut netlink, lo).map_err(|e| NetlinkError::request("set up", "lo", e))?;
+    set_up(&mut netlink, LOOPBACK_INDEX).map_err(|e| NetlinkError::request("set up", "lo", e))?;
     let index = index_of(&mut netlink, &spec.interface)?;
     set_up(&mut netlink, index).map_err(|e| NetlinkError::request("set up", &spec.interface, e))?;
     for &(address, prefix) in &spec.addresses {
