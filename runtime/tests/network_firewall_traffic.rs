@@ -17,8 +17,8 @@ use std::net::IpAddr;
 use fw_support::{shim_for, Lab, Table};
 use kiln_parser::values::Protocol;
 use kiln_runtime::network::firewall::{
-    ensure_forward_shim, forward_shim_comments, remove_forward_shim, Firewall, NetworkRules,
-    NftBackend, PortRule,
+    ensure_forward_shim, forward_shim_comments, remove_forward_shim, NetworkRules, NftBackend,
+    PortRule,
 };
 
 fn rules(lab: &Lab, internal: bool) -> NetworkRules {
@@ -252,15 +252,18 @@ fn route_loopback_via_gateway(ns: &fw_support::Netns, gateway: &str) {
 fn the_loopback_guard_keeps_containers_off_the_hosts_loopback_services() {
     fw_support::in_private_host(|| {
         let a = Lab::new();
-        let t = Table::new(NftBackend::Auto);
-        t.fw.add_network(&rules(&a, false)).unwrap();
         let a1 = a.container(1);
         route_loopback_via_gateway(&a1, &a.gateway.to_string());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let _server = fw_support::Server::run(listener);
         let loopback = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        // The control: route_localnet=1 on the bridge (which 127.0.0.1
+        // publishing needs) and no kiln table: the container gets through.
+        assert!(a1.ask(loopback, port).is_ok(), "without the guard it leaks");
 
+        let t = Table::new(NftBackend::Auto);
+        t.fw.add_network(&rules(&a, false)).unwrap();
         assert!(
             a1.ask(loopback, port).is_err(),
             "the host's loopback-only service is out of reach"
@@ -269,12 +272,85 @@ fn the_loopback_guard_keeps_containers_off_the_hosts_loopback_services() {
             fw_support::ask(loopback, port).is_ok(),
             "the host still reaches it"
         );
-        // The control: without the guard (the bridge has route_localnet=1)
-        // the container gets through; re-opening the table restores it.
+    })
+}
+
+fn udp(host_port: u16, ip: std::net::Ipv4Addr) -> PortRule {
+    PortRule {
+        protocol: Protocol::Udp,
+        ..tcp(host_port, ip, 53)
+    }
+}
+
+#[test]
+fn a_udp_port_moves_to_its_next_owner_even_for_a_client_that_keeps_sending() {
+    fw_support::in_private_host(|| {
+        let a = Lab::new();
+        let t = Table::new(NftBackend::Auto);
+        t.fw.add_network(&rules(&a, false)).unwrap();
+        let (a1, a2) = (a.container(1), a.container(2));
+        let (_s1, _s2) = (a1.serve_udp(53, "a1"), a2.serve_udp(53, "a2"));
+        let port = fw_support::free_port();
+        let localhost = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let table = t.fw.table().to_string();
-        fw_support::cmd("nft", &["flush", "chain", "inet", &table, "guard"]);
-        assert!(a1.ask(loopback, port).is_ok(), "without the guard it leaks");
-        Firewall::open(&table).unwrap();
-        assert!(a1.ask(loopback, port).is_err(), "open() put the guard back");
+
+        // The control: the element deleted without forgetting the flow
+        // (what `nft delete element` alone does): the client's flow keeps
+        // its old DNAT and still reaches a1 after the port moved to a2.
+        t.fw.publish(&[udp(port, a1.ip)]).unwrap();
+        assert_eq!(fw_support::ask_udp(&client, localhost, port).unwrap(), "a1");
+        let key = format!("{{ udp . {port} }}");
+        fw_support::cmd("nft", &["delete", "element", "inet", &table, "pub4", &key]);
+        t.fw.publish(&[udp(port, a2.ip)]).unwrap();
+        assert_eq!(fw_support::ask_udp(&client, localhost, port).unwrap(), "a1");
+
+        // unpublish forgets the flows of the element it deletes (a new
+        // client: the control's stale flow is left to its timeout).
+        t.fw.unpublish(&[udp(port, a2.ip)]).unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        t.fw.publish(&[udp(port, a1.ip)]).unwrap();
+        assert_eq!(fw_support::ask_udp(&client, localhost, port).unwrap(), "a1");
+        t.fw.unpublish(&[udp(port, a1.ip)]).unwrap();
+        t.fw.publish(&[udp(port, a2.ip)]).unwrap();
+        assert_eq!(
+            fw_support::ask_udp(&client, localhost, port).unwrap(),
+            "a2",
+            "the same client now reaches the port's new owner"
+        );
+    })
+}
+
+#[test]
+fn a_legacy_forward_drop_policy_gets_the_shim_too_and_is_never_loaded_by_it() {
+    fw_support::in_private_host(|| {
+        let legacy_loaded = || {
+            std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
+                .unwrap()
+                .lines()
+                .any(|t| t == "filter")
+        };
+        let prefix = format!("kiln:t{}:", &fw_support::unique_hex()[..6]);
+        let comment = format!("{prefix}net");
+        ensure_forward_shim("kbleg0", &comment).unwrap();
+        assert!(
+            !legacy_loaded(),
+            "looking did not load iptables-legacy's table"
+        );
+        assert!(forward_shim_comments(&prefix).unwrap().is_empty());
+
+        fw_support::cmd("iptables-legacy", &["-P", "FORWARD", "DROP"]);
+        ensure_forward_shim("kbleg0", &comment).unwrap();
+        let listing = fw_support::cmd("iptables-legacy", &["-S", "FORWARD"]);
+        assert_eq!(listing.matches(&comment).count(), 2, "{listing}");
+        let nft_listing = fw_support::cmd("iptables", &["-S", "FORWARD"]);
+        assert!(
+            !nft_listing.contains(&comment),
+            "the nf_tables policy is ACCEPT"
+        );
+        assert_eq!(forward_shim_comments(&prefix).unwrap(), vec![comment]);
+        remove_forward_shim(&prefix).unwrap();
+        let listing = fw_support::cmd("iptables-legacy", &["-S", "FORWARD"]);
+        assert!(!listing.contains(&prefix), "{listing}");
     })
 }

@@ -8,7 +8,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -108,6 +108,15 @@ pub fn ask(ip: IpAddr, port: u16) -> std::io::Result<String> {
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     Ok(text.trim().to_string())
+}
+
+/// Sends one datagram from `socket` to `ip:port`; the reply (2 s bound).
+pub fn ask_udp(socket: &UdpSocket, ip: IpAddr, port: u16) -> std::io::Result<String> {
+    socket.set_read_timeout(Some(Duration::from_secs(2)))?;
+    socket.send_to(b"?", (ip, port))?;
+    let mut buf = [0u8; 512];
+    let (n, _) = socket.recv_from(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 /// A bridge with a /24 of 10.200.0.0/16 that no route uses, made with `ip`.
@@ -291,6 +300,13 @@ impl Netns {
         .unwrap()
     }
 
+    /// A UDP server on `port` inside the namespace that answers each
+    /// datagram with `tag`.
+    pub fn serve_udp(&self, port: u16, tag: &str) -> Server {
+        let socket = self.inside(move || UdpSocket::bind(("0.0.0.0", port)).unwrap());
+        Server::run_udp(socket, tag.to_string())
+    }
+
     /// A TCP server on `port` inside the namespace that writes
     /// `peer=<client address>` to each connection.
     pub fn serve(&self, port: u16) -> Server {
@@ -324,6 +340,30 @@ impl Server {
                         std::thread::sleep(Duration::from_millis(5))
                     }
                     Err(e) => panic!("accept: {e}"),
+                }
+            }
+        });
+        Server {
+            stop,
+            served,
+            thread: Some(thread),
+        }
+    }
+
+    /// Answers each datagram on `socket` with `tag`, on a thread.
+    pub fn run_udp(socket: UdpSocket, tag: String) -> Server {
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (s, n) = (stop.clone(), served.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !s.load(Ordering::SeqCst) {
+                if let Ok((_, peer)) = socket.recv_from(&mut buf) {
+                    let _ = socket.send_to(tag.as_bytes(), peer);
+                    n.fetch_add(1, Ordering::SeqCst);
                 }
             }
         });

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
+use super::pernetns::PerNetns;
 use super::FirewallError;
 
 /// `NFT_CTX_OUTPUT_JSON` of `<nftables/libnftables.h>`.
@@ -153,15 +154,19 @@ fn buffer_text(p: *const c_char) -> String {
 
 /// A runner of nft command text.
 pub(crate) struct Nft {
-    ctx: Option<Mutex<Ctx>>,
+    ctx: Option<&'static Mutex<Ctx>>,
 }
+
+/// The libnftables contexts, one per network namespace (see
+/// [`super::pernetns`] for why they are kept).
+static CONTEXTS: PerNetns<Ctx> = PerNetns::new();
 
 impl Nft {
     /// Picks the backend; `Unavailable` when neither way works.
     pub(crate) fn new(backend: NftBackend) -> Result<Nft, FirewallError> {
         let ctx = match backend {
             NftBackend::Program => None,
-            _ => library().and_then(Ctx::new).map(Mutex::new),
+            _ => CONTEXTS.get(|| library().and_then(Ctx::new)),
         };
         if ctx.is_none() {
             if backend == NftBackend::Library {
@@ -185,10 +190,19 @@ impl Nft {
             .map_err(|message| nft_error(operation, message))
     }
 
-    /// Runs `text` with JSON output (`nft -j`).
+    /// Runs `text` with JSON output (`nft -j`): one JSON document per
+    /// command line. Each line runs alone: libnftables 1.0.6 fills its
+    /// cache for the first `list` of a buffer only, so a second `list map`
+    /// in the same buffer fails with ENOENT.
     pub(crate) fn run_json(&self, operation: &str, text: &str) -> Result<String, FirewallError> {
-        self.exec(text, true)
-            .map_err(|message| nft_error(operation, message))
+        let mut out = String::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let doc = self
+                .exec(line, true)
+                .map_err(|message| nft_error(operation, message))?;
+            out.push_str(&doc);
+        }
+        Ok(out)
     }
 
     fn exec(&self, text: &str, json: bool) -> Result<String, String> {

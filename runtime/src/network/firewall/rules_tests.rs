@@ -39,6 +39,7 @@ add map inet kiln_abc123 fwd_to { type ifname : verdict; }
 add map inet kiln_abc123 fwd_from { type ifname : verdict; }
 add map inet kiln_abc123 post4 { type ipv4_addr : verdict; flags interval; }
 add map inet kiln_abc123 post6 { type ipv6_addr : verdict; flags interval; }
+add set inet kiln_abc123 layout_1 { type ifname; }
 add chain inet kiln_abc123 guard { type filter hook prerouting priority raw; policy accept; }
 flush chain inet kiln_abc123 guard
 add chain inet kiln_abc123 prerouting { type nat hook prerouting priority dstnat; policy accept; }
@@ -167,6 +168,16 @@ delete element inet kiln_abc123 pub4_ip { 127.0.0.1 . udp . 8080 }
 #[test]
 fn listing_and_deleting_the_table() {
     assert_eq!(list(T), "list table inet kiln_abc123\n");
+    assert_eq!(probe(T), "list set inet kiln_abc123 layout_1\n");
+    let ports = [
+        port(None, Protocol::Tcp, "10.200.3.2"),
+        port(Some("::1"), Protocol::Tcp, "fd00:1::2"),
+        port(None, Protocol::Udp, "10.200.3.3"),
+    ];
+    assert_eq!(
+        list_port_maps(T, &ports),
+        "list map inet kiln_abc123 pub4\nlist map inet kiln_abc123 pub6_ip\n"
+    );
     assert_eq!(delete_table(T), "delete table inet kiln_abc123\n");
     assert_eq!(
         network_chains("kb1"),

@@ -11,7 +11,8 @@
 //!
 //! The programs are used (rule edits are rare: network create/rm); a
 //! missing program means that backend is not in use, so no shim is needed.
-//! A backend whose `-S FORWARD` fails is treated the same way.
+//! A backend whose `-S FORWARD` fails is treated the same way, and so is a
+//! legacy backend whose `filter` table the kernel has not loaded.
 
 use std::io::ErrorKind;
 use std::process::Command;
@@ -137,12 +138,30 @@ fn run(program: &str, args: &[&str]) -> Result<Ran, FirewallError> {
     }
 }
 
-/// `<program> -S FORWARD`; `None` when missing or failing.
+/// `<program> -S FORWARD`; `None` when missing or failing, or, for the
+/// legacy programs, when the kernel has no legacy `filter` table in this
+/// namespace (then its policy cannot be DROP, and listing it would load
+/// the table, which costs every forwarded packet a hook).
 fn listing(program: &str) -> Result<Option<String>, FirewallError> {
+    if let Some(names) = legacy_tables_file(program) {
+        let loaded = std::fs::read_to_string(names).unwrap_or_default();
+        if !loaded.lines().any(|t| t == "filter") {
+            return Ok(None);
+        }
+    }
     Ok(match run(program, &["-S", "FORWARD"])? {
         Ran::Done(true, out, _) => Some(out),
         _ => None,
     })
+}
+
+/// Where the kernel lists the loaded legacy tables, for legacy programs.
+pub fn legacy_tables_file(program: &str) -> Option<&'static str> {
+    match program {
+        "iptables-legacy" => Some("/proc/thread-self/net/ip_tables_names"),
+        "ip6tables-legacy" => Some("/proc/thread-self/net/ip6_tables_names"),
+        _ => None,
+    }
 }
 
 /// Runs `<program> <op> FORWARD <rule>`: whether it succeeded, and its

@@ -30,24 +30,37 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// Parses nft's JSON; `Err` names what did not fit.
+    /// Parses nft's JSON (one document per listing command, several
+    /// concatenated); `Err` names what did not fit.
     pub fn parse(json: &str) -> Result<Listing, String> {
-        let doc: Value = serde_json::from_str(json).map_err(|e| format!("bad JSON: {e}"))?;
+        let mut out = Listing::default();
+        let mut docs = 0;
+        for doc in serde_json::Deserializer::from_str(json).into_iter::<Value>() {
+            let doc = doc.map_err(|e| format!("bad JSON: {e}"))?;
+            out.add_doc(&doc)?;
+            docs += 1;
+        }
+        if docs == 0 {
+            return Err("bad JSON: no document".into());
+        }
+        Ok(out)
+    }
+
+    fn add_doc(&mut self, doc: &Value) -> Result<(), String> {
         let items = doc
             .get("nftables")
             .and_then(Value::as_array)
             .ok_or("no \"nftables\" array")?;
-        let mut out = Listing::default();
         for item in items {
             if let Some(chain) = item.get("chain") {
                 if let Some(name) = chain.get("name").and_then(Value::as_str) {
-                    out.chains.push(name.to_string());
+                    self.chains.push(name.to_string());
                 }
             } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
-                out.add_set(set)?;
+                self.add_set(set)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn add_set(&mut self, set: &Value) -> Result<(), String> {
@@ -260,8 +273,18 @@ mod tests {
     }
 
     #[test]
+    fn several_documents_add_up() {
+        let json = r#"{"nftables": [{"set": {"name": "bridges", "elem": ["kb1"]}}]}
+{"nftables": [{"map": {"name": "pub4", "elem": [[{"concat": ["tcp", 80]}, {"concat": ["10.0.0.2", 8]}]]}}]}"#;
+        let l = Listing::parse(json).unwrap();
+        assert_eq!(l.bridges, ["kb1"]);
+        assert_eq!(l.ports, [rule(None, 80, Protocol::Tcp, "10.0.0.2", 8)]);
+    }
+
+    #[test]
     fn bad_listings_are_errors_not_panics() {
-        assert!(Listing::parse("").unwrap_err().contains("bad JSON"));
+        assert!(Listing::parse("").unwrap_err().contains("no document"));
+        assert!(Listing::parse("{").unwrap_err().contains("bad JSON"));
         assert!(Listing::parse("{}").unwrap_err().contains("nftables"));
         let bad_port = r#"{"nftables": [{"map": {"name": "pub4", "elem": [[{"concat": ["tcp", 70000]}, {"concat": ["10.0.0.2", 1]}]]}}]}"#;
         assert!(Listing::parse(bad_port)
