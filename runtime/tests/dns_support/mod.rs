@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kiln_runtime::network::dns::server::FORWARD_DEADLINE;
 use kiln_runtime::network::dns::Responder;
 use kiln_runtime::network::record::{EndpointRecord, NetworkRecord, NetworkStore};
 
@@ -315,4 +316,22 @@ fn fake_reply(query: &[u8]) -> Vec<u8> {
         reply[3] = 0x83;
     }
     reply
+}
+
+/// Sends `query` (one that gets forwarded) from inside the namespace, lets
+/// the responder forward it, then hands it its deadline as passed (time is
+/// not waited for) and returns the reply the asker got.
+pub fn ask_past_the_deadline(f: &Fixture, responder: &mut Responder, query: &[u8]) -> Vec<u8> {
+    std::thread::scope(|scope| {
+        let client = scope.spawn(|| in_netns(&f.netns, || ask(&client_socket(), query)));
+        let started = Instant::now();
+        while responder.next_deadline().is_none() {
+            assert!(started.elapsed() < HANG_LIMIT, "query never forwarded");
+            poll_once(responder, 20);
+        }
+        let due = responder.next_deadline().unwrap();
+        assert!(due <= Instant::now() + FORWARD_DEADLINE);
+        responder.on_deadline(due + Duration::from_millis(1));
+        client.join().unwrap()
+    })
 }

@@ -6,7 +6,7 @@
 //! original ID.
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
@@ -26,10 +26,7 @@ impl Responder {
         let id = self.fresh_id();
         let mut outgoing = query.to_vec();
         outgoing[..2].copy_from_slice(&id.to_be_bytes());
-        let socket = match server {
-            SocketAddr::V4(_) => self.upstream4.as_ref(),
-            SocketAddr::V6(_) => self.upstream6.as_ref(),
-        };
+        let socket = self.socket_for(&server);
         if socket.is_none_or(|s| s.send_to(&outgoing, server).is_err()) {
             return self.fail_now(query, asker);
         }
@@ -45,17 +42,41 @@ impl Responder {
         );
     }
 
-    /// The container's `--dns` servers first, else the host's.
+    /// The server to ask: among the container's `--dns` servers (else the
+    /// host's) that can be reached from a socket here, the preferred one. A
+    /// server that lets a question time out hands the preference to the
+    /// next ([`Responder::timed_out`]), so one dead resolver costs one
+    /// SERVFAIL, not every question's.
     fn upstream_server(&self) -> Option<SocketAddr> {
         let servers = if self.view.upstream.is_empty() {
             &self.host_upstream
         } else {
             &self.view.upstream
         };
-        servers
+        let usable: Vec<SocketAddr> = servers
             .iter()
             .copied()
-            .find(|s| records::usable_upstream(&s.ip()))
+            .filter(|s| records::usable_upstream(&s.ip()) && self.socket_for(s).is_some())
+            .collect();
+        match usable.len() {
+            0 => None,
+            n => Some(usable[self.preferred % n]),
+        }
+    }
+
+    /// The host-side socket that reaches `server`'s address family.
+    fn socket_for(&self, server: &SocketAddr) -> Option<&UdpSocket> {
+        match server {
+            SocketAddr::V4(_) => self.upstream4.as_ref(),
+            SocketAddr::V6(_) => self.upstream6.as_ref(),
+        }
+    }
+
+    /// `server` let a question time out: the next server is preferred.
+    pub(super) fn timed_out(&mut self, server: SocketAddr) {
+        if self.upstream_server() == Some(server) {
+            self.preferred = self.preferred.wrapping_add(1);
+        }
     }
 
     pub(super) fn fail_now(&mut self, query: &[u8], asker: Asker) {

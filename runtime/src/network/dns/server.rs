@@ -5,10 +5,12 @@
 //! - UDP `127.0.0.11:53` in the container's namespace: each datagram is one
 //!   query. Local names are answered at once (AA, TTL 600 as Docker); other
 //!   names are forwarded, byte for byte but for a fresh random ID, from a
-//!   socket in the host's namespace to the first upstream server; the reply
-//!   gets its original ID back and goes to the asker. No reply within
-//!   [`FORWARD_DEADLINE`]: SERVFAIL (as Docker's resolver, which also
-//!   gives up on one server rather than racing several).
+//!   socket in the host's namespace to one upstream server; the reply gets
+//!   its original ID back and goes to the asker. No reply within
+//!   [`FORWARD_DEADLINE`]: SERVFAIL, and the next upstream server is asked
+//!   from then on (Docker tries its servers in turn within one question;
+//!   kiln, which must not hold the monitor, moves on between questions —
+//!   the client's own retry reaches the next server).
 //! - TCP `127.0.0.11:53`: connections are accepted non-blocking and read as
 //!   they become readable (2-byte length prefix, each query bounded by the
 //!   protocol's 65535 bytes, [`MAX_TCP_CONNECTIONS`] at once, idle ones
@@ -86,6 +88,8 @@ pub struct Responder {
     next_serial: u64,
     pending: HashMap<u16, Pending>,
     rng: u64,
+    /// Which upstream server is asked (see `forward.rs`).
+    preferred: usize,
     store: NetworkStore,
     container_id: String,
     host_upstream: Vec<SocketAddr>,
@@ -127,6 +131,7 @@ impl Responder {
             next_serial: 0,
             pending: HashMap::new(),
             rng: forward::seed(),
+            preferred: 0,
             store,
             container_id: container_id.to_owned(),
             host_upstream: upstream,
@@ -190,6 +195,7 @@ impl Responder {
             .collect();
         for id in expired {
             if let Some(pending) = self.pending.remove(&id) {
+                self.timed_out(pending.server);
                 if let Some(reply) = message::error_reply(&pending.query, Rcode::ServFail) {
                     self.deliver(pending.asker, &reply);
                 }
