@@ -156,6 +156,21 @@ pub fn wait_in_netns(pid: u32, netns: &Path) {
     }
 }
 
+/// A host port free now for TCP and UDP on every address, below the
+/// kernel's ephemeral range (which `connect` draws from), searched from a
+/// start that differs between test processes.
+pub fn fixed_port() -> u16 {
+    let start = 20000 + (std::process::id() % 500) as u16 * 20;
+    let free = |port: u16| {
+        std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+            && std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok()
+            && std::net::TcpListener::bind(("::", port)).is_ok()
+    };
+    (start..32000)
+        .find(|port| free(*port))
+        .expect("a free port below 32000")
+}
+
 /// Kills (SIGKILL) and reaps a process this test started, on drop.
 pub struct KillOnDrop(pub std::process::Child);
 
