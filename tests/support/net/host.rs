@@ -128,19 +128,20 @@ impl Drop for ForwardDrop {
     }
 }
 
-/// A service the host binds to `127.0.0.1` only: answers `host-loopback`
-/// to every connection until dropped.
-pub struct LoopbackService {
-    /// Its port on 127.0.0.1.
+/// A service of the host's own, bound to one address (`127.0.0.1` for a
+/// loopback-only one): answers `host-service` to every connection until
+/// dropped.
+pub struct HostService {
+    /// Its port.
     pub port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl LoopbackService {
-    /// Binds `127.0.0.1:0` and serves on a thread.
-    pub fn start() -> LoopbackService {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+impl HostService {
+    /// Binds `ip:0` and serves on a thread.
+    pub fn start(ip: &str) -> HostService {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -149,13 +150,13 @@ impl LoopbackService {
             while !flag.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((mut c, _)) => {
-                        let _ = c.write_all(b"host-loopback\n");
+                        let _ = c.write_all(b"host-service\n");
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
         });
-        LoopbackService {
+        HostService {
             port,
             stop,
             thread: Some(thread),
@@ -163,7 +164,7 @@ impl LoopbackService {
     }
 }
 
-impl Drop for LoopbackService {
+impl Drop for HostService {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
