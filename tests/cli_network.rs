@@ -442,28 +442,22 @@ fn port_and_ps_show_published_ports_as_docker() {
     ]);
     let all = net.ok(&["port", "web"]);
     let lines: Vec<&str> = all.lines().collect();
-    let tcp: Vec<&str> = lines
-        .iter()
-        .copied()
-        .filter(|l| l.starts_with("80/tcp -> "))
-        .collect();
-    assert!(tcp[0].starts_with("80/tcp -> 0.0.0.0:"), "{all}");
-    let host_port = tcp[0].rsplit(':').next().unwrap().to_string();
+    assert_eq!(lines.len(), 2, "{all}");
+    // The default bridge has no IPv6: published on 0.0.0.0 only.
+    let host_port = lines[0]
+        .strip_prefix("80/tcp -> 0.0.0.0:")
+        .unwrap_or_else(|| panic!("{all}"))
+        .to_string();
     assert!(host_port.parse::<u16>().unwrap() > 0);
-    for extra in &tcp[1..] {
-        assert_eq!(*extra, format!("80/tcp -> [::]:{host_port}"));
-    }
-    let udp: Vec<&str> = lines
-        .iter()
-        .copied()
-        .filter(|l| l.starts_with("81/udp"))
-        .collect();
-    assert_eq!(udp.len(), 1, "{all}");
-    assert!(udp[0].starts_with("81/udp -> 127.0.0.1:"), "{all}");
-    let udp_port = udp[0].rsplit(':').next().unwrap().to_string();
+    let udp_port = lines[1]
+        .strip_prefix("81/udp -> 127.0.0.1:")
+        .unwrap_or_else(|| panic!("{all}"))
+        .to_string();
 
-    let one = net.ok(&["port", "web", "80"]);
-    assert!(one.starts_with(&format!("0.0.0.0:{host_port}\n")), "{one}");
+    assert_eq!(
+        net.ok(&["port", "web", "80"]),
+        format!("0.0.0.0:{host_port}\n")
+    );
     assert_eq!(
         net.ok(&["port", "web", "81/udp"]),
         format!("127.0.0.1:{udp_port}\n")
@@ -473,20 +467,59 @@ fn port_and_ps_show_published_ports_as_docker() {
         err,
         "kiln: Error: No public port '82/tcp' published for web\n"
     );
+    let err = failed(net.kiln(&["port", "nosuch"]));
+    assert!(err.contains("No such container: nosuch"), "{err}");
 
     let ports = net.ok(&["ps", "--format", "{{.Ports}}"]);
-    let mut expected = format!("0.0.0.0:{host_port}->80/tcp");
-    if tcp.len() == 2 {
-        expected.push_str(&format!(", :::{host_port}->80/tcp"));
-    }
-    expected.push_str(&format!(", 127.0.0.1:{udp_port}->81/udp\n"));
-    assert_eq!(ports, expected);
+    assert_eq!(
+        ports,
+        format!("0.0.0.0:{host_port}->80/tcp, 127.0.0.1:{udp_port}->81/udp\n")
+    );
     let table = net.ok(&["ps"]);
     assert!(table.lines().next().unwrap().contains("PORTS"));
     assert!(
         table.contains(&format!("0.0.0.0:{host_port}->80/tcp")),
         "{table}"
     );
+
+    // On an IPv6 network a port published on every address is on `::` too
+    // (when the host has IPv6), listed as Docker lists a port bound on both.
+    net.ok(&["network", "create", "--ipv6", "six"]);
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web6",
+        "--network",
+        "six",
+        "-p",
+        "80",
+        "busybox:local",
+        "sleep",
+        "300",
+    ]);
+    let six = net.ok(&["port", "web6"]);
+    let port6 = six
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("80/tcp -> 0.0.0.0:"))
+        .unwrap_or_else(|| panic!("{six}"))
+        .to_string();
+    let ipv6 = std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/disable_ipv6").unwrap();
+    if ipv6.trim() == "0" {
+        assert_eq!(
+            six,
+            format!("80/tcp -> 0.0.0.0:{port6}\n80/tcp -> [::]:{port6}\n")
+        );
+        let ports = net.ok(&["ps", "--filter", "name=web6", "--format", "{{.Ports}}"]);
+        assert_eq!(
+            ports,
+            format!("0.0.0.0:{port6}->80/tcp, :::{port6}->80/tcp\n")
+        );
+    } else {
+        assert_eq!(six, format!("80/tcp -> 0.0.0.0:{port6}\n"));
+    }
+    net.ok(&["rm", "-f", "web6"]);
 
     net.ok(&["stop", "-t", "1", "web"]);
     assert_eq!(net.ok(&["port", "web"]), "");

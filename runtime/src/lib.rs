@@ -8,9 +8,13 @@
 //!   ([`oci::seccomp_bpf`]); [`cgroups`]: hybrid/v1/v2 detection, stats, cleanup.
 //! - [`container`]: the container store (record + lifecycle state);
 //!   [`lifecycle`]: create (a pure plan from typed options, then the act
-//!   step)/start/stop/kill/pause/remove/reconcile;
+//!   step; its network decisions in [`lifecycle::network`])/start/stop/kill/
+//!   pause/remove/reconcile;
 //!   [`monitor`]: the per-container monitor process (stdio, JSON logs, exit
-//!   code, restart policy, healthcheck); [`rootfs`]: the writable snapshot
+//!   code, restart policy, healthcheck, and a bridge network's attachment,
+//!   `/etc` files and embedded DNS between create and start);
+//!   [`netns`]: the container's network namespace made by kiln (or joined,
+//!   for `container:X`); [`rootfs`]: the writable snapshot
 //!   mounted in a private mount namespace (per thread for library callers
 //!   that create containers from several threads); [`volumes`]: named volumes;
 //!   [`oneshot`]: one process over a given root filesystem (a build's RUN);

@@ -4,7 +4,8 @@
 //! libcontainer 0.7 does not), and later the bridge networks' veth pairs.
 //!
 //! The namespace is pinned by a bind mount of its nsfs file on
-//! `<container dir>/netns`, made inside the monitor's private mount namespace:
+//! `<container dir>/netns` (or, for `--network container:X`, X's namespace
+//! pinned there with [`pin`]), made inside the monitor's private mount namespace:
 //! the spec tells the runtime to join that path, restarts reuse it, and it
 //! disappears with the monitor — nothing to clean up on the host.
 

@@ -3,7 +3,7 @@
 //! reachable from a container, even one that routes 127.0.0.1 to its
 //! gateway (the `route_localnet` hole the research reproduced).
 
-use crate::support::net::{client_in, must, tcp_read, LoopbackService, OtherHost};
+use crate::support::net::{client_in, free_port, http_get, must, tcp_read, HostService, OtherHost};
 use crate::world::World;
 
 #[test]
@@ -11,19 +11,23 @@ fn other_hosts_reach_containers_only_through_published_ports() {
     let other = OtherHost::new();
     let w = World::new("direct");
     w.network("lan", &[]);
-    w.httpd("hidden", &["--network", "lan"]);
+    let port = free_port();
+    let spec = format!("{port}:80");
+    w.httpd("hidden", &["--network", "lan", "-p", &spec]);
     let (subnet, _) = w.subnet_gateway("lan");
     let ip = w.ip_of("hidden", "lan").to_string();
     // A machine on the LAN that routes the bridge's subnet through this
     // host, as if it knew kiln's addresses.
     other.route_via_host(&subnet);
+    // Control: the other host reaches the container through its published
+    // port on this host's address.
+    let via = other.host_ip.to_string();
+    let res = other.client("http", &via, port, "/");
+    assert_eq!(res, Ok("hello from hidden\n".into()));
     let res = other.client("http", &ip, 80, "/");
     assert!(res.is_err(), "other host reached {ip}:80 directly: {res:?}");
     // The host itself still does (it is on the bridge).
-    assert_eq!(
-        crate::support::net::http_get(&ip, 80, "/"),
-        Ok("hello from hidden\n".into())
-    );
+    assert_eq!(http_get(&ip, 80, "/"), Ok("hello from hidden\n".into()));
     w.finish();
 }
 
@@ -55,16 +59,23 @@ fn route_loopback_to_gateway(pid: u32, ip: &str, gateway: &str) {
 
 #[test]
 fn host_loopback_only_services_are_not_reachable_from_containers() {
-    let service = LoopbackService::start();
+    let service = HostService::start("127.0.0.1");
+    // Control: a service the host binds to every address is reachable
+    // through the gateway, so the probe below fails for the right reason.
+    let open = HostService::start("0.0.0.0");
     let w = World::new("loopback-guard");
     w.sleeper("prober", &[]);
     let (_, gateway) = w.subnet_gateway("bridge");
     let gw = gateway.to_string();
 
+    let probe = format!("timeout 10 nc -w 3 {gw} {} </dev/null", open.port);
+    let (out, err, code) = w.exec_sh("prober", &probe);
+    assert_eq!((code, out.as_str()), (Some(0), "host-service\n"), "{err}");
+
     // The plain way: the gateway address does not serve it.
     let probe = format!("timeout 10 nc -w 3 {gw} {} </dev/null", service.port);
     let (out, err, code) = w.exec_sh("prober", &probe);
-    assert!(!out.contains("host-loopback"), "{out}{err}");
+    assert!(!out.contains("host-service"), "{out}{err}");
     assert_ne!(code, Some(0), "{out}{err}");
 
     // The hostile way: 127.0.0.1 routed to the gateway from inside.
@@ -78,6 +89,6 @@ fn host_loopback_only_services_are_not_reachable_from_containers() {
     );
     // The host still reaches it.
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], service.port));
-    assert_eq!(tcp_read(addr), Ok("host-loopback\n".into()));
+    assert_eq!(tcp_read(addr), Ok("host-service\n".into()));
     w.finish();
 }

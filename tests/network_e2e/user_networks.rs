@@ -56,16 +56,24 @@ fn containers_on_a_network_reach_each_other_by_name_alias_and_short_id() {
         assert_eq!(out, "hello from alpha\n");
     }
 
-    // Another network: no route to a's address, and none of its names.
+    // Another network: no route to alpha's address, and none of its names.
+    // Controls first, so the failures below are isolation's: charlie's own
+    // network works (its gateway answers, its DNS knows charlie).
+    let (_, back_gateway) = w.subnet_gateway("back");
+    let (out, err, code) = w.exec_sh("charlie", &format!("ping -c1 -W2 {back_gateway}"));
+    assert_eq!(code, Some(0), "charlie -> its gateway: {out}{err}");
+    let charlie_ip = w.ip_of("charlie", "back").to_string();
+    let (out, ok) = lookup(&w, "charlie", "charlie");
+    assert!(ok && out.contains(&charlie_ip), "{out}");
     let (out, err, code) = w.exec_sh("charlie", &format!("timeout 10 wget -qO- http://{a_ip}/"));
-    assert_ne!(code, Some(0), "c reached a by IP: {out}{err}");
+    assert_ne!(code, Some(0), "charlie reached alpha by IP: {out}{err}");
     let (out, err, code) = w.exec_sh("charlie", &format!("ping -c1 -W2 {a_ip}"));
-    assert_ne!(code, Some(0), "c pinged a: {out}{err}");
+    assert_ne!(code, Some(0), "charlie pinged alpha: {out}{err}");
     for name in ["alpha", "web", "bravo"] {
         let (out, _) = lookup(&w, "charlie", name);
-        assert!(!out.contains(&a_ip), "c resolved {name}: {out}");
+        assert!(!out.contains(&a_ip), "charlie resolved {name}: {out}");
         let (out, err, code) = w.exec_sh("charlie", &format!("ping -c1 -W2 {name}"));
-        assert_ne!(code, Some(0), "c pinged {name}: {out}{err}");
+        assert_ne!(code, Some(0), "charlie pinged {name}: {out}{err}");
     }
     w.finish();
 }

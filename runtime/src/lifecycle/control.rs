@@ -282,6 +282,13 @@ pub fn remove_stopped(root: &Path, store: &ContainerStore, container: &Container
     // The network namespace pin (mounted in this process's namespace when
     // this process was the container's monitor: a foreground `run --rm`).
     let _ = rootfs::unmount(&dir.join("netns"));
+    // Its network endpoints (the monitor detaches them when it ends; a
+    // monitor killed with -9 leaves them to whoever removes the container).
+    // A failure does not keep the container: the endpoint's holder is dead,
+    // so the next networking command's sweep removes what is left.
+    if root.join("networks").is_dir() {
+        let _ = crate::network::attach::detach_all(root, id);
+    }
     if let Ok(snapshotter) = rootfs::open_snapshotter(root, Some(&container.record.snapshotter)) {
         match snapshotter.remove(&container.record.snapshot_key) {
             Ok(()) | Err(kiln_snapshotter::Error::NotFound { .. }) => {}

@@ -1,5 +1,6 @@
 //! Container operations that the CLI (and later Compose) call: create (a
-//! pure [`plan`] from typed [`CreateOptions`], then the act step), start
+//! pure [`plan`] from typed [`CreateOptions`], its network half in
+//! [`network`], then the act step), start
 //! through a monitor, stop, kill, pause, remove, [`exec`] of an extra process,
 //! and finding the truth after a crash ([`reconcile`]).
 

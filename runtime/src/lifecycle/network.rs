@@ -122,30 +122,9 @@ pub fn plan_network(options: &CreateOptions, resolved: &ResolvedNetwork) -> Resu
             plan.network_mode = format!("container:{id}");
             plan.hostname = Some(hostname);
         }
-        NetworkAttachment::Named {
-            name,
-            aliases,
-            ipv4,
-            ipv6,
-        } => {
-            let predefined = name == "default" || name == "bridge";
-            if predefined && (ipv4.is_some() || ipv6.is_some()) {
-                return Err(Error::Conflict(
-                    "user specified IP address is supported on user defined networks only",
-                ));
-            }
-            if predefined && !aliases.is_empty() {
-                return Err(Error::Conflict(
-                    "network-scoped alias is supported only for containers in user defined networks",
-                ));
-            }
+        NetworkAttachment::Named { name, .. } => {
             plan.network_mode = name.clone();
-            let endpoint = EndpointConfig {
-                aliases: aliases.clone(),
-                ipv4_address: *ipv4,
-                ipv6_address: *ipv6,
-                mac_address: options.mac_address.map(format_mac).unwrap_or_default(),
-            };
+            let endpoint = named_endpoint(options)?;
             plan.endpoints
                 .insert(network_name(name).to_string(), endpoint);
         }
@@ -154,6 +133,37 @@ pub fn plan_network(options: &CreateOptions, resolved: &ResolvedNetwork) -> Resu
         plan.extra_host_lines = extra_host_lines(options, resolved.host_address);
     }
     Ok(plan)
+}
+
+/// The endpoint settings of a named network, refused on the predefined
+/// `bridge` network where Docker refuses them.
+fn named_endpoint(options: &CreateOptions) -> Result<EndpointConfig> {
+    let NetworkAttachment::Named {
+        name,
+        aliases,
+        ipv4,
+        ipv6,
+    } = &options.network
+    else {
+        return Ok(EndpointConfig::default());
+    };
+    let predefined = name == "default" || name == "bridge";
+    if predefined && (ipv4.is_some() || ipv6.is_some()) {
+        return Err(Error::Conflict(
+            "user specified IP address is supported on user defined networks only",
+        ));
+    }
+    if predefined && !aliases.is_empty() {
+        return Err(Error::Conflict(
+            "network-scoped alias is supported only for containers in user defined networks",
+        ));
+    }
+    Ok(EndpointConfig {
+        aliases: aliases.clone(),
+        ipv4_address: *ipv4,
+        ipv6_address: *ipv6,
+        mac_address: options.mac_address.map(format_mac).unwrap_or_default(),
+    })
 }
 
 /// Docker's refusals of options that cannot go with the network mode.

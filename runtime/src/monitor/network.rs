@@ -76,30 +76,8 @@ impl Networking {
         } else {
             name.to_string()
         };
-        let endpoint = record
-            .endpoints_config
-            .get(name)
-            .cloned()
-            .unwrap_or_default();
-        let dns_servers: Vec<IpAddr> = record
-            .host_config
-            .dns
-            .iter()
-            .filter_map(|s| s.parse().ok())
-            .collect();
-        let request = AttachRequest {
-            network,
-            container_id: record.id.clone(),
-            container_name: record.name.clone(),
-            aliases: endpoint.aliases.clone(),
-            ipv4: endpoint.ipv4_address,
-            ipv6: endpoint.ipv6_address,
-            mac: plan::parse_mac(&endpoint.mac_address),
-            ports: plan::ports_to_publish(&record.host_config, &record.config.exposed_ports),
-            dns_servers: dns_servers.clone(),
-            interface: "eth0".into(),
-            holder_pid: std::process::id(),
-        };
+        let request = attach_request(record, name, network);
+        let dns_servers = request.dns_servers.clone();
         let netns = File::open(netns_path)
             .map_err(|e| Error::io(format!("open {}", netns_path.display()), e))?;
         let attachment = attach::attach(&self.root, &netns, &request)?;
@@ -177,6 +155,40 @@ impl Drop for Networking {
     }
 }
 
+/// What to ask of `attach` for the record's network `name` (known to the
+/// network records as `network`): the endpoint settings recorded at create,
+/// the ports to publish, on `eth0`, held by this monitor.
+fn attach_request(record: &ContainerRecord, name: &str, network: String) -> AttachRequest {
+    let endpoint = record
+        .endpoints_config
+        .get(name)
+        .cloned()
+        .unwrap_or_default();
+    AttachRequest {
+        network,
+        container_id: record.id.clone(),
+        container_name: record.name.clone(),
+        aliases: endpoint.aliases,
+        ipv4: endpoint.ipv4_address,
+        ipv6: endpoint.ipv6_address,
+        mac: plan::parse_mac(&endpoint.mac_address),
+        ports: plan::ports_to_publish(&record.host_config, &record.config.exposed_ports),
+        dns_servers: dns_servers(record),
+        interface: "eth0".into(),
+        holder_pid: std::process::id(),
+    }
+}
+
+/// The record's `--dns` servers.
+fn dns_servers(record: &ContainerRecord) -> Vec<IpAddr> {
+    record
+        .host_config
+        .dns
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
 /// `/etc/hosts` and `/etc/resolv.conf` of a container on a bridge network,
 /// written before its start (the runtime bind-mounts them at start).
 fn write_etc_files(record: &ContainerRecord, dir: &Path, attachment: &Attachment) -> Result<()> {
@@ -202,17 +214,11 @@ fn write_etc_files(record: &ContainerRecord, dir: &Path, attachment: &Attachment
         true => Resolver::Embedded,
         false => Resolver::Host,
     };
-    let dns: Vec<IpAddr> = record
-        .host_config
-        .dns
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect();
     let host = std::fs::read_to_string(HOST_RESOLV_CONF).unwrap_or_default();
     let resolv = etc::resolv_conf(
         &host,
         resolver,
-        &dns,
+        &dns_servers(record),
         &record.host_config.dns_search,
         &record.host_config.dns_options,
     );

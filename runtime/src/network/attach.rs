@@ -8,8 +8,7 @@
 //! Order (the rule of [`super::record`]): under the root lock, after a
 //! sweep (and with the network's bridge remade if it went missing, e.g.
 //! after a reboot, as Docker's daemon remakes its bridges), everything is
-//! decided first (address, MAC, names, host ports bound
-//! as sockets), then the endpoint record is written, then the veth pair is
+//! decided first (address, MAC, names, host ports bound as sockets), then the endpoint record is written, then the veth pair is
 //! made and the port elements published. A failure after the record undoes
 //! what was done, in reverse, before returning the error; a crash leaves a
 //! record whose holder is dead, which the next sweep removes with its
@@ -19,10 +18,19 @@
 //! MAC `02:42:<IPv4 bytes>`; the default route goes through the first
 //! network that is not `--internal` (a later `network connect` adds no
 //! default route); ports are not published on `--internal` networks
-//! (moby#36174); `host` and `none` networks have no endpoints to attach.
+//! (Docker's bridge driver maps no ports there either); `host` and `none`
+//! networks have no endpoints to attach.
+//!
+//! Detaching deletes the host veth when it still exists: free when the
+//! container's namespace is already gone (the kernel removed the pair),
+//! about 30 ms of RCU wait when it still lives (`network disconnect`, or a
+//! monitor that detaches before dropping the namespace).
 //!
 //! - [`address`]: the decisions (IPAM, MAC, names, endpoint ID).
-//! - [`super::ports`]: host ports bound and the nft elements they become.
+//! - [`super::ports`]: the published host ports, bound and held.
+//! - [`connect`] / [`disconnect`]: the same for `kiln network
+//!   connect|disconnect` of a running container (the next free `ethN`,
+//!   Docker's errors for a network it is not on).
 
 pub mod address;
 
@@ -109,6 +117,57 @@ fn attach_locked(
     netns: &File,
     request: &AttachRequest,
 ) -> Result<Attachment, NetworkError> {
+    let decided = decide(root, store, request)?;
+    store.put_endpoint(&decided.endpoint)?;
+    let veth = decided.veth(netns);
+    if let Err(err) = make_objects(root, &veth, &decided.endpoint) {
+        undo(root, store, &decided.endpoint);
+        return Err(err);
+    }
+    Ok(Attachment {
+        network: decided.network,
+        endpoint: decided.endpoint,
+        port_sockets: decided.reserved.sockets,
+    })
+}
+
+/// Everything an attachment is, decided before anything is recorded.
+struct Decided {
+    network: NetworkRecord,
+    endpoint: EndpointRecord,
+    mac: [u8; 6],
+    chosen: address::Addresses,
+    /// Whether this network's gateways become the default routes.
+    default_route: bool,
+    reserved: Reserved,
+}
+
+impl Decided {
+    /// The veth pair to make in `netns`.
+    fn veth<'a>(&self, netns: &'a File) -> VethSpec<'a> {
+        let chosen = &self.chosen;
+        VethSpec {
+            host_name: self.endpoint.host_veth.clone(),
+            bridge: self.network.bridge.clone(),
+            netns,
+            interface: self.endpoint.interface.clone(),
+            mtu: self.network.mtu,
+            mac: self.mac,
+            addresses: chosen.ipv4.into_iter().chain(chosen.ipv6).collect(),
+            gateway4: chosen.gateway4.filter(|_| self.default_route),
+            gateway6: chosen.gateway6.filter(|_| self.default_route),
+        }
+    }
+}
+
+/// The checks and choices of an attachment: the network (bridge driver,
+/// its bridge present), no second endpoint of the container on it, the
+/// addresses, the MAC, the host ports (bound), the names.
+fn decide(
+    root: &Path,
+    store: &NetworkStore,
+    request: &AttachRequest,
+) -> Result<Decided, NetworkError> {
     let network = store.find(&request.network)?;
     check_driver(&network)?;
     manage::ensure_realized(root, &network)?;
@@ -130,47 +189,32 @@ fn attach_locked(
         .mac
         .unwrap_or_else(|| address::mac_for(chosen.ipv4.map(|(ip, _)| ip)));
     let endpoint = endpoint_record(root, &network, &others, request, &chosen, &reserved)?;
-    let endpoint = EndpointRecord {
-        mac: address::mac_text(&mac),
-        ..endpoint
-    };
-    store.put_endpoint(&endpoint)?;
-    let veth = VethSpec {
-        host_name: endpoint.host_veth.clone(),
-        bridge: network.bridge.clone(),
-        netns,
-        interface: endpoint.interface.clone(),
-        mtu: network.mtu,
-        mac,
-        addresses: chosen.ipv4.into_iter().chain(chosen.ipv6).collect(),
-        gateway4: chosen.gateway4.filter(|_| default_route),
-        gateway6: chosen.gateway6.filter(|_| default_route),
-    };
-    let made = make_objects(root, &veth, &endpoint);
-    if let Err(err) = made {
-        undo(root, store, &endpoint);
-        return Err(err);
-    }
-    Ok(Attachment {
+    Ok(Decided {
+        endpoint: EndpointRecord {
+            mac: address::mac_text(&mac),
+            ..endpoint
+        },
         network,
-        endpoint,
-        port_sockets: reserved.sockets,
+        mac,
+        chosen,
+        default_route,
+        reserved,
     })
 }
 
-/// Only bridge networks have endpoints (Docker refuses `connect` to `host`
-/// and `none` too).
+/// Only bridge networks have endpoints; Docker's reasons for `host` and
+/// `none` (`null`).
 fn check_driver(network: &NetworkRecord) -> Result<(), NetworkError> {
-    if network.driver == "bridge" {
-        return Ok(());
-    }
+    let reason = match network.driver.as_str() {
+        "bridge" => return Ok(()),
+        "host" => "container cannot be disconnected from host network or connected to host network".to_string(),
+        "null" => "container cannot be connected to multiple networks with one of the networks in private (none) mode".to_string(),
+        other => format!("network driver {other:?} has no endpoints"),
+    };
     Err(NetworkError::InvalidOption {
         flag: "--network",
         value: network.name.clone(),
-        reason: format!(
-            "a container cannot be attached to a network of driver {:?}; only bridge networks have endpoints",
-            network.driver
-        ),
+        reason,
     })
 }
 
@@ -190,7 +234,8 @@ fn has_default_route(
     Ok(false)
 }
 
-/// The record of the endpoint about to be made.
+/// The record of the endpoint about to be made (its MAC filled in by the
+/// caller).
 fn endpoint_record(
     root: &Path,
     network: &NetworkRecord,
@@ -232,10 +277,10 @@ fn make_objects(
     Ok(())
 }
 
+/// The endpoint's map elements: the sweep's reading of a record, so what
+/// attach publishes is exactly what a sweep unpublishes.
 fn port_rules(endpoint: &EndpointRecord) -> Vec<super::firewall::PortRule> {
-    let v4 = endpoint.ipv4.map(|(ip, _)| ip);
-    let v6 = endpoint.ipv6.map(|(ip, _)| ip);
-    ports::rules(&endpoint.ports, v4, v6)
+    sweep::port_rules(endpoint)
 }
 
 fn firewall(root: &Path) -> Result<Firewall, NetworkError> {

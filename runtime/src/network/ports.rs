@@ -1,6 +1,9 @@
 //! Published ports on the host side: each `-p` mapping resolved to a
-//! concrete host port and held by a bound socket, and the nft map elements
-//! ([`PortRule`]s) that forward it to the container.
+//! concrete host port and held by a bound socket. (The nft map elements
+//! that forward them are [`super::sweep::port_rules`] of the endpoint
+//! record: one per host address family the container has an address of,
+//! so `-p 80` on an IPv6 network forwards `[::]` to the container's IPv6
+//! address, as Docker does.)
 //!
 //! kiln forwards with NAT only (no userland proxy), so nothing would notice
 //! two containers publishing one port, nor a host service already using it
@@ -28,7 +31,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use kiln_parser::values::{PortMapping, Protocol};
 
-use super::firewall::PortRule;
 use super::record::PublishedPort;
 use super::NetworkError;
 
@@ -52,29 +54,6 @@ pub fn reserve(mappings: &[PortMapping], endpoint: &str) -> Result<Reserved, Net
         reserved.sockets.extend(sockets);
     }
     Ok(reserved)
-}
-
-/// The map elements of `ports` for a container at `ipv4` (and `ipv6`): a
-/// port bound to an IPv6 host address goes to the container's IPv6 address
-/// and is skipped when it has none (NAT cannot turn IPv6 into IPv4; Docker
-/// uses its userland proxy there).
-pub fn rules(ports: &[PublishedPort], ipv4: Option<IpAddr>, ipv6: Option<IpAddr>) -> Vec<PortRule> {
-    ports
-        .iter()
-        .filter_map(|port| {
-            let container_ip = match port.host_ip {
-                Some(IpAddr::V6(_)) => ipv6?,
-                _ => ipv4?,
-            };
-            Some(PortRule {
-                host_ip: port.host_ip,
-                host_port: port.host_port,
-                protocol: port.protocol,
-                container_ip,
-                container_port: port.container_port,
-            })
-        })
-        .collect()
 }
 
 /// One mapping: the host port chosen and its sockets.
@@ -319,8 +298,18 @@ mod tests {
             format!("driver failed programming external connectivity on endpoint other: Bind for 127.0.0.1:{port} failed: port is already allocated")
         );
         drop(got);
+        // Free again once closed. Retried for a while: a process another
+        // test forks now holds a copy of the socket until it execs (and an
+        // ephemeral port may be taken by someone's connect meanwhile).
         let again = mapping(loopback(), Some((port, port)), Protocol::Tcp);
-        assert_eq!(reserve(&[again], "other").unwrap().ports[0].host_port, port);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while reserve(std::slice::from_ref(&again), "other").is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "port {port} never freed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     #[test]
@@ -369,23 +358,5 @@ mod tests {
         let expected = if ipv6_available() { 2 } else { 1 };
         assert_eq!(got.sockets.len(), expected);
         assert_eq!(got.ports[0].host_ip, None);
-    }
-
-    #[test]
-    fn rules_route_ipv6_host_addresses_to_the_ipv6_address_only() {
-        let v4: IpAddr = "10.200.0.2".parse().unwrap();
-        let v6: IpAddr = "fd00::2".parse().unwrap();
-        let port = |host_ip| PublishedPort {
-            host_ip,
-            host_port: 8080,
-            container_port: 80,
-            protocol: Protocol::Tcp,
-        };
-        let ports = [port(None), port(Some("::1".parse().unwrap()))];
-        let got = rules(&ports, Some(v4), None);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].container_ip, v4);
-        let got = rules(&ports, Some(v4), Some(v6));
-        assert_eq!(got[1].container_ip, v6);
     }
 }

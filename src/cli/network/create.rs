@@ -172,9 +172,16 @@ pub fn consolidate(
             ..SubnetRequest::default()
         });
     }
+    assign_ranges(&prefixes, &mut out, ranges)?;
+    assign_gateways(&prefixes, &mut out, gateways)?;
+    Ok(out)
+}
+
+/// Gives each `--ip-range` to the subnet containing it (one per subnet).
+fn assign_ranges(prefixes: &[Prefix], out: &mut [SubnetRequest], ranges: &[String]) -> Result<()> {
     for text in ranges {
         let range = Prefix::parse(text, "--ip-range")?;
-        let i = owner(&prefixes, range.address, "range", text)?;
+        let i = owner(prefixes, range.address, "range", text)?;
         if let Some(other) = &out[i].ip_range {
             bail!(
                 "cannot configure multiple ranges ({text}, {other}) on the same subnet ({})",
@@ -183,11 +190,20 @@ pub fn consolidate(
         }
         out[i].ip_range = Some(text.clone());
     }
+    Ok(())
+}
+
+/// Gives each `--gateway` to the subnet containing it (one per subnet).
+fn assign_gateways(
+    prefixes: &[Prefix],
+    out: &mut [SubnetRequest],
+    gateways: &[String],
+) -> Result<()> {
     for text in gateways {
         let Ok(gateway) = text.parse::<IpAddr>() else {
             bail!("invalid --gateway {text:?}: not an IP address");
         };
-        let i = owner(&prefixes, gateway, "gateway", text)?;
+        let i = owner(prefixes, gateway, "gateway", text)?;
         if let Some(other) = out[i].gateway {
             bail!(
                 "cannot configure multiple gateways ({text}, {other}) for the same subnet ({})",
@@ -196,7 +212,7 @@ pub fn consolidate(
         }
         out[i].gateway = Some(gateway);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The index of the subnet containing `address`.

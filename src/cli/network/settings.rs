@@ -6,9 +6,11 @@
 //! `crate::cli::container::inspect_network`.)
 //!
 //! A port published on every address (`-p 8080:80`) is listed for
-//! `0.0.0.0` and, when the host has IPv6 (kiln then also holds `[::]:8080`,
-//! see [`ports::ipv6_available`]), for `::`, as Docker 20.10 lists a port
-//! bound on both. Only running containers show ports, as in Docker.
+//! `0.0.0.0` and also for `::` when it is really published on IPv6 too: the
+//! host has IPv6 ([`ports::ipv6_available`]) and the endpoint has an IPv6
+//! address (kiln forwards by NAT, which cannot turn IPv6 into IPv4; Docker's
+//! userland proxy listed `::` for every port). Only running containers show
+//! ports, as in Docker.
 //!
 //! [`ports::ipv6_available`]: kiln_runtime::network::ports::ipv6_available
 
@@ -80,9 +82,10 @@ pub struct PortEntry {
 }
 
 /// The published ports of endpoints, in Docker's order (container port,
-/// then host address, host port, protocol); `ipv6`: the host holds `[::]`
-/// for ports published on every address.
-pub fn port_entries(endpoints: &[EndpointRecord], ipv6: bool) -> Vec<PortEntry> {
+/// then host address, host port, protocol); `host_ipv6`: the host has IPv6,
+/// so ports published on every address of an endpoint with an IPv6 address
+/// are published on `::` too.
+pub fn port_entries(endpoints: &[EndpointRecord], host_ipv6: bool) -> Vec<PortEntry> {
     let mut out = Vec::new();
     for e in endpoints {
         for p in &e.ports {
@@ -96,7 +99,7 @@ pub fn port_entries(endpoints: &[EndpointRecord], ipv6: bool) -> Vec<PortEntry> 
                 Some(ip) => out.push(entry(ip.to_string())),
                 None => {
                     out.push(entry("0.0.0.0".into()));
-                    if ipv6 {
+                    if host_ipv6 && e.ipv6.is_some() {
                         out.push(entry("::".into()));
                     }
                 }
@@ -257,6 +260,44 @@ mod tests {
             port(82, "0.0.0.0", 9000, "tcp"),
         ];
         assert_eq!(ports_text(&exposed), "80-81/tcp, 0.0.0.0:9000->82/tcp");
+    }
+
+    #[test]
+    fn ports_on_every_address_list_ipv6_only_when_forwarded_there() {
+        use kiln_parser::values::Protocol;
+        use kiln_runtime::network::record::PublishedPort;
+        let endpoint = |ipv6: Option<(IpAddr, u8)>| EndpointRecord {
+            network_id: String::new(),
+            container_id: String::new(),
+            container_name: String::new(),
+            endpoint_id: String::new(),
+            interface: "eth0".into(),
+            host_veth: String::new(),
+            mac: String::new(),
+            ipv4: Some(("10.200.1.2".parse().unwrap(), 24)),
+            ipv6,
+            aliases: vec![],
+            ports: vec![PublishedPort {
+                host_ip: None,
+                host_port: 8080,
+                container_port: 80,
+                protocol: Protocol::Tcp,
+            }],
+            dns_servers: vec![],
+            holder_pid: 0,
+            holder_start: 0,
+        };
+        let v4 = [endpoint(None)];
+        assert_eq!(port_entries(&v4, true), [port(80, "0.0.0.0", 8080, "tcp")]);
+        let v6 = [endpoint(Some(("fd00::2".parse().unwrap(), 64)))];
+        assert_eq!(
+            port_entries(&v6, true),
+            [
+                port(80, "0.0.0.0", 8080, "tcp"),
+                port(80, "::", 8080, "tcp")
+            ]
+        );
+        assert_eq!(port_entries(&v6, false).len(), 1);
     }
 
     #[test]
