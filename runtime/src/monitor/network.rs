@@ -137,13 +137,15 @@ impl Networking {
     }
 
     /// Detaches the container from its networks (the ports' sockets close
-    /// with the attachments).
+    /// with the attachments). The veth pairs are left to the kernel: the
+    /// namespace is pinned only in this monitor's private mount namespace,
+    /// which ends with it, and the pairs go with the namespace.
     pub(super) fn detach(&mut self) {
         self.dns = None;
         if self.attachments.is_empty() {
             return;
         }
-        let _ = attach::detach_all(&self.root, &self.container_id);
+        let _ = attach::release_all(&self.root, &self.container_id);
         self.attachments.clear();
     }
 }
