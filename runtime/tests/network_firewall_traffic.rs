@@ -75,7 +75,7 @@ fn an_internal_network_has_no_way_out_but_talks_inside() {
     t.fw.add_network(&rules(&i, true)).unwrap();
     let _shim = shim_for(&[&i.bridge]);
     let (i1, i2) = (i.container(1), i.container(2));
-    let (ext, _) = i.other_host();
+    let (ext, ext_gw) = i.other_host();
     let (_s1, _s2) = (i1.serve(80), ext.serve(9000));
 
     assert_eq!(
@@ -87,6 +87,11 @@ fn an_internal_network_has_no_way_out_but_talks_inside() {
         "no outbound route"
     );
     assert!(ext.ask(IpAddr::V4(i1.ip), 80).is_err());
+    // Docker ignores -p on internal networks: even an element that says
+    // otherwise does not open a way in from outside.
+    let port = fw_support::free_port();
+    t.fw.publish(&[tcp(port, i1.ip, 80)]).unwrap();
+    assert!(ext.ask(IpAddr::V4(ext_gw), port).is_err(), "no way in");
 }
 
 #[test]
