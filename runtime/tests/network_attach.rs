@@ -433,3 +433,80 @@ fn ipv6_networks_give_both_families_and_publish_both() {
     attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
     assert!(table.state().unwrap().ports.is_empty());
 }
+
+#[test]
+fn a_published_udp_port_answers_on_loopback() {
+    let mut t = TestRoot::new("attach-udp");
+    t.network("udp");
+    let (ns, file) = t.netns("a");
+    let mut req = request("udp", "aaaa");
+    req.ports = vec![PortMapping {
+        protocol: Protocol::Udp,
+        ..publish(None, 5353)
+    }];
+    let a = attach::attach(&t.root, &file, &req).unwrap();
+    let port = a.endpoint.ports[0].host_port;
+    let server = net_common::echo_udp_once(&ns, 5353);
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut reply = [0u8; 64];
+    // UDP may be dropped while the path warms up: a few tries, bounded.
+    let got = (0..5).find_map(|_| {
+        client.send_to(b"ping", ("127.0.0.1", port)).unwrap();
+        client.recv(&mut reply).ok()
+    });
+    let n = got.expect("an answer through the published UDP port");
+    assert_eq!(&reply[..n], b"ping");
+    server.join().unwrap();
+    attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
+}
+
+#[test]
+fn release_sets_the_veth_down_and_leaves_it_to_the_namespace() {
+    let mut t = TestRoot::new("attach-release");
+    let network = t.network("rel");
+    let (a_ns, a_file) = t.netns("a");
+    let (b_ns, b_file) = t.netns("b");
+    let mut web = request("rel", "aaaa");
+    web.ports = vec![publish(None, 80)];
+    let a = attach::attach(&t.root, &a_file, &web).unwrap();
+    let b = attach::attach(&t.root, &b_file, &request("rel", "bbbb")).unwrap();
+    let a_ip = ipv4(&a);
+
+    attach::release_all(&t.root, &a.endpoint.container_id).unwrap();
+    let store = NetworkStore::open(&t.root).unwrap();
+    assert_eq!(
+        store.endpoints(&network.id).unwrap(),
+        vec![b.endpoint.clone()]
+    );
+    let table = Firewall::open(&RootTag::of(&t.root).table()).unwrap();
+    assert!(table.state().unwrap().ports.is_empty(), "ports unpublished");
+    let state = netlink::link_state(&a.endpoint.host_veth).unwrap();
+    assert!(
+        state.as_ref().is_some_and(|s| !s.up),
+        "left, down: {state:?}"
+    );
+
+    // The released address goes to a new container at once and works,
+    // while the old pair still exists.
+    let (c_ns, c_file) = t.netns("c");
+    let c = attach::attach(&t.root, &c_file, &request("rel", "cccc")).unwrap();
+    assert_eq!(ipv4(&c), a_ip, "lowest free address again");
+    let server = serve_once(&c_ns, 80);
+    let seen = fetch_from(&b_ns, SocketAddr::new(a_ip, 80)).unwrap();
+    assert_eq!(seen, ipv4(&b).to_string());
+    server.join().unwrap();
+
+    // The namespace goes: the kernel removes the pair.
+    drop(a_file);
+    net_common::unmount(&a_ns);
+    net_common::wait_until("the kernel removes the old pair", || {
+        netlink::link_state(&a.endpoint.host_veth)
+            .unwrap()
+            .is_none()
+    });
+    attach::detach_all(&t.root, &b.endpoint.container_id).unwrap();
+    attach::detach_all(&t.root, &c.endpoint.container_id).unwrap();
+}

@@ -27,12 +27,17 @@
 //! monitor that detaches before dropping the namespace).
 //!
 //! - [`address`]: the decisions (IPAM, MAC, names, endpoint ID).
+//! - [`release`]: detaching without the synchronous veth delete, for a
+//!   container whose namespace is about to go.
 //! - [`super::ports`]: the published host ports, bound and held.
 //! - [`connect`] / [`disconnect`]: the same for `kiln network
 //!   connect|disconnect` of a running container (the next free `ethN`,
 //!   Docker's errors for a network it is not on).
 
 pub mod address;
+pub mod release;
+
+pub use release::release_all;
 
 use std::fs::File;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -298,13 +303,18 @@ fn undo(root: &Path, store: &NetworkStore, endpoint: &EndpointRecord) {
 /// Unpublishes the endpoint's ports and deletes its host veth (missing is
 /// fine: it normally went with the container's namespace).
 fn remove_objects(root: &Path, endpoint: &EndpointRecord) -> Result<(), NetworkError> {
-    let rules = port_rules(endpoint);
-    let unpublished = match rules.is_empty() {
-        true => Ok(()),
-        false => firewall(root).and_then(|f| Ok(f.unpublish(&rules)?)),
-    };
+    let unpublished = unpublish(root, endpoint);
     netlink::delete_link(&endpoint.host_veth)?;
     unpublished
+}
+
+/// Removes the endpoint's port elements (missing ones are fine).
+fn unpublish(root: &Path, endpoint: &EndpointRecord) -> Result<(), NetworkError> {
+    let rules = port_rules(endpoint);
+    if rules.is_empty() {
+        return Ok(());
+    }
+    Ok(firewall(root)?.unpublish(&rules)?)
 }
 
 /// Detaches a container from one network: ports unpublished, the host veth

@@ -140,6 +140,27 @@ pub fn serve_once(netns: &Path, port: u16) -> std::thread::JoinHandle<()> {
     handle
 }
 
+/// A UDP server on `0.0.0.0:port` inside `netns` that echoes one datagram
+/// and ends (or ends after 20 s without one). Bound when this returns.
+pub fn echo_udp_once(netns: &Path, port: u16) -> std::thread::JoinHandle<()> {
+    let file = File::open(netns).unwrap();
+    let (ready, bound) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        enter(&file);
+        let socket = std::net::UdpSocket::bind(("0.0.0.0", port)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        ready.send(()).unwrap();
+        let mut buf = [0u8; 64];
+        if let Ok((n, peer)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(&buf[..n], peer);
+        }
+    });
+    bound.recv().unwrap();
+    handle
+}
+
 /// Waits (up to 10 s) until process `pid` has entered the namespace at
 /// `netns` (before that, its `/proc/<pid>/ns/net` is the host's).
 pub fn wait_in_netns(pid: u32, netns: &Path) {
@@ -169,6 +190,15 @@ pub fn fixed_port() -> u16 {
     (start..32000)
         .find(|port| free(*port))
         .expect("a free port below 32000")
+}
+
+/// Waits (up to 10 s) until `done` says so; `what` names it on timeout.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Kills (SIGKILL) and reaps a process this test started, on drop.
