@@ -39,11 +39,13 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
     assert!(bridge.starts_with(&tag.bridge_prefix()), "{bridge}");
 
     let mut orphans = Vec::new();
+    let mut churned = Vec::new();
     for i in 0..100 {
         run_rm_published(&root, i);
         if i % 5 == 4 {
             let name = format!("churn{i}");
             ok_as(kiln(&root, &["network", "create", &name]), "churn create");
+            churned.push(bridge_of(&root, &name));
             ok_as(kiln(&root, &["network", "rm", &name]), "churn rm");
         }
         if i == 49 {
@@ -60,9 +62,24 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
         let block = map_block(&table, map);
         assert!(!block.contains("elements"), "port elements left:\n{block}");
     }
-    for churned in (4..100).step_by(5) {
-        let name = format!("churn{churned}");
-        assert!(!table.contains(&format!("\"{name}\"")), "{table}");
+    assert_eq!(churned.len(), 20);
+    // Positive control of the patterns below: NET's bridge is named so.
+    let net_named =
+        table.contains(&format!("\"{bridge}\"")) && table.contains(&format!("_{bridge}_"));
+    assert!(net_named, "NET's bridge {bridge} not found in:\n{table}");
+    for gone in &churned {
+        // Bridge names are reused by later networks: only NET's may be left.
+        if *gone != bridge {
+            let named = [
+                format!("\"{gone}\""),
+                format!("_{gone}_"),
+                format!(" {gone} "),
+            ];
+            let left = named.iter().any(|n| table.contains(n.as_str()));
+            assert!(!left, "rules of {gone} left:\n{table}");
+            let links = links_with_prefix(gone);
+            assert!(!links.contains(gone), "bridge {gone} left");
+        }
     }
     let records = endpoint_records(&root);
     assert!(records.is_empty(), "endpoint records left: {records:?}");

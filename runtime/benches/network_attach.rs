@@ -5,7 +5,8 @@
 //! address, routes and hairpin made with the `ip` program (six processes,
 //! no port), as scripts and CNI-style tools do. Also detach, with the
 //! container's namespace still alive (the host veth deleted synchronously)
-//! and after it is gone (the kernel removed the veth).
+//! and just after it was unmounted, and `release_all` (the veth set down
+//! and left to the kernel).
 //!
 //! Run as root: `cargo bench -p kiln-runtime --bench network_attach`
 //! (`KILN_BENCH_N` sets the repetitions, 40 by default). Prints medians and
@@ -61,6 +62,7 @@ fn bench(root: &Path, scratch: &Path, n: usize) {
     let mut kiln_attach = Vec::new();
     let mut kiln_detach_live = Vec::new();
     let mut kiln_detach_gone = Vec::new();
+    let mut kiln_release = Vec::new();
     let mut ip_attach = Vec::new();
     for i in 0..n {
         let ns = Namespace::new(scratch, &format!("k{i}"));
@@ -68,10 +70,15 @@ fn bench(root: &Path, scratch: &Path, n: usize) {
         let started = Instant::now();
         let attachment = attach::attach(root, &ns.file, &request).unwrap();
         kiln_attach.push(started.elapsed());
-        if i % 2 == 0 {
+        if i % 3 == 0 {
             let started = Instant::now();
             attach::detach_all(root, &request.container_id).unwrap();
             kiln_detach_live.push(started.elapsed());
+            drop(ns);
+        } else if i % 3 == 1 {
+            let started = Instant::now();
+            attach::release_all(root, &request.container_id).unwrap();
+            kiln_release.push(started.elapsed());
             drop(ns);
         } else {
             drop(ns);
@@ -110,8 +117,17 @@ fn bench(root: &Path, scratch: &Path, n: usize) {
         ms(live)
     );
     println!(
-        "detach, namespace gone (veth already removed): median {:.2} ms",
+        "detach, namespace just unmounted (veth still there): median {:.2} ms",
         ms(gone)
+    );
+    let release = median(&mut kiln_release);
+    println!(
+        "release_all, namespace alive (veth set down, left to the kernel): median {:.2} ms",
+        ms(release)
+    );
+    println!(
+        "ratio detach/release_all (namespace alive): {:.1}x",
+        ms(live) / ms(release)
     );
 }
 

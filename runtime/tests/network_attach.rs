@@ -462,3 +462,51 @@ fn a_published_udp_port_answers_on_loopback() {
     server.join().unwrap();
     attach::detach_all(&t.root, &a.endpoint.container_id).unwrap();
 }
+
+#[test]
+fn release_sets_the_veth_down_and_leaves_it_to_the_namespace() {
+    let mut t = TestRoot::new("attach-release");
+    let network = t.network("rel");
+    let (a_ns, a_file) = t.netns("a");
+    let (b_ns, b_file) = t.netns("b");
+    let mut web = request("rel", "aaaa");
+    web.ports = vec![publish(None, 80)];
+    let a = attach::attach(&t.root, &a_file, &web).unwrap();
+    let b = attach::attach(&t.root, &b_file, &request("rel", "bbbb")).unwrap();
+    let a_ip = ipv4(&a);
+
+    attach::release_all(&t.root, &a.endpoint.container_id).unwrap();
+    let store = NetworkStore::open(&t.root).unwrap();
+    assert_eq!(
+        store.endpoints(&network.id).unwrap(),
+        vec![b.endpoint.clone()]
+    );
+    let table = Firewall::open(&RootTag::of(&t.root).table()).unwrap();
+    assert!(table.state().unwrap().ports.is_empty(), "ports unpublished");
+    let state = netlink::link_state(&a.endpoint.host_veth).unwrap();
+    assert!(
+        state.as_ref().is_some_and(|s| !s.up),
+        "left, down: {state:?}"
+    );
+
+    // The released address goes to a new container at once and works,
+    // while the old pair still exists.
+    let (c_ns, c_file) = t.netns("c");
+    let c = attach::attach(&t.root, &c_file, &request("rel", "cccc")).unwrap();
+    assert_eq!(ipv4(&c), a_ip, "lowest free address again");
+    let server = serve_once(&c_ns, 80);
+    let seen = fetch_from(&b_ns, SocketAddr::new(a_ip, 80)).unwrap();
+    assert_eq!(seen, ipv4(&b).to_string());
+    server.join().unwrap();
+
+    // The namespace goes: the kernel removes the pair.
+    drop(a_file);
+    net_common::unmount(&a_ns);
+    net_common::wait_until("the kernel removes the old pair", || {
+        netlink::link_state(&a.endpoint.host_veth)
+            .unwrap()
+            .is_none()
+    });
+    attach::detach_all(&t.root, &b.endpoint.container_id).unwrap();
+    attach::detach_all(&t.root, &c.endpoint.container_id).unwrap();
+}

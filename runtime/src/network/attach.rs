@@ -27,12 +27,17 @@
 //! monitor that detaches before dropping the namespace).
 //!
 //! - [`address`]: the decisions (IPAM, MAC, names, endpoint ID).
+//! - [`release`]: detaching without the synchronous veth delete, for a
+//!   container whose namespace is about to go.
 //! - [`super::ports`]: the published host ports, bound and held.
 //! - [`connect`] / [`disconnect`]: the same for `kiln network
 //!   connect|disconnect` of a running container (the next free `ethN`,
 //!   Docker's errors for a network it is not on).
 
 pub mod address;
+pub mod release;
+
+pub use release::release_all;
 
 use std::fs::File;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -295,39 +300,21 @@ fn undo(root: &Path, store: &NetworkStore, endpoint: &EndpointRecord) {
     let _ = store.remove_endpoint(&endpoint.network_id, &endpoint.container_id);
 }
 
-/// What happens to an endpoint's veth pair when it is detached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Veth {
-    /// Deleted now (`network disconnect`, `rm`, undo: the namespace lives on
-    /// or its fate is unknown).
-    Delete,
-    /// Left to the kernel: the caller is about to release the container's
-    /// network namespace, and the pair goes with it. A synchronous delete
-    /// waits for an RCU grace period (20-60 ms measured here) on every
-    /// container exit; letting the namespace take it costs nothing.
-    GoesWithNamespace,
-}
-
 /// Unpublishes the endpoint's ports and deletes its host veth (missing is
 /// fine: it normally went with the container's namespace).
 fn remove_objects(root: &Path, endpoint: &EndpointRecord) -> Result<(), NetworkError> {
-    remove_objects_with(root, endpoint, Veth::Delete)
+    let unpublished = unpublish(root, endpoint);
+    netlink::delete_link(&endpoint.host_veth)?;
+    unpublished
 }
 
-fn remove_objects_with(
-    root: &Path,
-    endpoint: &EndpointRecord,
-    veth: Veth,
-) -> Result<(), NetworkError> {
+/// Removes the endpoint's port elements (missing ones are fine).
+fn unpublish(root: &Path, endpoint: &EndpointRecord) -> Result<(), NetworkError> {
     let rules = port_rules(endpoint);
-    let unpublished = match rules.is_empty() {
-        true => Ok(()),
-        false => firewall(root).and_then(|f| Ok(f.unpublish(&rules)?)),
-    };
-    if veth == Veth::Delete {
-        netlink::delete_link(&endpoint.host_veth)?;
+    if rules.is_empty() {
+        return Ok(());
     }
-    unpublished
+    Ok(firewall(root)?.unpublish(&rules)?)
 }
 
 /// Detaches a container from one network: ports unpublished, the host veth
@@ -367,26 +354,11 @@ pub fn disconnect(
 
 /// Detaches a container from every network it is on.
 pub fn detach_all(root: &Path, container_id: &str) -> Result<(), NetworkError> {
-    detach_every(root, container_id, Veth::Delete)
-}
-
-/// [`detach_all`] for a caller that releases the container's network
-/// namespace right after (the monitor, as it exits): the veth pairs are left
-/// to go with the namespace instead of being deleted one by one. Should the
-/// caller die first, its namespace still dies with it, and the sweep removes
-/// any link that outlives its record.
-pub fn release_all(root: &Path, container_id: &str) -> Result<(), NetworkError> {
-    detach_every(root, container_id, Veth::GoesWithNamespace)
-}
-
-fn detach_every(root: &Path, container_id: &str, veth: Veth) -> Result<(), NetworkError> {
     let store = NetworkStore::open(root)?;
     let _lock = store.lock()?;
     let mut first_error = None;
     for endpoint in store.endpoints_of(container_id)? {
-        let detached = remove_objects_with(root, &endpoint, veth)
-            .and_then(|()| store.remove_endpoint(&endpoint.network_id, &endpoint.container_id));
-        if let Err(err) = detached {
+        if let Err(err) = detach_locked(root, &store, &endpoint) {
             first_error.get_or_insert(err);
         }
     }

@@ -192,6 +192,15 @@ pub fn fixed_port() -> u16 {
         .expect("a free port below 32000")
 }
 
+/// Waits (up to 10 s) until `done` says so; `what` names it on timeout.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Kills (SIGKILL) and reaps a process this test started, on drop.
 pub struct KillOnDrop(pub std::process::Child);
 
