@@ -502,3 +502,27 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     );
     assert_eq!(eth0_address(&out).0.to_string(), wanted);
 }
+
+#[test]
+fn restarts_by_policy_keep_the_address_and_stop_detaches() {
+    let r = Root::new("net-restart");
+    let id = r.detach(&[
+        "--restart",
+        "on-failure:1",
+        "-p",
+        "127.0.0.1::80",
+        IMG,
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; exit 3",
+    ]);
+    r.wait_inspect("{{.RestartCount}}", &id, "1", BOUND);
+    r.wait_inspect("{{.State.Status}}", &id, "exited", BOUND);
+    let logs = ok(&r, &["logs", &id]);
+    let lines: Vec<(IpAddr, u8)> = logs.lines().map(eth0_address).collect();
+    assert_eq!(lines.len(), 2, "{logs}");
+    assert_eq!(lines[0], lines[1], "the restart kept the address: {logs}");
+    // The monitor's end detached it: no endpoint is left on the network.
+    let store = NetworkStore::open(&r.root).unwrap();
+    assert!(store.endpoints_of(&id).unwrap().is_empty());
+}
