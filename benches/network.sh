@@ -93,9 +93,6 @@ kiln() { "$K" --root "$R" "$@"; }
 
 bash "$repo/testdata/busybox/make-rootfs.sh" "$work/busybox.tar" >/dev/null 2>&1
 kiln import "$work/busybox.tar" "$IMG" >/dev/null
-# The root's tag (kiln_runtime::network::names): six hex digits of the
-# SHA-256 of its canonical path.
-tag=$(printf %s "$(realpath "$R")" | sha256sum | cut -c1-6)
 kiln network create "$NET" >/dev/null
 
 median() { sort -n "$1" | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m}'; }
