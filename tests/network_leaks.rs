@@ -55,7 +55,9 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
     }
     ok_as(kiln(&root, &["network", "ls"]), "network ls (sweeps)");
 
-    let veths = links_with_prefix(&tag.veth_prefix());
+    // Veth pairs go with their namespaces, torn down by the kernel
+    // asynchronously after the container's last process: bounded wait.
+    let veths = support::net::links_left_after(&tag.veth_prefix(), Duration::from_secs(10));
     assert!(veths.is_empty(), "host veths left: {veths:?}");
     let table = nft_table(&tag.table());
     for map in ["pub4", "pub4_ip", "pub6", "pub6_ip"] {
@@ -101,6 +103,7 @@ fn runs_network_churn_and_kill_9_leave_nothing() {
     // The default `bridge` network (made by the first `run`, as Docker's
     // daemon makes docker0) stays until the root is reset.
     let default = bridge_of(&root, "bridge");
+    let _ = support::net::links_left_after(&tag.veth_prefix(), Duration::from_secs(10));
     let links: Vec<String> = [tag.veth_prefix(), tag.bridge_prefix()]
         .iter()
         .flat_map(|p| links_with_prefix(p))

@@ -13,7 +13,7 @@ use kiln_runtime::network::manage;
 use kiln_runtime::network::names::RootTag;
 
 use crate::fixture::{parts, Root, IMG};
-use crate::support::net::{forward_rules_with, links_with_prefix};
+use crate::support::net::{forward_rules_with, links_left_after, links_with_prefix};
 
 /// Starts busybox httpd on port 80 serving `/index.html` = `hello from
 /// $WHO` and `/cgi-bin/peer` = `peer=<client address>`.
@@ -181,7 +181,7 @@ impl World {
         for name in self.networks.borrow_mut().drain(..) {
             self.ok(&["network", "rm", &name]);
         }
-        let veths = links_with_prefix(&self.tag.veth_prefix());
+        let veths = links_left_after(&self.tag.veth_prefix(), Duration::from_secs(10));
         assert!(veths.is_empty(), "host veths left: {veths:?}");
         let default = self.default_bridge_link();
         let bridges: Vec<String> = links_with_prefix(&self.tag.bridge_prefix())

@@ -55,6 +55,21 @@ pub fn links_with_prefix(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The links whose name starts with `prefix` once they are gone, or those
+/// still there after `limit`: a container's veth pair goes with its network
+/// namespace, which the kernel tears down asynchronously (tens of ms) after
+/// the container's last process exits.
+pub fn links_left_after(prefix: &str, limit: Duration) -> Vec<String> {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        let links = links_with_prefix(prefix);
+        if links.is_empty() || std::time::Instant::now() >= end {
+            return links;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The iptables tools present: `iptables` (nf_tables backend) and
 /// `iptables-legacy` when installed.
 pub fn iptables_tools() -> Vec<&'static str> {
