@@ -276,9 +276,7 @@ fn make_objects(
 ) -> Result<(), NetworkError> {
     netlink::attach_veth(veth)?;
     let rules = port_rules(endpoint);
-    if !rules.is_empty() {
-        firewall(root)?.publish(&rules)?;
-    }
+    super::firewall::fast::publish(&RootTag::of(root).table(), &rules)?;
     Ok(())
 }
 

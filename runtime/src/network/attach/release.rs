@@ -15,7 +15,9 @@
 use std::io;
 use std::path::Path;
 
-use super::unpublish;
+use super::port_rules;
+use crate::network::firewall::fast;
+use crate::network::names::RootTag;
 use crate::network::record::{EndpointRecord, NetworkStore};
 use crate::network::NetworkError;
 
@@ -40,7 +42,10 @@ fn release(
     store: &NetworkStore,
     endpoint: &EndpointRecord,
 ) -> Result<(), NetworkError> {
-    let unpublished = unpublish(root, endpoint);
+    // This holder still holds the host ports' sockets: the elements are its
+    // own, and go by key in one batch, without loading libnftables.
+    let table = RootTag::of(root).table();
+    let unpublished = fast::release(&table, &port_rules(endpoint)).map_err(NetworkError::from);
     set_down(&endpoint.host_veth)
         .map_err(|e| NetworkError::io("set down the host veth", &endpoint.host_veth, e))?;
     unpublished?;

@@ -32,6 +32,7 @@ use kiln_parser::values::Protocol;
 
 pub mod conntrack;
 pub mod elements;
+pub mod fast;
 pub mod libnft;
 pub mod nfnl;
 pub mod pernetns;
