@@ -127,6 +127,9 @@ fn killed_first_runs_leave_no_mount() {
             kiln(&fresh, &["run", "--rm", "big:1", "true"]),
             "run after the kill",
         );
+        // The root goes before the scratch folder does: its networking
+        // state (the default bridge the runs made) goes first.
+        kiln_runtime::network::manage::reset(&fresh).expect("reset the root's networks");
         std::fs::remove_dir_all(&fresh).expect("the root is removable");
     }
 }
