@@ -16,10 +16,13 @@
 //!   namespace, all over one in-process netlink socket (no `ip` processes:
 //!   ~1 ms against ~30 ms).
 //! - **Firewall** ([`firewall`]): one nftables table per kiln root
-//!   (`inet kiln_<tag>`), driven in-process through libnftables; published
-//!   ports are elements of nft maps (publishing is one 0.14 ms transaction,
-//!   and a stale element fails loudly with EEXIST instead of shadowing a new
-//!   one); no userland proxy processes. When a Docker daemon has set the
+//!   (`inet kiln_<tag>`): its rules go through libnftables (loaded with
+//!   `dlopen`; `nft -f -` as the fallback); published ports are elements of
+//!   nft maps, written as raw nfnetlink batches (a container's ports are
+//!   published with one batch and released with one, without loading
+//!   libnftables: [`firewall::fast`]), and a stale element fails loudly with
+//!   EEXIST instead of shadowing a new one; no userland proxy processes.
+//!   When a Docker daemon has set the
 //!   iptables `FORWARD` policy to DROP, tagged ACCEPT rules for kiln's bridges
 //!   are added beside it.
 //! - **DNS** ([`dns`]): each container on a user-defined network gets
@@ -32,7 +35,10 @@
 //! - **Attachments** ([`attach`]): made by the monitor between the runtime's
 //!   create and the entrypoint's start, so the entrypoint never runs before
 //!   its network is ready; published host ports are held as bound sockets by
-//!   the monitor (conflicts refused with Docker's message).
+//!   the monitor (conflicts refused with Docker's message). When the monitor
+//!   is done it releases its endpoints ([`attach::release_all`]) and leaves
+//!   the veth pairs to go with the namespace, instead of a synchronous
+//!   delete (20-60 ms) on every container exit.
 //! - **Sweep** ([`sweep`]): at the start of networking commands, whatever a
 //!   `kill -9` left (endpoints of dead monitors, their map elements, links and
 //!   rules without records) is removed.
