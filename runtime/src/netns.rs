@@ -21,11 +21,6 @@ pub fn ensure(path: &Path) -> io::Result<()> {
     if is_mountpoint(path) {
         return Ok(());
     }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?;
     let target = path.to_path_buf();
     std::thread::spawn(move || -> io::Result<()> {
         // SAFETY: unshare affects only this thread, which ends right after.
@@ -33,23 +28,7 @@ pub fn ensure(path: &Path) -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
         loopback_up()?;
-        let source = std::ffi::CString::new("/proc/thread-self/ns/net").expect("no NUL");
-        let target = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-        // SAFETY: bind-mounting this thread's nsfs file onto a file we made.
-        let rc = unsafe {
-            libc::mount(
-                source.as_ptr(),
-                target.as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND,
-                std::ptr::null(),
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        bind_nsfs(Path::new("/proc/thread-self/ns/net"), &target)
     })
     .join()
     .map_err(|_| io::Error::other("network namespace thread panicked"))?
@@ -64,12 +43,18 @@ pub fn pin(source: &Path, path: &Path) -> io::Result<()> {
         // SAFETY: unmounting a path of our own container directory.
         unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
     }
+    bind_nsfs(source, path)
+}
+
+/// Bind-mounts the nsfs file `source` onto `target` (made as an empty file
+/// when missing): what keeps a namespace alive without a process in it.
+fn bind_nsfs(source: &Path, target: &Path) -> io::Result<()> {
     std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(path)?;
-    let (source, target) = (c_path(source)?, c_path(path)?);
+        .open(target)?;
+    let (source, target) = (c_path(source)?, c_path(target)?);
     // SAFETY: bind-mounting an nsfs file onto a file we made.
     let rc = unsafe {
         libc::mount(
